@@ -1,0 +1,130 @@
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+from uqcore.store import FORMAT_VERSION, Store
+
+
+@pytest.fixture
+def store(tmp_path):
+    messages = []
+    s = Store(tmp_path / "art", log=messages.append)
+    s.messages = messages
+    return s
+
+
+def test_tensor_round_trip_with_metadata(store):
+    key = store.key("mlp", {"epochs": 3})
+    state = {"w": torch.randn(3, 4), "b": torch.arange(4)}
+    store.save_tensors(key, state, {"test_accuracy": 0.9})
+    loaded, meta = store.load_tensors(key)
+    torch.testing.assert_close(loaded["w"], state["w"])
+    assert meta["test_accuracy"] == 0.9 and meta["format"] == FORMAT_VERSION
+    assert {"sha256", "versions", "created"} <= set(meta)
+
+
+def test_array_round_trip(store):
+    key = store.key("preds", {"a": 1})
+    store.save_arrays(key, {"probs": np.eye(3, dtype=np.float32), "y": np.arange(3)})
+    arrays, _ = store.load_arrays(key)
+    np.testing.assert_array_equal(arrays["probs"], np.eye(3))
+
+
+def test_keys_depend_on_config_and_name(store):
+    assert store.key("mlp", {"e": 1}) != store.key("mlp", {"e": 2})
+    assert store.key("mlp", {"e": 1}) != store.key("ens", {"e": 1})
+    assert store.key("mlp", {"e": 1}) == store.key("mlp", {"e": 1})
+
+
+def test_missing_is_none(store):
+    assert store.load_tensors("nothing-here") is None
+    assert store.load_arrays("nothing-here") is None
+
+
+def test_truncated_payload_is_detected(store):
+    key = store.key("mlp", {})
+    path = store.save_tensors(key, {"w": torch.randn(100, 100)})
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    assert store.load_tensors(key) is None
+    assert any("corrupt" in m for m in store.messages)
+
+
+def test_flipped_byte_in_arrays_is_detected(store):
+    key = store.key("a", {})
+    path = store.save_arrays(key, {"x": np.zeros(1000)})
+    data = bytearray(path.read_bytes())
+    data[-20] ^= 0xFF
+    path.write_bytes(bytes(data))
+    assert store.load_arrays(key) is None
+
+
+def test_payload_without_metadata_is_not_loaded(store):
+    """The metadata is written last: a payload alone is an interrupted write."""
+    key = store.key("mlp", {})
+    store.save_tensors(key, {"w": torch.ones(2)})
+    (store.root / f"{key}.json").unlink()
+    assert store.load_tensors(key) is None
+    assert any("no metadata" in m for m in store.messages)
+
+
+def test_other_format_version_is_stale(store):
+    key = store.key("mlp", {})
+    store.save_tensors(key, {"w": torch.ones(2)})
+    meta_path = store.root / f"{key}.json"
+    meta = json.loads(meta_path.read_text())
+    meta["format"] = FORMAT_VERSION - 1
+    meta_path.write_text(json.dumps(meta))
+    assert store.load_tensors(key) is None
+
+
+def test_pickled_objects_are_refused(store):
+    """weights_only=True: a payload holding an arbitrary object is not unpickled."""
+    key = store.key("evil", {})
+    store.save_tensors(key, {"w": torch.ones(1)})
+    path = store.root / f"{key}.pt"
+    torch.save({"w": object()}, path)  # swap the payload, then re-vouch for it
+    meta_path = store.root / f"{key}.json"
+    import hashlib
+
+    meta = json.loads(meta_path.read_text())
+    meta["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    meta_path.write_text(json.dumps(meta))
+    assert store.load_tensors(key) is None
+    assert any("cannot be loaded" in m for m in store.messages)
+
+
+def test_write_killed_midway_leaves_nothing_loadable(tmp_path):
+    """A process killed while writing a payload leaves at most a temporary file, never a loadable artifact."""
+    root = tmp_path / "art"
+    script = textwrap.dedent(f"""
+        import os, torch
+        from uqcore.store import Store
+        s = Store({str(root)!r})
+        real_save = torch.save
+        def dying_save(obj, f):
+            with open(f, "wb") as fh:
+                fh.write(b"partial")
+                fh.flush()
+            os._exit(9)  # killed mid-write
+        torch.save = dying_save
+        s.save_tensors(s.key("mlp", {{}}), {{"w": torch.ones(3)}})
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], cwd=os.getcwd())
+    assert proc.returncode == 9
+    s = Store(root)
+    assert s.load_tensors(s.key("mlp", {})) is None
+    assert not (root / f"{s.key('mlp', {})}.pt").exists()
+
+
+def test_clear_keeps_readme(store):
+    store.save_arrays("k", {"x": np.zeros(2)})
+    (store.root / "README.md").write_text("keep")
+    assert store.clear() == 2
+    assert (store.root / "README.md").exists()

@@ -1,0 +1,185 @@
+"""Training loops: Adam, seeded, with a progress callback and a per-epoch history.
+
+``progress(done, total, message)`` is called once before the first epoch (done=0) and after every
+epoch, so the CLI can drive tqdm and the app ``st.progress``.
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data import Split
+from .models import MLP, BatchedMLP, TrainConfig
+
+Progress = Callable[[int, int, str], None]
+LossFn = Callable[[nn.Module, torch.Tensor, torch.Tensor, int], torch.Tensor]
+
+
+def _noop(done: int, total: int, message: str) -> None:  # default progress callback
+    pass
+
+
+def set_threads(n: int) -> None:
+    if n and n > 0 and torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+
+
+def ce_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epoch: int) -> torch.Tensor:
+    """Cross-entropy; for a BatchedMLP (logits (M, b, C), y (M, b)) the sum of members' mean losses."""
+    logits = model(x)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1)) * (
+        logits.shape[0] if logits.dim() == 3 else 1
+    )
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, x: np.ndarray | torch.Tensor, batch_size: int = 8192) -> torch.Tensor:
+    """Logits of ``model`` in eval mode: (n, C), or (M, n, C) for a BatchedMLP. Restores the mode."""
+    was_training = model.training
+    model.eval()
+    x = torch.as_tensor(x, dtype=torch.float32)
+    out = torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)], dim=-2)
+    model.train(was_training)
+    return out
+
+
+def random_shift(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torch.Tensor:
+    """Translate each 28x28 image in ``x`` (..., 784) by up to ``max_shift`` pixels (zero fill)."""
+    if max_shift <= 0:
+        return x
+    lead = x.shape[:-1]
+    imgs = F.pad(x.reshape(-1, 28, 28), (max_shift,) * 4)
+    b = imgs.shape[0]
+    dy, dx = (torch.randint(0, 2 * max_shift + 1, (2, b), generator=gen))
+    ar = torch.arange(28)
+    rows = (dy[:, None] + ar)[:, :, None]
+    cols = (dx[:, None] + ar)[:, None, :]
+    return imgs[torch.arange(b)[:, None, None], rows, cols].reshape(*lead, 784)
+
+
+def _evaluate(model: nn.Module, val: Split, loss_of_logits) -> tuple[float, float]:
+    logits = predict_logits(model, val.x)
+    y = torch.as_tensor(val.y)
+    if logits.dim() == 3:  # ensemble: evaluate the averaged prediction
+        probs = logits.softmax(-1).mean(0)
+        loss = F.nll_loss(probs.clamp_min(1e-12).log(), y).item()
+        return loss, (probs.argmax(-1) == y).float().mean().item()
+    return loss_of_logits(logits, y), (logits.argmax(-1) == y).float().mean().item()
+
+
+def fit(
+    model: nn.Module,
+    train: Split,
+    val: Split,
+    cfg: TrainConfig,
+    *,
+    loss_fn: LossFn = ce_loss,
+    val_loss: Callable[[torch.Tensor, torch.Tensor], float] = lambda lg, y: F.cross_entropy(lg, y).item(),
+    n_streams: int = 1,
+    progress: Progress | None = None,
+    label: str = "training",
+) -> list[dict]:
+    """Train ``model`` in place with Adam; return the per-epoch history.
+
+    ``n_streams`` > 1 gives each member of a BatchedMLP its own shuffled order of the data
+    (batches of shape (M, b, 784)). Every epoch records train loss, validation loss, validation
+    accuracy and seconds.
+    """
+    progress = progress or _noop
+    set_threads(cfg.threads)
+    train = train.subset(cfg.n_train)
+    x = torch.as_tensor(train.x)
+    y = torch.as_tensor(train.y)
+    n = len(y)
+    if n == 0:
+        raise ValueError("cannot train on an empty training set.")
+    gen = torch.Generator().manual_seed(cfg.seed)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = math.ceil(n / cfg.batch_size)
+    total_steps = steps_per_epoch * cfg.epochs
+    sched = (
+        torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total_steps) / total_steps)))
+        if cfg.cosine
+        else None
+    )
+    history: list[dict] = []
+    progress(0, cfg.epochs, f"{label}: starting")
+    for epoch in range(cfg.epochs):
+        t0 = time.perf_counter()
+        model.train()
+        perms = torch.stack([torch.randperm(n, generator=gen) for _ in range(n_streams)])
+        total, seen = 0.0, 0
+        for i in range(0, n, cfg.batch_size):
+            idx = perms[:, i : i + cfg.batch_size]
+            xb, yb = (x[idx[0]], y[idx[0]]) if n_streams == 1 else (x[idx], y[idx])
+            xb = random_shift(xb, cfg.shift, gen)
+            loss = loss_fn(model, xb, yb, epoch)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if sched is not None:
+                sched.step()
+            total += loss.item() * idx.shape[1]
+            seen += idx.shape[1]
+        model.eval()
+        vloss, vacc = _evaluate(model, val, val_loss)
+        history.append(
+            {
+                "epoch": epoch + 1,
+                "train_loss": total / seen / n_streams,
+                "val_loss": vloss,
+                "val_acc": vacc,
+                "seconds": time.perf_counter() - t0,
+            }
+        )
+        progress(epoch + 1, cfg.epochs, f"{label}: epoch {epoch + 1}/{cfg.epochs}, validation accuracy {vacc:.2%}")
+    model.eval()
+    return history
+
+
+def train_mlp(train: Split, val: Split, cfg: TrainConfig, progress: Progress | None = None) -> tuple[MLP, list[dict]]:
+    """A single MLP, seeded by ``cfg.seed``."""
+    torch.manual_seed(cfg.seed)
+    model = MLP(cfg.model)
+    history = fit(model, train, val, cfg, progress=progress, label="MLP")
+    return model, history
+
+
+def train_ensemble(
+    train: Split,
+    val: Split,
+    cfg: TrainConfig,
+    n_members: int = 5,
+    *,
+    vectorised: bool = True,
+    progress: Progress | None = None,
+) -> tuple[list[MLP], list[dict]]:
+    """``n_members`` MLPs seeded ``cfg.seed + 1 .. cfg.seed + n_members``, each with its own data order.
+
+    ``vectorised=True`` trains all members in one pass over stacked weights (``BatchedMLP``); the
+    sequential path trains them one after another and exists for the benchmark.
+    """
+    seeds = [cfg.seed + 1 + m for m in range(n_members)]
+    if vectorised:
+        batched = BatchedMLP(cfg.model, seeds)
+        history = fit(batched, train, val, cfg, n_streams=n_members, progress=progress, label="ensemble")
+        return [batched.member(m) for m in range(n_members)], history
+    members, history = [], []
+    for m, s in enumerate(seeds):
+        sub = (lambda d, t, msg, m=m: progress(m * cfg.epochs + d, n_members * cfg.epochs, msg)) if progress else None
+        model, h = train_mlp(train, val, _with_seed(cfg, s), progress=sub)
+        members.append(model)
+        history.extend({**row, "member": m} for row in h)
+    return members, history
+
+
+def _with_seed(cfg: TrainConfig, seed: int) -> TrainConfig:
+    from dataclasses import replace
+
+    return replace(cfg, seed=seed)
