@@ -6,6 +6,7 @@ A cached stage is a load (under a second); a missing, stale or corrupt one is re
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
@@ -13,10 +14,16 @@ from typing import Callable
 import numpy as np
 import torch
 
+from .calibration import TemperatureScaler
 from .data import MNIST, load_mnist
+from .embedding import fit_embedding
+from .methods import NAMES, Method, Parts, make_methods
 from .models import MLP, ModelConfig, TrainConfig
+from .ood import Mahalanobis, fit_threshold
+from .shift import REGISTRY, list_sets
+from .shift import make as make_set
 from .store import Store
-from .training import predict_logits, train_mlp
+from .training import predict_logits, train_ensemble, train_evidential, train_mlp
 
 StageProgress = Callable[[str, int, int, str], None]
 
@@ -29,11 +36,28 @@ class BuildConfig:
     mlp: TrainConfig = field(
         default_factory=lambda: TrainConfig(epochs=20, batch_size=128, shift=2, model=ModelConfig(dropout=0.2))
     )
+    ensemble: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=20, batch_size=128, shift=2))
+    n_members: int = 5
+    evidential: TrainConfig = field(
+        default_factory=lambda: TrainConfig(epochs=15, batch_size=128, shift=2, seed=100)
+    )
+    mc_samples: int = 50
+    laplace_samples: int = 50
+    set_size: int | None = None  # images per shift/OOD set; None = each set's default size
+    embedding: str = "umap"  # "umap", or "pca" for the quick build (UMAP compiles for ~45 s)
 
     def resolved(self) -> "BuildConfig":
         if not self.quick:
             return self
-        return replace(self, mlp=replace(self.mlp, epochs=3, n_train=10000))
+        small = dict(epochs=3, n_train=10000)
+        return replace(
+            self,
+            mlp=replace(self.mlp, **small),
+            ensemble=replace(self.ensemble, epochs=2, n_train=10000),
+            evidential=replace(self.evidential, **small),
+            set_size=200,
+            embedding="pca",
+        )
 
 
 @dataclass
@@ -42,10 +66,22 @@ class Bundle:
     mlp: MLP
     mlp_meta: dict
     store: Store
+    methods: dict[str, Method]
+    parts: Parts
+    meta: dict[str, dict]  # per stage: metadata (histories, timings, accuracies)
+    predictions: dict[str, np.ndarray]  # "<set>/<method>/<field>", "<set>/x", "<set>/y", "<set>/meta/<k>"
+    embedding: dict[str, np.ndarray]  # "<set>/xy" 2-D coordinates; "reference" = "test"
 
     @property
     def data(self) -> MNIST:
         return load_mnist()
+
+    @property
+    def set_names(self) -> list[str]:
+        return [str(s) for s in self.predictions["sets"]]
+
+    def set_info(self, name: str) -> dict:
+        return json.loads(str(self.predictions[f"{name}/info"]))
 
 
 def _noop(stage: str, done: int, total: int, message: str) -> None:
@@ -82,6 +118,213 @@ def mlp_stage(store: Store, cfg: TrainConfig, *, force: bool, progress: StagePro
     return model, store.metadata(key) or meta
 
 
+def ensemble_stage(store: Store, cfg: TrainConfig, n_members: int, *, force: bool,
+                   progress: StageProgress) -> tuple[list[MLP], dict]:
+    key = store.key("ensemble", {"train": cfg.to_dict(), "n_members": n_members})
+    cached = None if force else store.load_tensors(key)
+    if cached is not None:
+        state, meta = cached
+        members = []
+        for m in range(n_members):
+            model = MLP(cfg.model)
+            model.load_state_dict({k.split(".", 1)[1]: v for k, v in state.items() if k.startswith(f"m{m}.")})
+            members.append(model.eval())
+        progress("ensemble", 1, 1, f"ensemble loaded from cache ({meta['test_accuracy']:.2%} test accuracy)")
+        return members, meta
+    data = load_mnist()
+    t0 = time.perf_counter()
+    members, history = train_ensemble(data.train, data.val, cfg, n_members,
+                                      progress=lambda d, t, m: progress("ensemble", d, t, m))
+    seconds = time.perf_counter() - t0
+    probs = np.mean([predict_logits(m, data.test.x).softmax(-1).numpy() for m in members], axis=0)
+    meta = {
+        "config": cfg.to_dict(), "n_members": n_members, "history": history, "train_seconds": seconds,
+        "test_accuracy": float((probs.argmax(1) == data.test.y).mean()),
+        "member_test_accuracy": [accuracy_of(m, data.test.x, data.test.y) for m in members],
+    }
+    state = {f"m{m}.{k}": v for m, model in enumerate(members) for k, v in model.state_dict().items()}
+    store.save_tensors(key, state, meta)
+    return members, meta
+
+
+def evidential_stage(store: Store, cfg: TrainConfig, *, force: bool, progress: StageProgress) -> tuple[MLP, dict]:
+    key = store.key("evidential", cfg.to_dict())
+    cached = None if force else store.load_tensors(key)
+    if cached is not None:
+        state, meta = cached
+        model = MLP(cfg.model)
+        model.load_state_dict(state)
+        progress("evidential", 1, 1, f"evidential loaded from cache ({meta['test_accuracy']:.2%} test accuracy)")
+        return model.eval(), meta
+    data = load_mnist()
+    t0 = time.perf_counter()
+    model, history = train_evidential(data.train, data.val, cfg,
+                                      progress=lambda d, t, m: progress("evidential", d, t, m))
+    meta = {"config": cfg.to_dict(), "history": history, "train_seconds": time.perf_counter() - t0,
+            "test_accuracy": accuracy_of(model, data.test.x, data.test.y)}
+    store.save_tensors(key, model.state_dict(), meta)
+    return model, meta
+
+
+def fit_laplace_covariance(model: MLP, x: np.ndarray, y: np.ndarray, *, batch_size: int = 512) -> tuple[torch.Tensor, dict]:
+    """laplace-torch, last layer, Kronecker-factored GGN, prior precision by marginal likelihood.
+
+    Returns the dense posterior covariance of the last layer's parameters (P, P), P = C*(d+1) (650
+    for our MLP: small enough to store and to use without laplace-torch at prediction time), and
+    the fitted prior precision.
+    """
+    from laplace import Laplace
+    from torch.utils.data import DataLoader, TensorDataset
+
+    loader = DataLoader(TensorDataset(torch.as_tensor(x), torch.as_tensor(y)), batch_size=batch_size)
+    la = Laplace(model.eval(), "classification", subset_of_weights="last_layer", hessian_structure="kron")
+    la.fit(loader, progress_bar=False)
+    la.optimize_prior_precision(method="marglik")
+    cov = la.posterior_precision.to_matrix(exponent=-1).detach().to(torch.float32)
+    return cov, {"prior_precision": float(la.prior_precision.mean())}
+
+
+def posthoc_stage(store: Store, config: BuildConfig, key: str, mlp: MLP, members: list[MLP],
+                  evidential: MLP, *, force: bool, progress: StageProgress) -> tuple[Parts, dict[str, float], dict]:
+    """Temperature, Laplace covariance, Mahalanobis statistics and each method's OOD threshold."""
+    cached = None if force else store.load_arrays(key)
+
+    def parts_from(temperature, cov, maha):
+        return Parts(mlp=mlp, members=members, evidential=evidential, temperature=float(temperature),
+                     laplace_cov=torch.as_tensor(cov), mahalanobis=maha, mc_samples=config.mc_samples,
+                     laplace_samples=config.laplace_samples)
+
+    if cached is not None:
+        arrays, meta = cached
+        maha = Mahalanobis.from_state({k[5:]: v for k, v in arrays.items() if k.startswith("maha.")})
+        parts = parts_from(arrays["temperature"], arrays["laplace_cov"], maha)
+        progress("calibrate", 1, 1, f"calibration loaded from cache (T = {float(arrays['temperature']):.2f})")
+        return parts, dict(zip(NAMES, arrays["thresholds"].tolist())), meta
+    data = load_mnist()
+    train = data.train.subset(config.mlp.n_train)
+    timings = {}
+    progress("calibrate", 0, 4, "calibrate: fitting the temperature")
+    t0 = time.perf_counter()
+    temperature = TemperatureScaler().fit(predict_logits(mlp, data.val.x).numpy(), data.val.y).temperature_
+    timings["temperature"] = time.perf_counter() - t0
+    progress("calibrate", 1, 4, f"calibrate: T = {temperature:.2f}; fitting the Laplace approximation")
+    t0 = time.perf_counter()
+    cov, la_meta = fit_laplace_covariance(mlp, train.x, train.y)
+    timings["laplace"] = time.perf_counter() - t0
+    progress("calibrate", 2, 4, "calibrate: Mahalanobis statistics of the training features")
+    with torch.no_grad():
+        maha = Mahalanobis().fit(mlp.embed(torch.as_tensor(train.x)).numpy(), train.y)
+    parts = parts_from(temperature, cov, maha)
+    progress("calibrate", 3, 4, "calibrate: OOD thresholds on the validation split")
+    t0 = time.perf_counter()
+    methods = make_methods(parts)
+    thresholds = {name: fit_threshold(m.predict(data.val.x).ood_score, quantile=0.95) for name, m in methods.items()}
+    timings["thresholds"] = time.perf_counter() - t0
+    arrays = {"temperature": np.float64(temperature), "laplace_cov": cov.numpy(),
+              "thresholds": np.array([thresholds[n] for n in NAMES]),
+              **{f"maha.{k}": v for k, v in maha.state().items()}}
+    meta = {"temperature": temperature, "laplace": la_meta, "timings": timings, "thresholds": thresholds,
+            "threshold_quantile": 0.95}
+    store.save_arrays(key, arrays, meta)
+    progress("calibrate", 4, 4, f"calibrate: done (T = {temperature:.2f})")
+    return parts, thresholds, meta
+
+
+def evaluation_sets(config: BuildConfig) -> list[tuple[str, str, str]]:
+    """(name, kind, description) of every set the build predicts on: the two clean splits, then the registry."""
+    sets = [("test", "clean", "The 10,000 MNIST test digits."),
+            ("val", "clean", "The 10,000 MNIST validation digits (used to fit temperature and thresholds).")]
+    return sets + [(s.name, s.kind, s.description) for s in list_sets()]
+
+
+def _load_set(name: str, config: BuildConfig) -> tuple[np.ndarray, np.ndarray, dict]:
+    if name in ("test", "val"):
+        split = load_mnist().split(name)
+        return split.x, split.y, {}
+    s = make_set(name, n=config.set_size)
+    return s.x, s.y, s.meta
+
+
+def predictions_stage(store: Store, config: BuildConfig, key: str, methods: dict[str, Method], *,
+                      force: bool, progress: StageProgress) -> tuple[dict[str, np.ndarray], dict]:
+    sets = evaluation_sets(config)
+    cached = None if force else store.load_arrays(key)
+    if cached is not None:
+        progress("predict", 1, 1, "predictions loaded from cache")
+        return cached
+    arrays: dict[str, np.ndarray] = {"sets": np.array([n for n, _, _ in sets])}
+    timings: dict[str, dict[str, float]] = {}
+    total = len(sets)
+    for i, (name, kind, description) in enumerate(sets):
+        progress("predict", i, total, f"predict: {name}")
+        x, y, meta = _load_set(name, config)
+        arrays[f"{name}/x"] = np.round(x * 255).astype(np.uint8)
+        arrays[f"{name}/y"] = y
+        arrays[f"{name}/info"] = np.array(json.dumps({"kind": kind, "description": description, "n": len(y)}))
+        for k, v in meta.items():
+            arrays[f"{name}/meta/{k}"] = np.asarray(v)
+        timings[name] = {}
+        for mname, method in methods.items():
+            t0 = time.perf_counter()
+            pred = method.predict(x)
+            timings[name][mname] = time.perf_counter() - t0
+            for field_ in ("probs", "total", "aleatoric", "epistemic", "ood_score"):
+                arrays[f"{name}/{mname}/{field_}"] = getattr(pred, field_).astype(np.float32)
+            if mname == "mlp":
+                arrays[f"{name}/mlp/logits"] = pred.logits.astype(np.float32)
+                arrays[f"{name}/mlp/embeddings"] = pred.embeddings.astype(np.float32)
+    progress("predict", total, total, "predict: done")
+    meta = {"timings": timings, "sets": [n for n, _, _ in sets]}
+    store.save_arrays(key, arrays, meta)
+    return arrays, meta
+
+
+EMBED_CAP = 1000  # points per non-test set placed on the map
+
+
+def embedding_stage(store: Store, config: BuildConfig, key: str, predictions: dict[str, np.ndarray], *,
+                    force: bool, progress: StageProgress) -> dict[str, np.ndarray]:
+    cached = None if force else store.load_arrays(key)
+    if cached is not None:
+        progress("map", 1, 1, "map loaded from cache")
+        return cached[0]
+    sets = [str(s) for s in predictions["sets"]]
+    progress("map", 0, len(sets), f"map: fitting {config.embedding.upper()} on the test embeddings")
+    t0 = time.perf_counter()
+    reducer = fit_embedding(predictions["test/mlp/embeddings"], method=config.embedding)
+    arrays = {"test/xy": reducer.embedding_ if hasattr(reducer, "embedding_") else reducer.transform(predictions["test/mlp/embeddings"]),
+              "test/idx": np.arange(len(predictions["test/y"]))}
+    fit_seconds = time.perf_counter() - t0
+    for i, name in enumerate(sets):
+        if name == "test":
+            continue
+        progress("map", i, len(sets), f"map: placing {name}")
+        n = len(predictions[f"{name}/y"])
+        idx = np.sort(np.random.default_rng(0).choice(n, size=min(n, EMBED_CAP), replace=False))
+        arrays[f"{name}/idx"] = idx
+        arrays[f"{name}/xy"] = reducer.transform(predictions[f"{name}/mlp/embeddings"][idx]).astype(np.float32)
+    arrays["test/xy"] = np.asarray(arrays["test/xy"], dtype=np.float32)
+    progress("map", len(sets), len(sets), "map: done")
+    store.save_arrays(key, arrays, {"method": config.embedding, "fit_seconds": fit_seconds,
+                                    "total_seconds": time.perf_counter() - t0})
+    return arrays
+
+
+def stage_keys(store: Store, config: BuildConfig) -> dict[str, str]:
+    """The artifact key of every stage. Each depends only on the config and on the keys it builds on,
+    so a changed config invalidates exactly the stages downstream of it."""
+    k = {"mlp": store.key("mlp", config.mlp.to_dict()),
+         "ensemble": store.key("ensemble", {"train": config.ensemble.to_dict(), "n_members": config.n_members}),
+         "evidential": store.key("evidential", config.evidential.to_dict())}
+    k["posthoc"] = store.key("posthoc", {"mlp": k["mlp"], "ensemble": k["ensemble"], "evidential": k["evidential"],
+                                         "mc": config.mc_samples, "laplace": config.laplace_samples})
+    sets = [(n, REGISTRY[n].seed, REGISTRY[n].size) if n in REGISTRY else n for n, _, _ in evaluation_sets(config)]
+    k["predictions"] = store.key("predictions", {"posthoc": k["posthoc"], "set_size": config.set_size, "sets": sets})
+    k["embedding"] = store.key("embedding", {"predictions": k["predictions"], "method": config.embedding,
+                                             "cap": EMBED_CAP})
+    return k
+
+
 def build(
     config: BuildConfig | None = None,
     *,
@@ -89,15 +332,32 @@ def build(
     force: bool = False,
     progress: StageProgress | None = None,
 ) -> Bundle:
+    """Build (or load) every stage: mlp, ensemble, evidential, calibrate, predict, map."""
     config = (config or BuildConfig()).resolved()
     store = store or Store()
     progress = progress or _noop
+    timings = {}
+    t0 = time.perf_counter()
     mlp, mlp_meta = mlp_stage(store, config.mlp, force=force, progress=progress)
-    return Bundle(config=config, mlp=mlp, mlp_meta=mlp_meta, store=store)
+    members, ens_meta = ensemble_stage(store, config.ensemble, config.n_members, force=force, progress=progress)
+    evidential, ev_meta = evidential_stage(store, config.evidential, force=force, progress=progress)
+    timings["train"] = time.perf_counter() - t0
+    keys = stage_keys(store, config)
+    parts, thresholds, post_meta = posthoc_stage(store, config, keys["posthoc"], mlp, members, evidential,
+                                                 force=force, progress=progress)
+    methods = make_methods(parts, thresholds)
+    predictions, pred_meta = predictions_stage(store, config, keys["predictions"], methods, force=force,
+                                               progress=progress)
+    embedding = embedding_stage(store, config, keys["embedding"], predictions, force=force, progress=progress)
+    timings["total"] = time.perf_counter() - t0
+    return Bundle(config=config, mlp=mlp, mlp_meta=mlp_meta, store=store, methods=methods, parts=parts,
+                  meta={"mlp": mlp_meta, "ensemble": ens_meta, "evidential": ev_meta, "posthoc": post_meta,
+                        "predictions": pred_meta, "timings": timings},
+                  predictions=predictions, embedding=embedding)
 
 
 def is_built(config: BuildConfig | None = None, *, store: Store | None = None) -> bool:
-    """True when every artifact of the build is present (metadata written last, so complete)."""
+    """True when every stage's artifact is present (metadata is written last, so each is complete)."""
     config = (config or BuildConfig()).resolved()
     store = store or Store()
-    return store.metadata(store.key("mlp", config.mlp.to_dict())) is not None
+    return all(store.metadata(k) is not None for k in stage_keys(store, config).values())

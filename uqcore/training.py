@@ -143,6 +143,43 @@ def fit(
     return history
 
 
+def evidential_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epoch: int, *,
+                    anneal_epochs: int = 10) -> torch.Tensor:
+    """Sensoy et al. 2018, eq. 5 (expected squared error under the Dirichlet) plus the KL term
+    KL(Dir(alpha_tilde) || Dir(1)) on the misleading evidence, annealed by min(1, epoch / anneal_epochs).
+
+    The network's outputs become evidence through softplus; alpha = evidence + 1.
+    """
+    alpha = F.softplus(model(x)) + 1.0
+    k = alpha.shape[-1]
+    onehot = F.one_hot(y, k).to(alpha.dtype)
+    s = alpha.sum(-1, keepdim=True)
+    p = alpha / s
+    mse = ((onehot - p) ** 2 + p * (1 - p) / (s + 1)).sum(-1)
+    alpha_t = onehot + (1 - onehot) * alpha  # remove the evidence for the true class
+    s_t = alpha_t.sum(-1)
+    kl = (
+        torch.lgamma(s_t) - math.lgamma(k) - torch.lgamma(alpha_t).sum(-1)
+        + ((alpha_t - 1) * (torch.digamma(alpha_t) - torch.digamma(s_t).unsqueeze(-1))).sum(-1)
+    )
+    coef = min(1.0, epoch / anneal_epochs)
+    return (mse + coef * kl).mean()
+
+
+def _evidential_val_loss(outputs: torch.Tensor, y: torch.Tensor) -> float:
+    alpha = F.softplus(outputs) + 1.0
+    return F.nll_loss((alpha / alpha.sum(-1, keepdim=True)).log(), y).item()
+
+
+def train_evidential(train: Split, val: Split, cfg: TrainConfig, progress: Progress | None = None) -> tuple[MLP, list[dict]]:
+    """An MLP whose outputs parametrise a Dirichlet, trained with ``evidential_loss``."""
+    torch.manual_seed(cfg.seed)
+    model = MLP(cfg.model)
+    history = fit(model, train, val, cfg, loss_fn=evidential_loss, val_loss=_evidential_val_loss,
+                  progress=progress, label="evidential")
+    return model, history
+
+
 def train_mlp(train: Split, val: Split, cfg: TrainConfig, progress: Progress | None = None) -> tuple[MLP, list[dict]]:
     """A single MLP, seeded by ``cfg.seed``."""
     torch.manual_seed(cfg.seed)

@@ -1,0 +1,218 @@
+"""uqcore.preprocess: bad inputs give plain ImageErrors; canvases, uploads and MNIST round-trip."""
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, features
+
+from uqcore.preprocess import ImageError, Preprocessed, frame_like_mnist, load_image, require_ink, to_mnist
+from uqcore.training import predict_logits
+
+
+def png_bytes(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def header_only_png(w: int, h: int) -> bytes:
+    """A PNG that declares w x h pixels but holds no pixel data (a cheap decompression bomb)."""
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+@pytest.fixture(scope="module")
+def digit(mnist) -> np.ndarray:
+    """One MNIST test digit (a 7: asymmetric), upscaled to 280x280 uint8, white ink on black."""
+    i = int(np.flatnonzero(mnist.test.y == 7)[0])
+    return upscale(mnist.test.x[i])
+
+
+def upscale(x784: np.ndarray, side: int = 280) -> np.ndarray:
+    img = Image.fromarray((x784.reshape(28, 28) * 255).round().astype(np.uint8))
+    return np.asarray(img.resize((side, side), Image.Resampling.BILINEAR))
+
+
+# ----------------------------------------------------------------------------- bad inputs
+
+
+def test_not_an_image():
+    with pytest.raises(ImageError, match="not an image"):
+        load_image(b"hello, this is a text file and not a picture at all")
+
+
+def test_truncated_file(digit):
+    data = png_bytes(Image.fromarray(digit))
+    with pytest.raises(ImageError, match="damaged or incomplete"):
+        to_mnist(data[: len(data) // 2])
+
+
+@pytest.mark.parametrize("w,h", [(8000, 6000), (20000, 20000)])  # ours (40 MP) and PIL's own bomb limit
+def test_decompression_bomb_refused_from_header(w, h):
+    with pytest.raises(ImageError, match="too large"):
+        load_image(header_only_png(w, h))
+
+
+def test_empty_file():
+    with pytest.raises(ImageError, match="empty"):
+        load_image(b"")
+
+
+@pytest.mark.parametrize("size", [(1, 1), (5, 40)])
+def test_tiny_image(size):
+    with pytest.raises(ImageError, match="at least 8 pixels"):
+        to_mnist(png_bytes(Image.new("L", size, 255)))
+    with pytest.raises(ImageError, match="at least 8 pixels"):
+        to_mnist(np.zeros(size[::-1], np.uint8))
+
+
+@pytest.mark.parametrize("svg", [b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>',
+                                 b'  <svg width="10" height="10"><circle r="4"/></svg>'])
+def test_svg_refused(svg):
+    with pytest.raises(ImageError, match="SVG drawings are not supported; export it as PNG first"):
+        to_mnist(svg)
+
+
+def test_no_pil_error_escapes_for_garbage():
+    for data in (b"\x89PNG\r\n\x1a\n garbage", b"GIF89a\x00", b"\xff\xd8\xff\xe0 broken jpeg"):
+        with pytest.raises(ImageError):
+            to_mnist(data)
+
+
+# ----------------------------------------------------------------------------- unusual modes
+
+
+def test_16_bit_image_converted(digit):
+    ref = to_mnist(digit).x
+    sixteen = digit.astype(np.uint16) * 257
+    for img, fmt in ((Image.fromarray(sixteen), "PNG"), (Image.fromarray(sixteen.astype(np.int32)), "TIFF")):
+        assert img.mode in ("I;16", "I")
+        out = to_mnist(png_bytes(img, fmt))
+        assert not out.is_empty and np.abs(out.x - ref).max() < 0.02
+        assert np.abs(to_mnist(img).x - ref).max() < 0.02
+
+
+def test_cmyk_converted(digit):
+    cmyk = Image.fromarray(255 - digit).convert("RGB").convert("CMYK")  # black ink on white paper
+    out = to_mnist(png_bytes(cmyk, "JPEG", quality=95))
+    assert out.inverted and not out.is_empty
+    assert np.corrcoef(out.x, to_mnist(digit).x)[0, 1] > 0.97
+
+
+def test_palette_with_transparency(digit):
+    p = Image.fromarray((digit > 127).astype(np.uint8)).convert("P")
+    p.putpalette([255, 255, 255, 0, 0, 0] + [0] * 762)  # 0: white (transparent), 1: black ink
+    data = png_bytes(p, transparency=0)
+    img, _ = load_image(data)
+    assert img.mode == "RGBA"
+    out = to_mnist(data)
+    assert np.corrcoef(out.x, to_mnist((digit > 127).astype(np.uint8) * 255).x)[0, 1] > 0.99
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP"])
+def test_animated_uses_first_frame(digit, fmt):
+    if fmt == "WEBP" and not features.check("webp"):
+        pytest.skip("Pillow built without WebP")
+    frames = [Image.fromarray(digit).convert("RGB"), Image.fromarray(np.rot90(digit).copy()).convert("RGB")]
+    buf = io.BytesIO()
+    frames[0].save(buf, fmt, save_all=True, append_images=frames[1:], duration=100, loop=0,
+                   **({"lossless": True} if fmt == "WEBP" else {}))
+    out = to_mnist(buf.getvalue())
+    assert any("first frame" in n for n in out.notes)
+    assert np.abs(out.x - to_mnist(digit).x).max() < 0.05
+
+
+# ----------------------------------------------------------------------------- orientation, canvases
+
+
+def test_exif_orientation_respected(digit):
+    upright = Image.fromarray(255 - digit).convert("RGB")  # what the user sees: black 7 on white
+    stored = upright.transpose(Image.Transpose.ROTATE_90)  # what the camera stored
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display" -> exif_transpose applies ROTATE_270
+    out = to_mnist(png_bytes(stored, "JPEG", quality=95, exif=exif))
+    want = to_mnist(np.asarray(upright))
+    ignored = to_mnist(png_bytes(stored, "JPEG", quality=95))
+    assert np.abs(out.x - want.x).mean() < 0.02
+    assert np.abs(ignored.x - want.x).mean() > 0.05
+
+
+@pytest.mark.parametrize("stroke", [(0, 0, 0), (200, 30, 30), (30, 60, 220), (255, 255, 255)])
+def test_canvas_rgba_equals_white_on_black(digit, stroke):
+    """A transparent canvas with strokes of any colour gives the same digit as white ink on black."""
+    canvas = np.zeros((*digit.shape, 4), np.uint8)
+    canvas[..., :3] = stroke
+    canvas[..., 3] = digit  # stroke coverage is the alpha channel
+    out, ref = to_mnist(canvas), to_mnist(digit)
+    assert not out.is_empty
+    assert np.abs(out.x - ref.x).max() < 0.02
+    black_on_white = to_mnist(np.stack([255 - digit] * 3, -1))
+    assert black_on_white.inverted and np.abs(black_on_white.x - ref.x).max() < 1e-5
+
+
+def test_result_shape_and_range(digit):
+    out = to_mnist(Image.fromarray(digit))
+    assert isinstance(out, Preprocessed)
+    assert out.x.shape == (784,) and out.x.dtype == np.float32 and out.preview.shape == (28, 28)
+    assert 0.0 <= out.x.min() and out.x.max() == pytest.approx(1.0)
+    assert np.array_equal(out.preview.ravel(), out.x)
+    r = np.arange(28)
+    com = ((out.preview.sum(1) * r).sum() / out.preview.sum(), (out.preview.sum(0) * r).sum() / out.preview.sum())
+    assert np.allclose(com, 14.0, atol=0.75)
+
+
+def test_path_input(tmp_path, digit):
+    path = tmp_path / "d.png"
+    path.write_bytes(png_bytes(Image.fromarray(digit)))
+    assert np.array_equal(to_mnist(path).x, to_mnist(digit).x)
+    assert np.array_equal(to_mnist(str(path)).x, to_mnist(digit).x)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [np.zeros((280, 280, 4), np.uint8), np.full((280, 280, 3), 255, np.uint8), np.zeros((280, 280), np.uint8),
+     (200 + np.random.default_rng(0).integers(-3, 4, (100, 100))).astype(np.uint8)],
+    ids=["transparent-canvas", "all-white", "all-black", "near-uniform"],
+)
+def test_empty_detected(image):
+    out = to_mnist(image)
+    assert out.is_empty and not out.x.any()
+    with pytest.raises(ImageError, match="empty: draw a digit first"):
+        require_ink(out)
+
+
+def test_require_ink_passes_through(digit):
+    p = to_mnist(digit)
+    assert require_ink(p) is p
+
+
+def test_frame_like_mnist_no_ink_and_bad_shape():
+    assert not frame_like_mnist(np.zeros((40, 30))).any()
+    with pytest.raises(ValueError, match="2-D"):
+        frame_like_mnist(np.zeros((2, 3, 4)))
+
+
+# ----------------------------------------------------------------------------- round trip
+
+
+def test_round_trip_accuracy(mnist, tiny_model):
+    """500 test digits drawn large (280x280) in both polarities keep the model's accuracy within 1 point."""
+    x, y = mnist.test.x[:500], mnist.test.y[:500]
+    white_on_black = np.stack([to_mnist(upscale(d)).x for d in x])
+    black_on_white = np.stack([to_mnist(np.stack([255 - upscale(d)] * 3, -1)).x for d in x])
+
+    def acc(v):
+        return float((predict_logits(tiny_model, torch.as_tensor(v)).argmax(-1).numpy() == y).mean())
+
+    raw, wob, bow = acc(x), acc(white_on_black), acc(black_on_white)
+    print(f"\nround trip accuracy: raw {raw:.3f}, white-on-black {wob:.3f}, black-on-white {bow:.3f}")
+    assert abs(wob - raw) <= 0.01 and abs(bow - raw) <= 0.01
