@@ -31,6 +31,7 @@ def test_train_quick_then_cache_hit(quick_artifacts):
     second = run_cli("train", "--quick", artifacts=folder)
     assert second.returncode == 0, second.stderr
     assert "loaded from cache" in second.stderr
+    assert "training" not in second.stderr.lower() or "epoch" not in second.stderr
 
 
 def test_truncated_artifact_is_rebuilt(quick_artifacts):
@@ -42,6 +43,56 @@ def test_truncated_artifact_is_rebuilt(quick_artifacts):
     assert "corrupt" in rerun.stderr
     ok = run_cli("train", "--quick", artifacts=folder)
     assert "corrupt" not in ok.stderr
+
+
+def test_evaluate_json_has_the_documented_keys(quick_artifacts):
+    import json
+
+    folder, _ = quick_artifacts
+    r = run_cli("evaluate", "--quick", "--json", artifacts=folder)
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    assert result["n_test"] == 10000
+    assert set(result["methods"]) == {"mlp", "temperature", "ensemble", "mc_dropout", "laplace", "evidential"}
+    for name, row in result["methods"].items():
+        assert {"accuracy", "f1_macro", "nll", "brier", "ece", "mce", "adaptive_ece", "classwise_ece", "aurc",
+                "temperature", "ood"} <= set(row)
+        assert (row["temperature"] is None) == (name != "temperature")
+        assert {"noise", "letters", "natural", "blank"} <= set(row["ood"])
+        for m in row["ood"].values():
+            assert set(m) == {"auroc", "aupr", "fpr95", "score"} and 0 <= m["auroc"] <= 1
+        assert 0.5 < row["accuracy"] <= 1
+    assert result["methods"]["mlp"]["ood"]["noise"]["score"] == "mahalanobis"
+    text = run_cli("evaluate", "--quick", artifacts=folder)
+    assert "OOD detection" in text.stdout and "Shifted sets" in text.stdout
+
+
+def test_predict_answers_good_files_and_reports_bad_ones(quick_artifacts, tmp_path, mnist):
+    import json
+
+    from PIL import Image
+
+    folder, _ = quick_artifacts
+    img = Image.fromarray((255 - mnist.test.x[0].reshape(28, 28) * 255).astype("uint8")).resize((200, 200))
+    good = tmp_path / "seven.png"
+    img.save(good)
+    bad = tmp_path / "notes.png"
+    bad.write_bytes(b"this is not an image")
+    r = run_cli("predict", str(good), str(bad), str(tmp_path / "missing.png"), "--quick", "--json", artifacts=folder)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert [x["path"] for x in out["results"]] == [str(good)]
+    methods = out["results"][0]["methods"]
+    assert len(methods) == 6
+    for m in methods.values():
+        assert {"label", "probs", "confidence", "total", "aleatoric", "epistemic", "ood_score", "is_ood",
+                "verdict"} <= set(m)
+        assert len(m["probs"]) == 10 and abs(sum(m["probs"]) - 1) < 1e-4
+        assert isinstance(m["verdict"], str) and m["verdict"].endswith(".")
+    errors = {e["path"]: e["error"] for e in out["errors"]}
+    assert "Traceback" not in r.stderr
+    assert "not an image" in errors[str(bad)].lower() or "cannot" in errors[str(bad)].lower()
+    assert errors[str(tmp_path / "missing.png")] == "No such file or folder."
 
 
 def test_unknown_command_exits_with_usage(tmp_path):

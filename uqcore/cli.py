@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 
@@ -31,24 +32,60 @@ class _Bars:
             bar.close()
 
 
-def cmd_train(args) -> int:
+def _bundle(args, *, force: bool = False):
+    """Load the build (training what is missing, with bars on stderr so --json stays clean)."""
     from .build import BuildConfig, build
     from .store import Store
 
     store = Store(args.artifacts, log=lambda m: print(m, file=sys.stderr))
     bars = _Bars()
-    t0 = time.perf_counter()
     try:
-        bundle = build(BuildConfig(quick=args.quick), store=store, force=args.force, progress=bars)
+        return build(BuildConfig(quick=args.quick), store=store, force=force, progress=bars)
     finally:
         bars.close()
+
+
+def cmd_train(args) -> int:
+    t0 = time.perf_counter()
+    bundle = _bundle(args, force=args.force)
     seconds = time.perf_counter() - t0
-    meta = bundle.mlp_meta
-    print(f"artifacts: {store.root}")
-    print(f"mlp: test accuracy {meta['test_accuracy']:.2%} "
-          f"({len(meta['history'])} epochs, trained in {meta['train_seconds']:.1f} s)")
+    meta = bundle.meta
+    print(f"artifacts: {bundle.store.root}")
+    for name in ("mlp", "ensemble", "evidential"):
+        m = meta[name]
+        print(f"{name}: test accuracy {m['test_accuracy']:.2%} "
+              f"({m['config']['epochs']} epochs, trained in {m['train_seconds']:.1f} s)")
+    print(f"temperature: T = {bundle.parts.temperature:.3f}")
     print(f"done in {seconds:.1f} s")
     return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .evaluate import evaluate, table
+
+    result = evaluate(_bundle(args))
+    print(json.dumps(result, indent=2) if args.json else table(result))
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from .predict import predict_paths
+
+    bundle = _bundle(args)
+    result = predict_paths(bundle.methods, args.paths)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for r in result["results"]:
+            print(f"{r['path']}")
+            for name, m in r["methods"].items():
+                flag = "  OOD" if m["is_ood"] else ""
+                print(f"  {name:<12} {m['label']}  conf {m['confidence']:.3f}  total {m['total']:.3f}  "
+                      f"alea {m['aleatoric']:.3f}  epi {m['epistemic']:.3f}{flag}")
+            print(f"  verdict (ensemble): {r['methods']['ensemble']['verdict']}")
+        for e in result["errors"]:
+            print(f"{e['path']}: error: {e['error']}", file=sys.stderr)
+    return 0 if result["results"] or not result["errors"] else 1
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -59,6 +96,15 @@ def make_parser() -> argparse.ArgumentParser:
     t.add_argument("--quick", action="store_true", help="tiny subset and few epochs, for smoke tests")
     t.add_argument("--force", action="store_true", help="retrain even if cached")
     t.set_defaults(func=cmd_train)
+    e = sub.add_parser("evaluate", help="metrics of every method on the test split, OOD and shifted sets")
+    e.add_argument("--json", action="store_true", help="machine-readable output")
+    e.add_argument("--quick", action="store_true", help="use the quick build")
+    e.set_defaults(func=cmd_evaluate)
+    pr = sub.add_parser("predict", help="classify image files or folders with every method")
+    pr.add_argument("paths", nargs="+", help="image files or folders of images")
+    pr.add_argument("--json", action="store_true", help="machine-readable output")
+    pr.add_argument("--quick", action="store_true", help="use the quick build")
+    pr.set_defaults(func=cmd_predict)
     return p
 
 

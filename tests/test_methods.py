@@ -1,0 +1,142 @@
+"""The method registry on tiny models: shapes, known answers, thread safety, laplace-torch cross-check."""
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from uqcore.build import fit_laplace_covariance
+from uqcore.methods import NAMES, REGISTRY, Parts, last_layer_glm, make_methods, mc_dropout_probs
+from uqcore.ood import Mahalanobis
+from uqcore.training import evidential_loss, train_ensemble, train_evidential
+
+
+@pytest.fixture(scope="module")
+def parts(mnist, tiny_model, tiny_cfg):
+    train, val = mnist.train.subset(3000), mnist.val.subset(500)
+    members, _ = train_ensemble(mnist.train, val, replace(tiny_cfg, epochs=1, n_train=3000), n_members=2)
+    evid, _ = train_evidential(mnist.train, val, replace(tiny_cfg, epochs=2, n_train=3000))
+    cov, _ = fit_laplace_covariance(tiny_model, train.x, train.y)
+    with torch.no_grad():
+        maha = Mahalanobis().fit(tiny_model.embed(torch.as_tensor(train.x)).numpy(), train.y)
+    return Parts(mlp=tiny_model, members=members, evidential=evid, temperature=1.7, laplace_cov=cov,
+                 mahalanobis=maha, mc_samples=20, laplace_samples=30)
+
+
+def test_registry_names_are_the_documented_ones():
+    assert tuple(REGISTRY) == NAMES == ("mlp", "temperature", "ensemble", "mc_dropout", "laplace", "evidential")
+
+
+def test_every_method_answers_the_same_shapes(parts, mnist):
+    x = mnist.test.x[:40]
+    expected_s = {"mlp": 1, "temperature": 1, "ensemble": 2, "mc_dropout": 20, "laplace": 30, "evidential": 1}
+    for name, method in make_methods(parts).items():
+        pred = method.predict(x)
+        assert pred.member_probs.shape == (expected_s[name], 40, 10), name
+        np.testing.assert_allclose(pred.probs.sum(1), 1.0, atol=1e-5)
+        for u in (pred.total, pred.aleatoric, pred.epistemic, pred.ood_score):
+            assert u.shape == (40,) and np.isfinite(u).all()
+        assert (pred.epistemic >= 0).all()
+        np.testing.assert_allclose(pred.total, pred.aleatoric + pred.epistemic, atol=1e-5)
+        assert pred.embeddings.shape[0] == 40
+
+
+def test_temperature_divides_the_logits(parts, mnist):
+    methods = make_methods(parts)
+    x = mnist.test.x[:10]
+    raw = methods["mlp"].predict(x).logits
+    scaled = methods["temperature"].predict(x)
+    expected = torch.softmax(torch.as_tensor(raw) / 1.7, -1).numpy()
+    np.testing.assert_allclose(scaled.probs, expected, rtol=1e-5)
+
+
+def test_unfitted_threshold_says_so(parts):
+    with pytest.raises(RuntimeError, match="threshold not fitted"):
+        make_methods(parts)["mlp"].is_ood(np.zeros(3))
+
+
+def test_mc_dropout_never_switches_the_model_to_training(parts, mnist):
+    parts.mlp.eval()
+    mc_dropout_probs(parts.mlp, torch.as_tensor(mnist.test.x[:5]), 4, seed=0)
+    assert not parts.mlp.training
+
+
+def test_mc_dropout_same_answer_from_eight_threads(parts, mnist):
+    x = torch.as_tensor(mnist.test.x[:64])
+    single = [mc_dropout_probs(parts.mlp, x, 25, seed=s) for s in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        threaded = list(pool.map(lambda s: mc_dropout_probs(parts.mlp, x, 25, seed=s), range(8)))
+    for a, b in zip(single, threaded):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert not torch.allclose(single[0], single[1]), "different seeds must give different masks"
+    assert single[0].std(0).max() > 0, "samples must differ"
+
+
+def test_mc_dropout_matches_torch_dropout_in_distribution(parts, mnist):
+    """The mean over many masks approaches the mean over many torch dropout passes (train mode on a copy)."""
+    import copy
+
+    x = torch.as_tensor(mnist.test.x[:20])
+    ours = mc_dropout_probs(parts.mlp, x, 2000, seed=1).mean(0)
+    clone = copy.deepcopy(parts.mlp).train()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        ref = torch.stack([torch.softmax(clone(x), -1) for _ in range(2000)]).mean(0)
+    torch.testing.assert_close(ours, ref, atol=0.02, rtol=0)
+
+
+def test_laplace_glm_matches_laplace_torch(parts, mnist):
+    """Our stored-covariance GLM predictive equals laplace-torch's own on the same fit."""
+    from laplace import Laplace
+    from torch.utils.data import DataLoader, TensorDataset
+
+    train = mnist.train.subset(3000)
+    la = Laplace(parts.mlp, "classification", subset_of_weights="last_layer", hessian_structure="kron")
+    la.fit(DataLoader(TensorDataset(torch.as_tensor(train.x), torch.as_tensor(train.y)), batch_size=512),
+           progress_bar=False)
+    la.prior_precision = torch.tensor([3.0])
+    cov = la.posterior_precision.to_matrix(exponent=-1).float()
+    x = torch.as_tensor(mnist.test.x[:16])
+    f_mu_ref, f_var_ref = la._glm_predictive_distribution(x)
+    f_mu, f_var, _ = last_layer_glm(parts.mlp, cov, x)
+    torch.testing.assert_close(f_mu, f_mu_ref.float(), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(f_var, f_var_ref.float(), rtol=1e-3, atol=1e-5)
+
+
+def test_laplace_samples_spread_around_the_map_logits(parts, mnist):
+    pred = make_methods(parts)["laplace"].predict(mnist.test.x[:30])
+    assert pred.member_probs.std(0).max() > 1e-4
+    assert (pred.label == pred.logits.argmax(1)).mean() > 0.9
+
+
+def test_evidential_loss_known_answer():
+    """alpha = 1 everywhere (no evidence): p = 1/10, loss = 0.9 + 0.09 * 10 / 11 and KL = 0."""
+
+    class Identity(torch.nn.Module):
+        def forward(self, x):
+            return x
+
+    y = torch.tensor([0, 3])
+    loss = evidential_loss(Identity(), torch.full((2, 10), -40.0), y, epoch=50)
+    assert loss.item() == pytest.approx(0.9 + 0.9 / 11, rel=1e-5)
+
+
+def test_evidential_kl_grows_with_misleading_evidence_and_is_annealed():
+    class Identity(torch.nn.Module):
+        def forward(self, x):
+            return x
+
+    y = torch.tensor([0])
+    wrong = torch.full((1, 10), -40.0)
+    wrong[0, 5] = 20.0  # strong evidence for a wrong class
+    early = evidential_loss(Identity(), wrong, y, epoch=0)
+    late = evidential_loss(Identity(), wrong, y, epoch=10)
+    assert late > early + 1.0
+
+
+def test_evidential_vacuity_is_k_over_total_evidence(parts, mnist):
+    pred = make_methods(parts)["evidential"].predict(mnist.test.x[:10])
+    alpha = pred.extra["alpha"]
+    np.testing.assert_allclose(pred.extra["vacuity"], 10 / alpha.sum(1), rtol=1e-6)
+    np.testing.assert_allclose(pred.ood_score, pred.extra["vacuity"])

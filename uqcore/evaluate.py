@@ -1,0 +1,59 @@
+"""Metrics of every method on every evaluation set, from the build's cached predictions (no forward pass)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .calibration import calibration_report, ece
+from .ood import ood_metrics
+from .selective import aurc
+
+
+def _field(pred: dict, set_name: str, method: str, field: str) -> np.ndarray:
+    return pred[f"{set_name}/{method}/{field}"]
+
+
+def evaluate(bundle) -> dict:
+    """The JSON of ``python -m uqcore evaluate``: per method, test metrics, OOD detection per OOD set
+    (the method's own OOD score; test digits are the negatives), and accuracy / ECE per shifted set."""
+    pred = bundle.predictions
+    y = pred["test/y"]
+    sets = bundle.set_names
+    out = {"n_test": int(len(y)), "methods": {}}
+    for name, method in bundle.methods.items():
+        probs = _field(pred, "test", name, "probs")
+        row = {k: float(v) for k, v in calibration_report(probs, y, n_bins=15).items()}
+        row["aurc"] = float(aurc(_field(pred, "test", name, "total"), probs.argmax(1) == y))
+        row["temperature"] = float(bundle.parts.temperature) if name == "temperature" else None
+        scores_in = _field(pred, "test", name, "ood_score")
+        row["ood"], row["shift"] = {}, {}
+        for s in sets:
+            kind = bundle.set_info(s)["kind"]
+            if kind == "ood":
+                m = ood_metrics(scores_in, _field(pred, s, name, "ood_score"))
+                row["ood"][s] = {**{k: float(v) for k, v in m.items()}, "score": method.ood_score_name}
+            elif kind == "shift":
+                p, ys = _field(pred, s, name, "probs"), pred[f"{s}/y"]
+                row["shift"][s] = {"accuracy": float((p.argmax(1) == ys).mean()), "ece": float(ece(p, ys))}
+        out["methods"][name] = row
+    return out
+
+
+def table(result: dict) -> str:
+    """The evaluate JSON as aligned text tables."""
+    import pandas as pd
+
+    cols = ["accuracy", "f1_macro", "nll", "brier", "ece", "mce", "adaptive_ece", "classwise_ece", "aurc"]
+    main = pd.DataFrame({m: {c: r[c] for c in cols} for m, r in result["methods"].items()}).T
+    lines = [f"Test split ({result['n_test']} images)", main.to_string(float_format=lambda v: f"{v:.4f}")]
+    ood = pd.DataFrame({m: {s: v["auroc"] for s, v in r["ood"].items()} for m, r in result["methods"].items()}).T
+    if not ood.empty:
+        scores = {m: r["ood"][next(iter(r["ood"]))]["score"] for m, r in result["methods"].items() if r["ood"]}
+        ood.insert(0, "score", pd.Series(scores))
+        lines += ["", "OOD detection, AUROC (OOD = positive class; test digits = negatives)",
+                  ood.to_string(float_format=lambda v: f"{v:.4f}")]
+    shift = pd.DataFrame({m: {f"{s} acc": v["accuracy"] for s, v in r["shift"].items()}
+                          | {f"{s} ece": v["ece"] for s, v in r["shift"].items()}
+                          for m, r in result["methods"].items()}).T
+    if not shift.empty:
+        lines += ["", "Shifted sets: accuracy and ECE", shift.to_string(float_format=lambda v: f"{v:.4f}")]
+    return "\n".join(lines)

@@ -1,0 +1,77 @@
+"""Predictions for user images: every method, with uncertainties, OOD flag and a verdict."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .methods import Method
+from .preprocess import ImageError, to_mnist
+from .verdict import verdict
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".svg"}
+
+
+def expand_paths(paths: list[str | Path]) -> tuple[list[Path], list[dict]]:
+    """Files as given; folders expand to the image files inside (sorted). Missing paths become errors."""
+    files, errors = [], []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                errors.append({"path": str(p), "error": "This folder holds no image files."})
+            files.extend(found)
+        elif p.is_file():
+            files.append(p)
+        else:
+            errors.append({"path": str(p), "error": "No such file or folder."})
+    return files, errors
+
+
+def predict_one(methods: dict[str, Method], x: np.ndarray) -> dict[str, dict]:
+    """Per method: label, probs (10), confidence, total, aleatoric, epistemic, ood_score, is_ood, verdict."""
+    x = np.asarray(x, dtype=np.float32).reshape(1, -1)
+    out = {}
+    for name, method in methods.items():
+        pred = method.predict(x)
+        is_ood = bool(method.is_ood(pred.ood_score)[0])
+        v = verdict(pred.probs[0], aleatoric=float(pred.aleatoric[0]), epistemic=float(pred.epistemic[0]),
+                    is_ood=is_ood)
+        out[name] = {
+            "label": int(pred.label[0]),
+            "probs": [float(p) for p in pred.probs[0]],
+            "probs_std": [float(s) for s in pred.member_probs[:, 0].std(0)],
+            "confidence": float(pred.confidence[0]),
+            "total": float(pred.total[0]),
+            "aleatoric": float(pred.aleatoric[0]),
+            "epistemic": float(pred.epistemic[0]),
+            "ood_score": float(pred.ood_score[0]),
+            "is_ood": is_ood,
+            "verdict": v.sentence,
+        }
+    return out
+
+
+def predict_paths(methods: dict[str, Method], paths: list[str | Path]) -> dict:
+    """The JSON of ``python -m uqcore predict``: results for good images, plain errors for the rest."""
+    files, errors = expand_paths(paths)
+    results = []
+    for f in files:
+        try:
+            pre = to_mnist(f)
+        except ImageError as e:
+            errors.append({"path": str(f), "error": str(e)})
+            continue
+        if pre.is_empty:
+            errors.append({"path": str(f), "error": "The image is blank (one flat colour): there is no digit to read."})
+            continue
+        results.append({"path": str(f), "methods": predict_one(methods, pre.x)})
+    return {"results": results, "errors": errors}
+
+
+def overall_verdict(results: dict[str, dict]):
+    """The headline ``Verdict`` over ``predict_one``'s per-method results (see ``verdict.overall``)."""
+    from .verdict import overall
+
+    return overall({name: verdict(np.asarray(r["probs"]), aleatoric=r["aleatoric"], epistemic=r["epistemic"],
+                                  is_ood=r["is_ood"]) for name, r in results.items()})
