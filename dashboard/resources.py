@@ -37,3 +37,76 @@ def ensure_built() -> None:
 @st.cache_resource(show_spinner="Loading models…")
 def get_bundle() -> Bundle:
     return build(build_config())
+
+
+@st.cache_data(show_spinner="Computing the metrics of every method…")
+def evaluation() -> dict:
+    """``uqcore.evaluate.evaluate`` over the cached build (the bundle itself is never hashed)."""
+    from uqcore.evaluate import evaluate
+
+    return evaluate(get_bundle())
+
+
+@st.cache_data(show_spinner=False)
+def sample_set(name: str, n: int = 40) -> tuple:
+    """(x (n, 784), y (n,), meta) of a small OOD / shift set from ``uqcore.shift.make``, for random picks."""
+    from uqcore.shift import make
+
+    s = make(name, n=n)
+    return s.x, s.y, s.meta
+
+
+@st.cache_data(show_spinner=False)
+def risk_curves() -> dict[str, dict]:
+    """Per method, on the test split: the risk-coverage curve by total uncertainty, and its inputs."""
+    from uqcore.selective import risk_coverage
+
+    pred = get_bundle().predictions
+    y = pred["test/y"]
+    out = {}
+    for name in get_bundle().methods:
+        total = pred[f"test/{name}/total"]
+        correct = pred[f"test/{name}/probs"].argmax(1) == y
+        rc = risk_coverage(total, correct)
+        out[name] = {"coverage": rc.coverage, "risk": rc.risk, "total": total, "correct": correct}
+    return out
+
+
+# ----------------------------------------------------------------------------- calibration lab
+@st.cache_data(show_spinner=False)
+def calibration_arrays(method: str) -> dict:
+    """Validation and test logits of ``method`` (log-probs where no logits are stored) and labels.
+
+    Keys: val_logits, val_y, test_logits, test_y (arrays), from_logits (bool).
+    """
+    from uqcore.calibration_lab import logits_for
+
+    pred = get_bundle().predictions
+    val, from_logits = logits_for(pred, "val", method)
+    test, _ = logits_for(pred, "test", method)
+    return {"val_logits": val, "val_y": pred["val/y"], "test_logits": test, "test_y": pred["test/y"],
+            "from_logits": from_logits}
+
+
+@st.cache_data(show_spinner="Fitting the best temperature on the validation digits…")
+def optimal_temperatures() -> dict[str, float]:
+    """Per method, the temperature that minimises NLL on the validation split."""
+    from uqcore.calibration import optimal_temperature
+
+    out = {}
+    for name in get_bundle().methods:
+        a = calibration_arrays(name)
+        out[name] = float(optimal_temperature(a["val_logits"], a["val_y"]))
+    return out
+
+
+@st.cache_data(show_spinner=False)
+def temperature_sweep_curves(method: str, n_bins: int, strategy: str, n_temps: int = 40) -> dict:
+    """Test ECE and NLL of ``method`` over ``n_temps`` log-spaced temperatures (0.2 to 5)."""
+    import numpy as np
+
+    from uqcore.calibration_lab import T_MAX, T_MIN, temperature_sweep
+
+    a = calibration_arrays(method)
+    return temperature_sweep(a["test_logits"], a["test_y"], np.geomspace(T_MIN, T_MAX, n_temps),
+                             n_bins=n_bins, strategy=strategy)

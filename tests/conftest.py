@@ -30,3 +30,15 @@ def tiny_model(mnist, tiny_cfg):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def quick_app_env(tmp_path_factory):
+    """UQCORE_QUICK=1 and a fresh UQCORE_ARTIFACTS folder for the whole session: the quick build is
+    made once (by the first test that needs it) and shared by every app and browser test."""
+    mp = pytest.MonkeyPatch()
+    folder = tmp_path_factory.mktemp("app_artifacts")
+    mp.setenv("UQCORE_ARTIFACTS", str(folder))
+    mp.setenv("UQCORE_QUICK", "1")
+    yield folder
+    mp.undo()

@@ -1,24 +1,58 @@
-"""AppTests: the app runs from its entry file on a quick build in a temporary artifact folder."""
-import pytest
-from streamlit.testing.v1 import AppTest
+"""AppTests: the app runs from its entry file on a quick build in a temporary artifact folder.
 
+The first test builds the quick artifacts through the app itself (first start); the others reuse
+them through the session fixture ``quick_app_env``.
+"""
+import base64
+import io
+import re
 from pathlib import Path
 
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from streamlit.testing.v1 import AppTest
+
 ENTRY = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+N_METHODS = 6
 
 
-@pytest.fixture(scope="module")
-def quick_env(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("UQCORE_ARTIFACTS", str(tmp_path_factory.mktemp("app_artifacts")))
-    mp.setenv("UQCORE_QUICK", "1")
-    yield
-    mp.undo()
-
-
-def test_first_start_builds_then_home_shows_status(quick_env):
+def start(page: str | None = None) -> AppTest:
     at = AppTest.from_file(ENTRY, default_timeout=300).run()
     assert not at.exception, at.exception
+    if page:
+        at.switch_page(page).run()
+        assert not at.exception, at.exception
+    return at
+
+
+def method_cards(at: AppTest) -> list[str]:
+    """The bold titles of the method cards (each card's first markdown)."""
+    from uqcore.methods import REGISTRY
+
+    titles = {f"**{cls.title}**" for cls in REGISTRY.values()}
+    return [m.value for m in at.markdown if m.value in titles]
+
+
+def verdicts(at: AppTest) -> list[str]:
+    return [b.body for kind in ("success", "warning", "error") for b in getattr(at, kind)
+            if b.body.startswith("#### ")]
+
+
+def png_bytes(draw) -> bytes:
+    img = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
+    draw(ImageDraw.Draw(img))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def a_one(d):  # a thick vertical stroke, white on black, as the canvas sends it
+    d.line([(140, 50), (140, 230)], fill=(255, 255, 255, 255), width=18)
+
+
+def test_first_start_builds_then_home_shows_status(quick_app_env):
+    at = start()
     assert at.title[0].value == "How sure is the model?"
     labels = [m.label for m in at.metric]
     assert "Test accuracy" in labels and "Training time" in labels
@@ -28,3 +62,115 @@ def test_first_start_builds_then_home_shows_status(quick_env):
     at2 = AppTest.from_file(ENTRY, default_timeout=60).run()
     assert not at2.exception
     assert not at2.status
+
+
+def test_home_has_doors_and_sidebar_glossary(quick_app_env):
+    at = start()
+    labels = {el.proto.label for el in at.get("page_link")}
+    assert {"Try a digit", "Compare methods"} <= labels, labels
+    if (Path(ENTRY).parent / "views" / "calibration_lab.py").exists():
+        assert "Calibration lab" in labels
+    sidebar_text = " ".join(m.value for m in at.sidebar.markdown)
+    for term in ("Aleatoric uncertainty", "Epistemic uncertainty", "ECE", "Temperature", "OOD"):
+        assert term in sidebar_text
+
+
+@pytest.mark.parametrize("page,title", [("views/try_digit.py", "Try a digit"),
+                                        ("views/compare.py", "Compare methods"),
+                                        ("views/about.py", "How it works")])
+def test_every_page_runs(quick_app_env, page, title):
+    at = start(page)
+    assert at.title[0].value == title
+
+
+def test_about_shows_the_full_glossary(quick_app_env):
+    at = start("views/about.py")
+    headings = [m.value for m in at.markdown if m.value.startswith("#### ")]
+    assert len(headings) == 7
+    assert any("Calibration" in h for h in headings)
+
+
+def test_try_digit_starts_with_a_gentle_prompt(quick_app_env):
+    at = start("views/try_digit.py")
+    assert any("Draw a digit first" in i.value for i in at.info)
+    assert not at.error
+    assert not method_cards(at)
+
+
+def test_random_test_digit_shows_six_cards_and_a_verdict(quick_app_env):
+    at = start("views/try_digit.py")
+    next(b for b in at.button if b.label == "Random test digit").click().run()
+    assert not at.exception, at.exception
+    assert len(method_cards(at)) == N_METHODS
+    assert len(verdicts(at)) == 1
+    assert len(at.get("plotly_chart")) == N_METHODS  # one probability chart per card
+    assert any(re.search(r"answered in \d+ ms", c.value) for c in at.caption)
+    assert at.session_state["last_digit"].shape == (784,)
+    assert any(m.value.startswith(("✓ **right**", "✗ **wrong**")) for m in at.markdown)
+
+
+@pytest.mark.parametrize("button", ["Random OOD image", "Ambiguous blend"])
+def test_other_picks(quick_app_env, button):
+    at = start("views/try_digit.py")
+    next(b for b in at.button if b.label == button).click().run()
+    assert not at.exception, at.exception
+    assert len(method_cards(at)) == N_METHODS and len(verdicts(at)) == 1
+
+
+def test_upload_a_digit_and_a_broken_file(quick_app_env):
+    at = start("views/try_digit.py")
+    at.file_uploader[0].upload("one.png", png_bytes(a_one), "image/png").run()
+    assert not at.exception, at.exception
+    assert len(method_cards(at)) == N_METHODS
+    assert any("Uploaded picture 'one.png'" in c.value for c in at.caption)
+    at.file_uploader[0].upload("broken.png", b"not an image at all", "image/png").run()
+    assert not at.exception, at.exception
+    assert at.error and "cannot be used" in at.error[0].value
+
+
+def test_simulated_canvas_drawing(quick_app_env):
+    at = start("views/try_digit.py")
+    data = "data:image/png;base64," + base64.b64encode(png_bytes(a_one)).decode()
+    at.session_state["canvas_0"] = {"drawing": {"raw": {"objects": [{"type": "path"}]}, "data": data},
+                                    "backgroundFit": None}
+    at.run()
+    assert not at.exception, at.exception
+    assert len(method_cards(at)) == N_METHODS
+    assert any(c.value == "Your drawing" for c in at.caption)
+    x = at.session_state["last_digit"]
+    assert x.shape == (784,) and x.max() > 0.5
+
+
+def test_empty_canvas_is_not_an_error(quick_app_env):
+    at = start("views/try_digit.py")
+    data = "data:image/png;base64," + base64.b64encode(png_bytes(lambda d: None)).decode()
+    at.session_state["canvas_0"] = {"drawing": {"raw": {"objects": []}, "data": data}, "backgroundFit": None}
+    at.run()
+    assert not at.exception and not at.error
+    assert any("Draw a digit first" in i.value for i in at.info)
+
+
+def test_compare_table_slider_and_scatter(quick_app_env):
+    from uqcore.build import BuildConfig, build
+    from uqcore.selective import accuracy_at_coverage
+
+    at = start("views/compare.py")
+    html = at.get("html")[0].proto.body
+    assert "★" in html and "ECE" in html and "OOD AUROC: letters" in html
+    assert len(at.get("plotly_chart")) == 2  # risk-coverage curves and the aleatoric/epistemic scatter
+
+    def readout():
+        return [m.value for m in at.markdown if "abstain on" in m.value]
+
+    before = readout()
+    at.slider(key="coverage").set_value(0.80).run()
+    assert not at.exception, at.exception
+    after = readout()
+    assert after != before
+    bundle = build(BuildConfig(quick=True))
+    pred = bundle.predictions
+    m = bundle.methods["ensemble"]
+    correct = pred["test/ensemble/probs"].argmax(1) == pred["test/y"]
+    expected = accuracy_at_coverage(pred["test/ensemble/total"], correct, 0.80)
+    assert len(after) == 6
+    assert f"**{m.title}**  \nabstain on 20% → accuracy **{expected:.2%}**" in after

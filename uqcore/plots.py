@@ -28,3 +28,172 @@ def training_history(history: list[dict], *, title: str = "Training") -> go.Figu
     fig.update_layout(title=title, font=FONT, height=380, margin=dict(t=70, b=40, l=40, r=20),
                       legend=dict(orientation="h", y=-0.25))
     return fig
+
+
+SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "star", "cross", "triangle-down"]
+DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot", "solid", "dash"]
+
+
+def probability_bars(probs, probs_std=None, *, highlight: int | None = None, height: int = 190) -> go.Figure:
+    """The 10 class probabilities as bars; ``probs_std`` (10,) adds ± one standard deviation whiskers.
+
+    The ``highlight`` digit is drawn in blue and labelled with its percentage; the others are grey.
+    """
+    probs = [float(p) for p in probs]
+    digits = list(range(len(probs)))
+    colours = [OKABE_ITO[0] if d == highlight else "#9a9a9a" for d in digits]
+    error_y = None
+    if probs_std is not None and max(probs_std) > 0:
+        error_y = dict(type="data", array=[float(s) for s in probs_std], visible=True, color="#333333", thickness=1.5)
+    text = [f"{p:.0%}" if d == highlight else "" for d, p in zip(digits, probs)]
+    fig = go.Figure(go.Bar(x=digits, y=probs, marker_color=colours, error_y=error_y, text=text,
+                           textposition="outside", cliponaxis=False,
+                           hovertemplate="digit %{x}: %{y:.1%}<extra></extra>"))
+    fig.update_xaxes(tickmode="array", tickvals=digits, title=None, fixedrange=True)
+    fig.update_yaxes(range=[0, 1.15], tickformat=".0%", tickvals=[0, 0.5, 1], fixedrange=True)
+    fig.update_layout(height=height, margin=dict(t=10, b=10, l=10, r=10), font=dict(size=14), showlegend=False)
+    return fig
+
+
+def risk_coverage_curves(curves: dict[str, tuple], *, max_points: int = 200, marker: float | None = None) -> go.Figure:
+    """Error rate among the kept images against the share kept, one line per method.
+
+    ``curves`` maps a display name to (coverage (n,), risk (n,)); each line is thinned to about
+    ``max_points`` evenly spaced points (always keeping the last). ``marker`` draws a vertical line
+    at that coverage. Methods differ by colour, dash and marker shape.
+    """
+    import numpy as np
+
+    fig = go.Figure()
+    for i, (name, (coverage, risk)) in enumerate(curves.items()):
+        coverage, risk = np.asarray(coverage), np.asarray(risk)
+        idx = np.unique(np.linspace(0, len(coverage) - 1, min(max_points, len(coverage))).round().astype(int))
+        fig.add_trace(go.Scatter(
+            x=coverage[idx], y=risk[idx], name=name, mode="lines+markers",
+            line=dict(color=OKABE_ITO[i % len(OKABE_ITO)], dash=DASHES[i % len(DASHES)], width=2.5),
+            marker=dict(symbol=SYMBOLS[i % len(SYMBOLS)], size=7, maxdisplayed=12),
+            hovertemplate=f"{name}<br>keep %{{x:.1%}}: error %{{y:.2%}}<extra></extra>"))
+    if marker is not None:
+        fig.add_vline(x=marker, line=dict(color="#555555", dash="dot"), annotation_text=f"keep {marker:.0%}",
+                      annotation_position="top left")
+    fig.update_xaxes(title="share of test images answered (coverage)", tickformat=".0%")
+    fig.update_yaxes(title="error rate among those answered", tickformat=".1%", rangemode="tozero")
+    fig.update_layout(height=440, font=FONT, margin=dict(t=30, b=40, l=60, r=20),
+                      legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def uncertainty_scatter(aleatoric, epistemic, correct, *, title: str = "") -> go.Figure:
+    """Aleatoric against epistemic uncertainty (nats), WebGL; wrong predictions are orange crosses."""
+    import numpy as np
+
+    aleatoric, epistemic, correct = np.asarray(aleatoric), np.asarray(epistemic), np.asarray(correct, bool)
+    fig = go.Figure()
+    for mask, name, colour, symbol, size in ((correct, "read correctly", OKABE_ITO[0], "circle", 5),
+                                             (~correct, "read wrongly", OKABE_ITO[3], "x", 8)):
+        fig.add_trace(go.Scattergl(x=aleatoric[mask], y=epistemic[mask], mode="markers", name=name,
+                                   marker=dict(color=colour, symbol=symbol, size=size, opacity=0.6),
+                                   hovertemplate="aleatoric %{x:.3f}<br>epistemic %{y:.3f}<extra>" + name + "</extra>"))
+    fig.update_xaxes(title="aleatoric: the image is unclear (nats)")
+    fig.update_yaxes(title="epistemic: the model is unsure (nats)")
+    fig.update_layout(title=title or None, height=460, font=FONT, margin=dict(t=40 if title else 20, b=40, l=60, r=20),
+                      legend=dict(orientation="h", y=-0.2))
+    return fig
+
+
+# ----------------------------------------------------------------------------- calibration lab
+def reliability_lab(edges, count, confidence, accuracy, *, ref_confidence=None, ref_accuracy=None,
+                    selected_bin: int | None = None, title: str = "", font_size: int = 20) -> go.Figure:
+    """Reliability diagram for projecting: accuracy bars (opacity by bin count), the gap to the
+    diagonal shaded in hatched red, an optional faint T = 1 reference, and the number of images per
+    bin beneath on a shared x axis. Arrays are per bin (``ReliabilityBins`` fields); nan = empty."""
+    import numpy as np
+
+    edges = np.asarray(edges, dtype=float)
+    count = np.asarray(count, dtype=float)
+    conf = np.asarray(confidence, dtype=float)
+    acc = np.asarray(accuracy, dtype=float)
+    centers = (edges[:-1] + edges[1:]) / 2
+    widths = np.diff(edges)
+    nz = count > 0
+    opacity = np.where(nz, 0.35 + 0.65 * np.sqrt(count / max(count.max(), 1)), 0.0)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.74, 0.26], vertical_spacing=0.04)
+    idx = np.arange(len(count))
+    custom = np.stack([idx + 1, count, np.nan_to_num(conf), np.nan_to_num(acc)], axis=1)
+    fig.add_trace(go.Bar(x=centers[nz], y=acc[nz], width=widths[nz] * 0.96, name="accuracy in the bin",
+                         marker=dict(color=OKABE_ITO[0], opacity=opacity[nz],
+                                     line=dict(color="#003f63", width=1)),
+                         customdata=custom[nz],
+                         hovertemplate="bin %{customdata[0]:.0f}: %{customdata[1]:,.0f} images<br>"
+                                       "confidence %{customdata[2]:.1%}<br>accuracy %{customdata[3]:.1%}"
+                                       "<extra></extra>"), row=1, col=1)
+    lo = np.fmin(acc, conf)
+    gap = np.abs(acc - conf)
+    fig.add_trace(go.Bar(x=centers[nz], y=gap[nz], base=lo[nz], width=widths[nz] * 0.96,
+                         name="gap to perfect calibration",
+                         marker=dict(color="rgba(213,94,0,0.30)", line=dict(color="#D55E00", width=1.5),
+                                     pattern=dict(shape="/", fgcolor="#D55E00", size=10, solidity=0.2)),
+                         hovertemplate="gap %{y:.1%}<extra></extra>"), row=1, col=1)
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect calibration",
+                             line=dict(color="#444", dash="dash", width=2), hoverinfo="skip"), row=1, col=1)
+    if ref_confidence is not None and ref_accuracy is not None:
+        rc = np.asarray(ref_confidence, dtype=float)
+        ra = np.asarray(ref_accuracy, dtype=float)
+        ok = np.isfinite(rc) & np.isfinite(ra)
+        fig.add_trace(go.Scatter(x=rc[ok], y=ra[ok], mode="lines+markers", name="T = 1 (no scaling)",
+                                 line=dict(color="rgba(0,0,0,0.35)", width=1.5, dash="dot"),
+                                 marker=dict(symbol="circle-open", size=11, color="rgba(0,0,0,0.55)",
+                                             line=dict(width=2)),
+                                 hovertemplate="T = 1: confidence %{x:.1%}, accuracy %{y:.1%}<extra></extra>"),
+                      row=1, col=1)
+    fig.add_trace(go.Bar(x=centers, y=np.where(nz, count, np.nan), width=widths * 0.96, name="images per bin",
+                         marker=dict(color=OKABE_ITO[5], opacity=0.85), showlegend=False,
+                         hovertemplate="%{y:,.0f} images<extra></extra>"), row=2, col=1)
+    if selected_bin is not None and 0 <= selected_bin < len(count):
+        for row in (1, 2):
+            fig.add_vrect(x0=edges[selected_bin], x1=edges[selected_bin + 1], row=row, col=1,
+                          fillcolor="rgba(240,228,66,0.18)", line=dict(color="#9a8c00", width=3), layer="above")
+    fig.update_xaxes(range=[0, 1], tickformat=".0%", row=1, col=1)
+    fig.update_xaxes(range=[0, 1], tickformat=".0%", title_text="confidence (the model's top probability)",
+                     row=2, col=1)
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", title_text="accuracy", row=1, col=1)
+    fig.update_yaxes(type="log", dtick=1, title_text="images", row=2, col=1)
+    fig.update_layout(title=dict(text=title, x=0.01), font=dict(size=font_size), barmode="overlay",
+                      height=640, margin=dict(t=60 if title else 20, b=60, l=80, r=20), bargap=0,
+                      legend=dict(orientation="h", yanchor="bottom", y=1.01, x=0, font=dict(size=font_size - 4)),
+                      plot_bgcolor="white")
+    axis_fonts = dict(tickfont=dict(size=font_size - 2), title_font=dict(size=font_size))
+    fig.update_xaxes(showgrid=True, gridcolor="#e5e5e5", zeroline=False, **axis_fonts)
+    fig.update_yaxes(showgrid=True, gridcolor="#e5e5e5", zeroline=False, **axis_fonts)
+    return fig
+
+
+def temperature_curves(temperature, ece, nll, *, current: float, current_ece: float, current_nll: float,
+                       optimal: float | None = None, font_size: int = 18) -> go.Figure:
+    """ECE and NLL against temperature (log x axis), the current T as a big marker, the fitted T as a line."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("ECE (lower is better)", "NLL (lower is better)"),
+                        horizontal_spacing=0.1)
+    for col, values, now, fmt in ((1, ece, current_ece, ".2%"), (2, nll, current_nll, ".3f")):
+        fig.add_trace(go.Scatter(x=temperature, y=values, mode="lines", line=dict(color=OKABE_ITO[0], width=3),
+                                 showlegend=False, hovertemplate=f"T = %{{x:.2f}}: %{{y:{fmt}}}<extra></extra>"),
+                      row=1, col=col)
+        fig.add_trace(go.Scatter(x=[current], y=[now], mode="markers", showlegend=col == 1, name="current T",
+                                 marker=dict(size=18, color=OKABE_ITO[3], symbol="diamond",
+                                             line=dict(color="white", width=2)),
+                                 hovertemplate=f"current T = %{{x:.2f}}: %{{y:{fmt}}}<extra></extra>"),
+                      row=1, col=col)
+        if optimal is not None:
+            fig.add_vline(x=optimal, line=dict(color=OKABE_ITO[2], dash="dash", width=2), row=1, col=col)
+        fig.add_vline(x=1.0, line=dict(color="#999", dash="dot", width=1), row=1, col=col)
+    fig.update_xaxes(type="log", title_text="temperature T", tickvals=[0.2, 0.5, 1, 2, 5])
+    fig.update_yaxes(tickformat=".1%", row=1, col=1)
+    if optimal is not None:
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"optimal T = {optimal:.2f} (validation)",
+                                 line=dict(color=OKABE_ITO[2], dash="dash", width=2)))
+    fig.update_layout(font=dict(size=font_size), height=380, margin=dict(t=60, b=50, l=70, r=20),
+                      legend=dict(orientation="h", y=-0.3, x=0, font=dict(size=font_size - 2)), plot_bgcolor="white")
+    fig.update_annotations(font_size=font_size)
+    axis_fonts = dict(tickfont=dict(size=font_size - 2), title_font=dict(size=font_size))
+    fig.update_xaxes(showgrid=True, gridcolor="#e5e5e5", **axis_fonts)
+    fig.update_yaxes(showgrid=True, gridcolor="#e5e5e5", **axis_fonts)
+    return fig

@@ -1,6 +1,7 @@
-"""Home: what this is, and the state of the models."""
+"""Home: where to start (one door per kind of visitor), and the state of the models."""
 import streamlit as st
 
+from dashboard import widgets
 from dashboard.resources import get_bundle
 from uqcore.plots import training_history
 
@@ -10,6 +11,24 @@ st.write(
     "**uncertainty**: when they are confident, when an image is genuinely ambiguous, and when an "
     "image is unlike anything they were trained on."
 )
+
+st.subheader("Where to start")
+editors, teachers, analysts = st.columns(3)
+with editors.container(border=True):
+    st.markdown("**Check one image**  \nDraw or upload a digit and get a plain-language answer: a confident "
+                "reading, an ambiguous one, or a warning that it does not look like a digit at all.")
+    st.page_link("views/try_digit.py", label="Try a digit", icon=":material/edit:")
+with teachers.container(border=True):
+    st.markdown("**Teach calibration**  \nMove the temperature and watch the reliability diagram and the error "
+                "numbers change live, on a projector.")
+    if widgets.has_view("calibration_lab"):
+        st.page_link("views/calibration_lab.py", label="Calibration lab", icon=":material/thermostat:")
+    else:
+        st.caption("The calibration lab is not installed in this version.")
+with analysts.container(border=True):
+    st.markdown("**Compare the methods**  \nExact metrics for every method, OOD detection, accuracy when the "
+                "model may abstain, and how the uncertainty splits.")
+    st.page_link("views/compare.py", label="Compare methods", icon=":material/bar_chart:")
 
 bundle = get_bundle()
 meta = bundle.mlp_meta
@@ -22,4 +41,4 @@ c2.metric("Training time", f"{meta['train_seconds']:.0f} s", help=f"{len(history
 c3.metric("Training images", f"{meta['config']['n_train'] or 50_000:,}")
 if bundle.config.quick:
     st.info("Quick build: a small model trained on a subset, for tests. Run `python -m uqcore train` for the full one.")
-st.plotly_chart(training_history(history, title="Learning curves"), use_container_width=True)
+st.plotly_chart(training_history(history, title="Learning curves"), width="stretch")

@@ -1,0 +1,80 @@
+"""Calibration lab: how long a temperature change takes on the server, on the 10k test digits.
+
+    python benchmarks/bench_calibration_lab.py            # the full build in artifacts/ if it is there
+    UQCORE_QUICK=1 python benchmarks/bench_calibration_lab.py   # the quick build (built if missing)
+
+Times (1) a full AppTest rerun of the page after moving the temperature slider (the script rerun:
+softmax over cached logits, metrics at T and at T = 1, ECE at 10/15/20 bins, both figures, the image grid),
+median over N reruns; and (2) the pure numpy recompute alone (softmax + ECE/MCE/NLL/Brier/accuracy).
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+N = 10
+
+
+def main() -> None:
+    from uqcore.build import BuildConfig, build, is_built
+
+    full = BuildConfig(quick=False)
+    if os.environ.get("UQCORE_QUICK", "") in ("", "0") and not is_built(full):
+        print("no full build in the artifact folder; using the quick build (set UQCORE_QUICK=1 to choose it)")
+        os.environ["UQCORE_QUICK"] = "1"
+    quick = os.environ.get("UQCORE_QUICK", "") not in ("", "0")
+    config = BuildConfig(quick=quick)
+    t0 = time.perf_counter()
+    bundle = build(config)
+    print(f"build: {'quick' if quick else 'full'} ({time.perf_counter() - t0:.1f} s to load or build)")
+
+    from streamlit.testing.v1 import AppTest
+
+    from uqcore.calibration_lab import lab_metrics, logits_for, rescale, temperature_grid
+
+    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=600)
+    at.switch_page("views/calibration_lab.py")
+    t0 = time.perf_counter()
+    at.run()
+    first = time.perf_counter() - t0
+    assert not at.exception, at.exception
+    slider = next(s for s in at.select_slider if s.label.startswith("Temperature"))
+    temps = [float(t) for t in temperature_grid()][5:-5:5]
+    times = []
+    for i in range(N + 1):  # the first is a warm-up (temperature-sweep cache for this method/bins)
+        slider = next(s for s in at.select_slider if s.label.startswith("Temperature"))
+        slider.set_value(temps[i % len(temps)])
+        t0 = time.perf_counter()
+        at.run()
+        times.append(time.perf_counter() - t0)
+        assert not at.exception, at.exception
+    reruns = times[1:]
+
+    pred = bundle.predictions
+    logits, _ = logits_for(pred, "test", "mlp")
+    y = pred["test/y"]
+    pure = []
+    for i in range(30):
+        t0 = time.perf_counter()
+        lab_metrics(rescale(logits, temps[i % len(temps)]), y, n_bins=15, strategy="uniform")
+        pure.append(time.perf_counter() - t0)
+
+    n = len(y)
+    print(f"test points: {n:,}")
+    print(f"first page run (cold caches: optimal T fit, sweeps): {first * 1000:.0f} ms")
+    print(f"rerun after a temperature change (AppTest, whole page), median of {N}: "
+          f"{statistics.median(reruns) * 1000:.1f} ms (min {min(reruns) * 1000:.1f}, max {max(reruns) * 1000:.1f})")
+    print(f"pure numpy recompute (softmax + ECE/MCE/NLL/Brier/accuracy, 15 bins), median of 30: "
+          f"{statistics.median(pure) * 1000:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()

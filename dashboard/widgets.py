@@ -1,0 +1,100 @@
+"""Reusable UI pieces: the glossary, a digit image, the verdict card, a per-method card."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from uqcore.plots import probability_bars
+
+VIEWS = Path(__file__).parent / "views"
+
+# Plain-word definitions; the same text feeds the sidebar glossary, the About page and tooltips.
+GLOSSARY = {
+    "Total uncertainty": "How unsure the answer is overall, from 0 (certain) up to 2.3 (all ten digits equally "
+                         "likely). Measured in *nats*, a unit of information. It is the sum of the two parts below.",
+    "Aleatoric uncertainty": "Uncertainty that comes from **the image itself**: a sloppy 4 that could be a 9. "
+                             "More training would not remove it.",
+    "Epistemic uncertainty": "Uncertainty that comes from **the model's lack of experience**: it has seen too few "
+                             "images like this one, so different plausible versions of the model disagree. "
+                             "More (or more varied) training data would reduce it.",
+    "Calibration": "Whether the stated confidence can be taken at face value: of all answers given with 80% "
+                   "confidence, about 80% should be right.",
+    "ECE": "Expected calibration error: the average gap between stated confidence and actual accuracy, "
+           "0 is perfect. An ECE of 2% means the confidence is off by about 2 percentage points on average.",
+    "Temperature": "A single number that softens (above 1) or sharpens (below 1) the model's confidence "
+                   "without changing which digit it picks. Fitted on held-out images to fix overconfidence.",
+    "OOD (out of distribution)": "An input unlike anything the model was trained on, such as a letter, a photo "
+                                 "or noise. The model still names a digit, so it must be flagged separately.",
+}
+
+HELP = {
+    "total": GLOSSARY["Total uncertainty"],
+    "aleatoric": GLOSSARY["Aleatoric uncertainty"],
+    "epistemic": GLOSSARY["Epistemic uncertainty"],
+    "ood": GLOSSARY["OOD (out of distribution)"],
+}
+
+VERDICT_STYLE = {  # kind -> (streamlit box, icon, plain heading): the icon and heading carry the meaning, not the colour
+    "confident": (st.success, ":material/check_circle:", "Confident"),
+    "ambiguous": (st.warning, ":material/balance:", "Ambiguous"),
+    "unsure": (st.warning, ":material/help:", "Unsure"),
+    "ood": (st.error, ":material/block:", "Not a digit?"),
+}
+
+
+def has_view(name: str) -> bool:
+    """True when ``dashboard/views/<name>.py`` exists (pages written by other people may be missing)."""
+    return (VIEWS / f"{name}.py").exists()
+
+
+def glossary(*, full: bool = False) -> None:
+    """The glossary in plain words; ``full`` adds headings (About page), otherwise a compact list (sidebar)."""
+    for term, text in GLOSSARY.items():
+        if full:
+            st.markdown(f"#### {term}\n{text}")
+        else:
+            st.markdown(f"**{term}**: {text}")
+
+
+def digit_image(preview: np.ndarray, *, size: int = 168, caption: str | None = None) -> None:
+    """A 28x28 image in [0, 1], upscaled with nearest neighbour so each model pixel stays a crisp square."""
+    arr = (np.clip(np.asarray(preview, dtype=np.float32).reshape(28, 28), 0, 1) * 255).astype(np.uint8)
+    img = Image.fromarray(arr).resize((size, size), Image.Resampling.NEAREST)
+    st.image(img, caption=caption, width=size)
+
+
+def verdict_card(v) -> None:
+    """The headline sentence of a ``uqcore.verdict.Verdict``, in a box whose icon and heading say the kind."""
+    box, icon, heading = VERDICT_STYLE.get(v.kind, (st.info, ":material/info:", ""))
+    box(f"#### {v.sentence}", icon=icon)
+
+
+def method_card(method, result: dict, *, quantile: float = 0.95, true_label: int | None = None) -> None:
+    """One method's answer: digit, confidence, probabilities, uncertainty split and the OOD flag."""
+    with st.container(border=True):
+        st.markdown(f"**{method.title}**", help=method.description)
+        head, right = st.columns([3, 2])
+        head.markdown(f"## {result['label']}")
+        head.caption(f"its reading, {result['confidence']:.1%} sure")
+        if true_label is not None:
+            if result["label"] == true_label:
+                right.markdown(f"✓ **right**  \ntrue digit: {true_label}")
+            else:
+                right.markdown(f"✗ **wrong**  \ntrue digit: {true_label}")
+        std = result["probs_std"] if method.sampling or method.name == "ensemble" else None
+        st.plotly_chart(probability_bars(result["probs"], std, highlight=result["label"]),
+                        width="stretch", config={"displayModeBar": False}, key=f"bars_{method.name}")
+        if std is not None:
+            st.caption("Whiskers: ± one standard deviation over the samples / members.")
+        st.markdown(f"Total uncertainty **{result['total']:.3f}** nats", help=HELP["total"])
+        st.markdown(f"= from the image (aleatoric) **{result['aleatoric']:.3f}**", help=HELP["aleatoric"])
+        st.markdown(f"\+ from the model (epistemic) **{result['epistemic']:.3f}**", help=HELP["epistemic"])
+        where = f"score {result['ood_score']:.3g} vs threshold {method.threshold_:.3g}, {method.ood_score_name.replace('_', ' ')}"
+        if result["is_ood"]:
+            st.markdown(f":material/block: **Flagged as unusual**: more unusual than {quantile:.0%} of clean validation digits "
+                        f"({where}).", help=HELP["ood"])
+        else:
+            st.markdown(f":material/check: Looks like a typical digit ({where}).", help=HELP["ood"])

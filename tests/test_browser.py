@@ -1,0 +1,124 @@
+"""A real browser: the app served by `streamlit run`, a stroke drawn on the canvas with the mouse.
+
+Needs Debian's chromium at /usr/bin/chromium and the playwright package (never `playwright install`).
+Run only this: ``python -m pytest -m browser``.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parent.parent
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+PAGES = ["", "try_digit", "compare", "about"] + (["calibration_lab"] if (ROOT / "dashboard" / "views" / "calibration_lab.py").exists() else [])
+
+pytestmark = pytest.mark.browser
+if not Path(CHROMIUM).exists():
+    pytestmark = [pytest.mark.browser, pytest.mark.skip(reason=f"no chromium at {CHROMIUM} (apt-get install -y chromium)")]
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover
+    sync_playwright = None
+    pytestmark = [pytest.mark.browser, pytest.mark.skip(reason="the playwright package is not installed "
+                                                               "(pip install -r requirements-dev.txt)")]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(quick_app_env, tmp_path_factory):
+    """`streamlit run dashboard/app.py` on a free port, on the quick build (built first, from the CLI)."""
+    env = dict(os.environ)
+    subprocess.run([sys.executable, "-m", "uqcore", "--artifacts", str(quick_app_env), "train", "--quick"],
+                   cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("server") / "server.log", "w+")
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless", "true",
+                             "--server.address", "127.0.0.1", "--server.port", str(port),
+                             "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
+                break
+            except Exception:
+                if proc.poll() is not None:
+                    log.seek(0)
+                    pytest.fail("the app exited:\n" + log.read())
+                time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+        yield pg
+        browser.close()
+
+
+def wait_idle(pg, timeout_s: float = 120) -> None:
+    pg.wait_for_selector('[data-testid="stMain"]', timeout=timeout_s * 1000)
+    end, quiet = time.time() + timeout_s, 0
+    while time.time() < end and quiet < 4:
+        quiet = 0 if pg.locator('[data-testid="stStatusWidget"]').count() else quiet + 1
+        time.sleep(0.25)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_without_exception(server, page, path):
+    page.goto(f"{server}/{path}")
+    wait_idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0, \
+        page.locator('[data-testid="stException"]').all_inner_texts()
+    assert page.locator("h1").count() >= 1
+
+
+def test_draw_a_stroke_and_get_predictions(server, page):
+    page.goto(f"{server}/try_digit")
+    wait_idle(page)
+    canvas = None
+    for frame in page.frames:  # the canvas may sit in the page or in a component iframe
+        loc = frame.locator("canvas.upper-canvas")
+        try:
+            loc.first.wait_for(timeout=5000 if frame is not page.main_frame else 30000)
+        except Exception:
+            continue
+        canvas = loc.first
+        break
+    assert canvas is not None, "no drawing canvas found"
+    box = canvas.bounding_box()
+    x0, y0 = box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.2
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for k in range(1, 21):  # a vertical stroke: a "1"
+        page.mouse.move(x0, y0 + k * box["height"] * 0.03)
+    page.mouse.up()
+    page.get_by_text("Deep ensemble", exact=True).first.wait_for(timeout=30000)
+    page.get_by_text("Your drawing", exact=True).first.wait_for(timeout=10000)
+    wait_idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.get_by_text("answered in").count() == 1

@@ -1,0 +1,238 @@
+"""Calibration lab: pure helpers, and the page through AppTest on one quick build (module fixture)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from uqcore.calibration import ece, mce, nll, reliability_bins, softmax
+from uqcore.calibration_lab import (
+    ViewState,
+    bin_members,
+    lab_metrics,
+    logits_for,
+    parse_view,
+    slider_temperatures,
+    temperature_sweep,
+    view_params,
+)
+
+ENTRY = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+PAGE = "views/calibration_lab.py"
+METHODS = ["mlp", "temperature", "ensemble", "mc_dropout", "laplace", "evidential"]
+DEFAULT = ViewState("mlp", 1.0, 15, "uniform")
+
+
+# ----------------------------------------------------------------------------- pure helpers
+def _toy(n=500, c=10, seed=0):
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, c)) * 3
+    y = np.where(rng.random(n) < 0.7, z.argmax(1), rng.integers(0, c, n))
+    return z, y
+
+
+def test_lab_metrics_match_calibration_module():
+    z, y = _toy()
+    for strategy in ("uniform", "quantile"):
+        for t in (0.4, 1.0, 3.0):
+            p = softmax(z, t)
+            m = lab_metrics(p, y, n_bins=12, strategy=strategy)
+            assert m["ece"] == pytest.approx(ece(p, y, n_bins=12, strategy=strategy), abs=1e-12)
+            assert m["mce"] == pytest.approx(mce(p, y, n_bins=12, strategy=strategy), abs=1e-12)
+            assert m["nll"] == pytest.approx(nll(p, y))
+
+
+def test_log_probs_as_logits_is_power_renormalised():
+    z, _ = _toy()
+    p = softmax(z)
+    pred = {"test/m/probs": p.astype(np.float32)}
+    logits, real = logits_for(pred, "test", "m")
+    assert not real
+    q = softmax(logits, 2.0)
+    r = p ** 0.5
+    np.testing.assert_allclose(q, r / r.sum(1, keepdims=True), rtol=1e-4, atol=1e-6)
+    pred["test/m/logits"] = z
+    assert logits_for(pred, "test", "m")[1]
+
+
+def test_sweep_minimum_near_optimal_temperature():
+    z, y = _toy(2000)
+    temps = np.geomspace(0.2, 5, 40)
+    s = temperature_sweep(z, y, temps)
+    assert s["ece"].shape == s["nll"].shape == (40,)
+    from uqcore.calibration import optimal_temperature
+
+    t_best = temps[np.argmin(s["nll"])]
+    assert abs(np.log(t_best) - np.log(optimal_temperature(z, y))) < 0.1
+
+
+def test_parse_view_valid_invalid_and_round_trip():
+    v, problems = parse_view({"method": "ensemble", "T": "2.5", "bins": "10", "binning": "quantile"},
+                             METHODS, DEFAULT)
+    assert v == ViewState("ensemble", 2.5, 10, "quantile") and not problems
+    assert parse_view(view_params(v), METHODS, DEFAULT)[0] == v
+    for bad in ({"method": "nope"}, {"T": "hot"}, {"T": "50"}, {"T": "nan"}, {"bins": "2"}, {"bins": "x"},
+                {"binning": "log"}):
+        v, problems = parse_view(bad, METHODS, DEFAULT)
+        assert v == DEFAULT and len(problems) == 1
+
+
+def test_slider_options_and_bin_members():
+    opts = slider_temperatures(extra=[1.234, 99])
+    assert 0.4 in opts and 1.0 in opts and 3.0 in opts and 1.23 in opts and 99 not in opts
+    assert opts == sorted(opts) and opts[0] == 0.2 and opts[-1] == 5.0
+    z, y = _toy()
+    p = softmax(z)
+    b = reliability_bins(p, y, n_bins=10)
+    k = int(np.argmax(b.count))
+    m = bin_members(b, k, p, y, limit=24)
+    assert m["total"] == b.count[k] and len(m["index"]) == min(24, b.count[k])
+    assert np.all(b.bin_index[m["index"]] == k)
+    c = m["correct"]
+    assert not np.any(c[:-1] & ~c[1:]), "mistakes come first"
+
+
+# ----------------------------------------------------------------------------- the page
+@pytest.fixture(scope="module")
+def lab_env(request, tmp_path_factory):
+    """The shared quick-build environment if conftest offers one, else our own (one build per module)."""
+    try:
+        request.getfixturevalue("quick_app_env")
+        yield
+        return
+    except pytest.FixtureLookupError:
+        pass
+    mp = pytest.MonkeyPatch()
+    mp.setenv("UQCORE_ARTIFACTS", str(tmp_path_factory.mktemp("cal_lab_artifacts")))
+    mp.setenv("UQCORE_QUICK", "1")
+    yield
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def predictions(lab_env):
+    # First start: the app builds (inside st.status); later runs load from the cache.
+    at = AppTest.from_file(ENTRY, default_timeout=600).run()
+    assert not at.exception, at.exception
+    from uqcore.build import BuildConfig, build
+
+    return build(BuildConfig(quick=True)).predictions
+
+
+def open_lab(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(ENTRY, default_timeout=120)
+    at.switch_page(PAGE)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def shown(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def expected(predictions, method, t, n_bins=15, strategy="uniform") -> dict[str, str]:
+    z, _ = logits_for(predictions, "test", method)
+    y = predictions["test/y"]
+    p = softmax(z, t)
+    return {"ECE": f"{ece(p, y, n_bins=n_bins, strategy=strategy):.2%}", "NLL": f"{nll(p, y):.4f}"}
+
+
+def t_slider(at):
+    return next(s for s in at.select_slider if s.label.startswith("Temperature"))
+
+
+def bins_slider(at):
+    return next(s for s in at.slider if s.label == "Number of bins")
+
+
+def test_page_opens_with_defaults(predictions):
+    at = open_lab()
+    assert at.title[0].value.endswith("Calibration lab")
+    m = shown(at)
+    for label in ("ECE", "MCE", "NLL", "Brier", "Accuracy"):
+        assert label in m
+    assert all(metric.help for metric in at.metric), "every metric explains itself"
+    want = expected(predictions, "mlp", 1.0)
+    assert m["ECE"] == want["ECE"] and m["NLL"] == want["NLL"]
+    assert len(at.get("plotly_chart")) >= 2
+    assert dict(at.query_params) == {"method": "mlp", "T": "1", "bins": "15", "binning": "uniform"}
+    assert any("Share this view" in c.value and "calibration_lab?method=mlp" in c.value for c in at.caption)
+
+
+def test_temperature_and_bins_move_the_numbers(predictions):
+    at = open_lab()
+    before = shown(at)
+    t_slider(at).set_value(3.0).run()
+    assert not at.exception
+    after = shown(at)
+    assert after["ECE"] != before["ECE"] and after["NLL"] != before["NLL"]
+    want = expected(predictions, "mlp", 3.0)
+    assert after["ECE"] == want["ECE"] and after["NLL"] == want["NLL"]
+    assert at.query_params["T"] == "3"
+
+    bins_slider(at).set_value(25).run()
+    assert not at.exception
+    assert shown(at)["ECE"] == expected(predictions, "mlp", 3.0, n_bins=25)["ECE"]
+    assert shown(at)["NLL"] == after["NLL"], "bins do not change NLL"
+    at.radio[0].set_value("quantile").run()
+    assert shown(at)["ECE"] == expected(predictions, "mlp", 3.0, n_bins=25, strategy="quantile")["ECE"]
+    assert at.query_params["bins"] == "25" and at.query_params["binning"] == "quantile"
+
+
+def test_presets_set_temperature(predictions):
+    at = open_lab()
+    buttons = {b.label: b for b in at.button}
+    over = next(b for label, b in buttons.items() if label.startswith("🔥"))
+    over.click().run()
+    assert t_slider(at).value == 0.4
+    assert shown(at)["ECE"] == expected(predictions, "mlp", 0.4)["ECE"]
+    next(b for b in at.button if "Underconfident" in b.label).click().run()
+    assert t_slider(at).value == 3.0
+    next(b for b in at.button if "Optimal T" in b.label).click().run()
+    opt = t_slider(at).value
+    assert opt != 3.0 and f"{opt:.2f}" in next(b for b in at.button if "Optimal T" in b.label).label
+    next(b for b in at.button if "No scaling" in b.label).click().run()
+    assert t_slider(at).value == 1.0
+
+
+def test_shared_link_reopens_the_same_view(predictions):
+    at = open_lab({"method": "ensemble", "T": "2.5", "bins": "10", "binning": "quantile"})
+    assert not at.warning
+    assert at.selectbox[0].value == "ensemble"
+    assert t_slider(at).value == 2.5
+    assert bins_slider(at).value == 10
+    assert at.radio[0].value == "quantile"
+    want = expected(predictions, "ensemble", 2.5, n_bins=10, strategy="quantile")
+    assert shown(at)["ECE"] == want["ECE"] and shown(at)["NLL"] == want["NLL"]
+    assert at.query_params["method"] == "ensemble" and at.query_params["T"] == "2.5"
+
+
+def test_invalid_link_warns_and_falls_back(predictions):
+    at = open_lab({"method": "nonsense", "T": "abc", "bins": "500", "binning": "log"})
+    assert at.warning, "an invalid link should say so"
+    assert "nonsense" in at.warning[0].value
+    assert at.selectbox[0].value == "mlp" and t_slider(at).value == 1.0 and bins_slider(at).value == 15
+    assert shown(at)["ECE"] == expected(predictions, "mlp", 1.0)["ECE"]
+    at2 = open_lab({"T": "0.4"})  # a partly given link keeps the rest at defaults
+    assert not at2.warning and t_slider(at2).value == 0.4
+
+
+def test_selecting_a_bin_shows_its_images(predictions):
+    at = open_lab()
+    bin_box = next(s for s in at.selectbox if s.label == "Bin")
+    assert at.get("image"), "the default bin shows its digits"
+    options = bin_box.options
+    assert len(options) >= 2
+    # choose the last bin in the list (the most confident one); options are the shown labels "Bin k: ..."
+    last = int(options[-1].split(":")[0].split()[-1]) - 1
+    bin_box.set_value(last).run()
+    assert not at.exception
+    assert next(s for s in at.selectbox if s.label == "Bin").value == last
+    images = at.get("image")
+    assert 1 <= len(images) <= 24
+    assert any("digits in this bin" in md.value for md in at.markdown)
