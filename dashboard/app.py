@@ -15,14 +15,22 @@ from dashboard import resources, widgets  # noqa: E402
 st.set_page_config(page_title="Uncertainty explorer", page_icon="🔢", layout="wide")
 
 VIEWS = Path(__file__).parent / "views"
-explore = [st.Page(VIEWS / "try_digit.py", title="Try a digit", icon=":material/edit:")]
-if (VIEWS / "calibration_lab.py").exists():  # written separately; the app runs without it
-    explore.append(st.Page(VIEWS / "calibration_lab.py", title="Calibration lab", icon=":material/thermostat:"))
+
+
+def page(name: str, title: str, icon: str, **kw) -> list:
+    """A one-element list with the page, or an empty list while its file is not written yet."""
+    path = VIEWS / f"{name}.py"
+    return [st.Page(path, title=title, icon=f":material/{icon}:", **kw)] if path.exists() else []
+
+
 pages = {
-    "Start": [st.Page(VIEWS / "home.py", title="Home", icon=":material/home:", default=True)],
-    "Explore": explore,
-    "Compare": [st.Page(VIEWS / "compare.py", title="Compare methods", icon=":material/bar_chart:")],
-    "About": [st.Page(VIEWS / "about.py", title="How it works", icon=":material/menu_book:")],
+    "Start": page("home", "Home", "home", default=True),
+    "Explore": page("try_digit", "Try a digit", "edit")
+    + page("calibration_lab", "Calibration lab", "thermostat")
+    + page("embedding_map", "Embedding map", "scatter_plot")
+    + page("errors", "Errors", "error"),
+    "Compare": page("compare", "Compare methods", "bar_chart") + page("shift_lab", "Shift lab", "tune"),
+    "About": page("about", "How it works", "menu_book"),
 }
 nav = st.navigation(pages)
 with st.sidebar.popover("Glossary: what the words mean", icon=":material/menu_book:", width="stretch"):

@@ -72,6 +72,34 @@ def risk_curves() -> dict[str, dict]:
     return out
 
 
+# ----------------------------------------------------------------------------- embedding map, errors
+@st.cache_data(show_spinner=False)
+def map_points(method: str, sets: tuple[str, ...]):
+    """``uqcore.explore.map_frame`` of ``sets`` read by ``method`` (flags from its validation threshold)."""
+    from uqcore.explore import map_frame
+
+    bundle = get_bundle()
+    return map_frame(bundle.predictions, bundle.embedding, method, sets, threshold=bundle.methods[method].threshold_)
+
+
+@st.cache_data(show_spinner=False)
+def test_frame(method: str):
+    """``uqcore.explore.prediction_frame`` of ``method`` on the 10,000 test digits."""
+    from uqcore.explore import prediction_frame
+
+    return prediction_frame(get_bundle().predictions, method, "test")
+
+
+@st.cache_data(show_spinner=False)
+def class_tables(method: str) -> tuple:
+    """(per-class table, confusion counts) of ``method`` on the test digits."""
+    from uqcore.explore import confusion, per_class
+
+    pred = get_bundle().predictions
+    probs, y = pred[f"test/{method}/probs"], pred["test/y"]
+    return per_class(probs, y), confusion(probs, y)
+
+
 # ----------------------------------------------------------------------------- calibration lab
 @st.cache_data(show_spinner=False)
 def calibration_arrays(method: str) -> dict:

@@ -98,3 +98,23 @@ def method_card(method, result: dict, *, quantile: float = 0.95, true_label: int
                         f"({where}).", help=HELP["ood"])
         else:
             st.markdown(f":material/check: Looks like a typical digit ({where}).", help=HELP["ood"])
+
+
+def image_grid(images, captions, *, columns: int = 8, scale: int = 4) -> None:
+    """28x28 images in [0, 1] (or uint8) in rows of ``columns``, upscaled by ``scale`` with crisp pixels."""
+    cols = st.columns(columns)
+    for k, (img, caption) in enumerate(zip(images, captions)):
+        arr = np.asarray(img).reshape(28, 28)
+        if arr.dtype != np.uint8:
+            arr = (np.clip(arr, 0, 1) * 255).astype(np.uint8)
+        arr = np.repeat(np.repeat(arr, scale, axis=0), scale, axis=1)
+        cols[k % columns].image(arr, caption=caption, width="stretch")
+
+
+def reading_caption(true: int, pred: int, confidence: float, total: float, aleatoric: float, epistemic: float) -> str:
+    """One image's reading in a caption: ✓/✗, true and predicted digit, confidence and T / A / E."""
+    if true < 0:
+        head = f"no label · said {pred}"
+    else:
+        head = f"{'✓' if true == pred else '✗'} true {true} · said {pred}"
+    return f"{head} · {confidence:.0%} sure · T {total:.2f} A {aleatoric:.2f} E {epistemic:.2f}"

@@ -197,3 +197,142 @@ def temperature_curves(temperature, ece, nll, *, current: float, current_ece: fl
     fig.update_xaxes(showgrid=True, gridcolor="#e5e5e5", **axis_fonts)
     fig.update_yaxes(showgrid=True, gridcolor="#e5e5e5", **axis_fonts)
     return fig
+
+
+# ----------------------------------------------------------------------------- embedding map, errors
+# Ten digit colours that stay apart for colour-blind readers (Okabe-Ito plus two from Paul Tol's set).
+DIGIT_COLOURS = OKABE_ITO[:7] + ["#882255", "#44AA99", "#999933"]
+KIND_SYMBOLS = {"normal": "circle", "misclassified": "x", "flagged as unusual": "diamond"}
+SET_COLOURS = {"test": "#9aa5b1", "val": "#c0c7cf"}
+
+
+def embedding_map(frame, colour_by: str, *, star=None, star_label: str = "your last digit", height: int = 640,
+                  font_size: int = 16):
+    """The map of ``uqcore.explore.map_frame`` rows as WebGL scatter traces, one per colour group.
+
+    ``colour_by``: "epistemic" / "aleatoric" / "total" (continuous, viridis), "true class", "correctness"
+    or "data set". Marker shape: circle normal, x misclassified, diamond flagged as unusual. Every point
+    carries its id ("<set>:<row>") as ``customdata``. Returns ``(figure, ids)``: ``ids[k]`` lists the
+    point ids of trace k in order (None for legend-only traces), so a selection's (curve, point index)
+    maps back to rows.
+    """
+    import numpy as np
+
+    from .explore import marker_kind
+
+    fig = go.Figure()
+    ids: list = []
+    kinds = marker_kind(frame) if len(frame) else np.array([], dtype=object)
+    symbols = np.array([KIND_SYMBOLS[k] for k in kinds], dtype=object)
+    hover = ("%{customdata}<br>true %{text}<extra></extra>")
+    if colour_by in ("epistemic", "aleatoric", "total"):
+        groups = [("all", np.ones(len(frame), bool), None)]
+    elif colour_by == "true class":
+        t = frame["true"].to_numpy()
+        groups = [(f"digit {k}", t == k, DIGIT_COLOURS[k]) for k in range(10)] + [("no label (OOD)", t < 0, "#bbbbbb")]
+    elif colour_by == "correctness":
+        c, lab = frame["correct"].to_numpy(), frame["labelled"].to_numpy()
+        groups = [("read correctly", c, OKABE_ITO[0]), ("read wrongly", lab & ~c, OKABE_ITO[3]),
+                  ("no label (OOD)", ~lab, "#bbbbbb")]
+    elif colour_by == "data set":
+        s = frame["set"].to_numpy()
+        names = list(dict.fromkeys(s))
+        others = iter(OKABE_ITO[1:] + OKABE_ITO[:1] + DIGIT_COLOURS[7:])
+        groups = [(n, s == n, SET_COLOURS.get(n) or next(others)) for n in names]
+    else:
+        raise ValueError(f"colour_by must be one of epistemic, aleatoric, total, true class, correctness, data set; "
+                         f"got {colour_by!r}.")
+    values = frame[colour_by].to_numpy() if colour_by in ("epistemic", "aleatoric", "total") else None
+    cmax = float(np.quantile(values, 0.99)) if values is not None and len(values) else None
+    for name, mask, colour in groups:
+        sub = np.flatnonzero(mask)
+        if not len(sub):
+            continue
+        if values is not None:  # most uncertain drawn last, on top
+            sub = sub[np.argsort(values[sub], kind="stable")]
+        part = frame.iloc[sub]
+        marker = dict(symbol=symbols[sub], size=np.where(kinds[sub] == "normal", 5, 8), opacity=0.75,
+                      line=dict(width=0))
+        if values is None:
+            marker["color"] = colour
+        else:
+            marker.update(color=values[sub], colorscale="Viridis", cmin=0.0, cmax=max(cmax, 1e-6),
+                          colorbar=dict(title=dict(text=f"{colour_by}<br>(nats)", side="right"), thickness=16))
+        text = [f"{t} · read {p} · {c:.0%} sure · T {a:.2f} A {b:.2f} E {e:.2f}" if t >= 0 else
+                f"(no label) · read {p} · {c:.0%} sure · T {a:.2f} A {b:.2f} E {e:.2f}"
+                for t, p, c, a, b, e in zip(part["true"], part["pred"], part["confidence"], part["total"],
+                                            part["aleatoric"], part["epistemic"])]
+        fig.add_trace(go.Scattergl(x=part["x_map"], y=part["y_map"], mode="markers", name=name, marker=marker,
+                                   customdata=list(part.index), text=text, hovertemplate=hover,
+                                   showlegend=values is None))
+        ids.append(list(part.index))
+    for kind, symbol in KIND_SYMBOLS.items():  # legend entries for the shapes
+        fig.add_trace(go.Scattergl(x=[None], y=[None], mode="markers", name=f"shape: {kind}",
+                                   marker=dict(symbol=symbol, size=10, color="#555"), hoverinfo="skip",
+                                   legendgroup="shapes"))
+        ids.append(None)
+    if star is not None:
+        fig.add_trace(go.Scattergl(x=[float(star[0])], y=[float(star[1])], mode="markers", name=star_label,
+                                   marker=dict(symbol="star", size=26, color="#F0E442", line=dict(color="black", width=2)),
+                                   hovertemplate=star_label + "<extra></extra>"))
+        ids.append(None)
+    fig.update_xaxes(showticklabels=False, title=None, showgrid=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, title=None, showgrid=False, zeroline=False, scaleanchor=None)
+    fig.update_layout(height=height, font=dict(size=font_size), dragmode="lasso", plot_bgcolor="white",
+                      margin=dict(t=10, b=10, l=10, r=10), legend=dict(itemsizing="constant", font=dict(size=font_size - 2)),
+                      hoverlabel=dict(font_size=font_size - 2))
+    return fig, ids
+
+
+def confusion_heatmap(counts, *, selected: tuple[int, int] | None = None, font_size: int = 16, height: int = 520):
+    """Confusion matrix (rows true, columns predicted) with counts written in; colour = log count of mistakes,
+    the diagonal in grey so the errors stand out. An invisible marker on each cell makes it clickable:
+    its ``customdata`` is [true, predicted]."""
+    import numpy as np
+
+    counts = np.asarray(counts)
+    k = counts.shape[0]
+    off = counts.astype(float).copy()
+    np.fill_diagonal(off, np.nan)
+    diag = np.full_like(off, np.nan)
+    np.fill_diagonal(diag, counts.diagonal())
+    fig = go.Figure()
+    fig.add_trace(go.Heatmap(z=np.log10(1 + off), x=list(range(k)), y=list(range(k)), colorscale="OrRd", zmin=0,
+                             showscale=False, hoverinfo="skip", xgap=2, ygap=2))
+    fig.add_trace(go.Heatmap(z=diag, x=list(range(k)), y=list(range(k)), colorscale=[[0, "#e8ecf0"], [1, "#e8ecf0"]],
+                             showscale=False, hoverinfo="skip", xgap=2, ygap=2))
+    tt, pp = np.meshgrid(range(k), range(k), indexing="ij")
+    fig.add_trace(go.Scatter(
+        x=pp.ravel(), y=tt.ravel(), mode="markers+text", text=[str(c) if c else "" for c in counts.ravel()],
+        textfont=dict(size=font_size - 2), marker=dict(symbol="square", size=30, color="rgba(0,0,0,0)"),
+        customdata=np.stack([tt.ravel(), pp.ravel()], 1),
+        hovertemplate="true %{y}, read as %{x}: %{text} images<extra></extra>", showlegend=False,
+        selected=dict(marker=dict(color="rgba(0,0,0,0)")), unselected=dict(marker=dict(opacity=1))))
+    if selected is not None:
+        t, p = selected
+        fig.add_shape(type="rect", x0=p - 0.5, x1=p + 0.5, y0=t - 0.5, y1=t + 0.5, line=dict(color="black", width=3))
+    fig.update_xaxes(title="predicted digit", tickvals=list(range(k)), side="top", showgrid=False, zeroline=False)
+    fig.update_yaxes(title="true digit", tickvals=list(range(k)), autorange="reversed", showgrid=False, zeroline=False)
+    fig.update_layout(height=height, font=dict(size=font_size), plot_bgcolor="white", clickmode="event+select",
+                      margin=dict(t=60, b=10, l=60, r=10))
+    return fig
+
+
+def per_class_bars(table, *, font_size: int = 16, height: int = 340):
+    """Per digit: accuracy and one-vs-rest ECE side by side (``uqcore.explore.per_class`` output)."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("accuracy per true digit", "ECE per digit (one-vs-rest)"),
+                        horizontal_spacing=0.1)
+    digits = [str(d) for d in table.index]
+    fig.add_trace(go.Bar(x=digits, y=table["accuracy"], marker_color=OKABE_ITO[0], showlegend=False,
+                         hovertemplate="digit %{x}: %{y:.2%}<extra></extra>"), row=1, col=1)
+    fig.add_trace(go.Bar(x=digits, y=table["ece"], marker_color=OKABE_ITO[3], showlegend=False,
+                         hovertemplate="digit %{x}: %{y:.3%}<extra></extra>"), row=1, col=2)
+    lo = float(table["accuracy"].min())
+    fig.update_yaxes(range=[max(0.0, lo - (1 - lo) * 0.5 - 0.01), 1.0], tickformat=".0%", row=1, col=1)
+    fig.update_yaxes(tickformat=".2%", row=1, col=2, rangemode="tozero")
+    fig.update_xaxes(title_text="digit")
+    fig.update_layout(height=height, font=dict(size=font_size), plot_bgcolor="white",
+                      margin=dict(t=50, b=40, l=60, r=20))
+    fig.update_annotations(font_size=font_size)
+    fig.update_yaxes(showgrid=True, gridcolor="#e5e5e5")
+    return fig

@@ -1,0 +1,134 @@
+"""Embedding map (analysts): every image as a dot placed by what the network sees in it.
+
+The 2-D map was fitted once during the build (UMAP on the test digits' 64 network features); OOD
+and shift sets were placed into the same map, not refitted. A lasso or box selection shows the
+selected images. Nothing here runs a model, except placing the digit last drawn on "Try a digit".
+"""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from dashboard import resources, widgets
+from uqcore.embedding import place_by_neighbours
+from uqcore.explore import COLOUR_BY, images_of, selection_summary
+from uqcore.plots import embedding_map
+
+K_METHOD, K_COLOUR, K_SETS, K_SEL, K_CHART, K_IDS = "map_method", "map_colour", "map_sets", "map_selection", \
+    "map_chart", "map_trace_ids"
+GRID_MAX = 48
+
+st.title("Embedding map")
+st.write("Each dot is one image. The network turns every image into 64 numbers; this map squeezes them into "
+         "two, so images the network sees as **similar sit close together**. Clean test digits form ten "
+         "islands; letters, noise and damaged digits land between or beside them. Draw a lasso around a "
+         "region to see its images.")
+
+bundle = resources.get_bundle()
+pred, emb = bundle.predictions, bundle.embedding
+methods = [m for m in bundle.methods if f"test/{m}/probs" in pred]
+titles = {m: bundle.methods[m].title for m in methods}
+on_map = [s for s in bundle.set_names if f"{s}/xy" in emb and s != "val"]
+kinds = {s: bundle.set_info(s)["kind"] for s in on_map}
+
+# ----------------------------------------------------------------------------- controls
+c1, c2, c3 = st.columns([1.2, 1.2, 2.6])
+if K_METHOD not in st.session_state:  # the single network has no epistemic part: start on the ensemble
+    st.session_state[K_METHOD] = "ensemble" if "ensemble" in methods else methods[0]
+method = c1.selectbox("Method", methods, key=K_METHOD, format_func=titles.get,
+                      help="Whose predictions, uncertainties and OOD flags colour and shape the dots. The map "
+                           "positions are the same for every method (they come from the single network).")
+colour_by = c2.selectbox("Colour by", COLOUR_BY, key=K_COLOUR, format_func=str.capitalize,
+                         help="Epistemic: the model lacks experience. Aleatoric: the image itself is unclear. "
+                              "Total: both. Or the true digit, right/wrong, or which data set the image is from.")
+default_sets = [s for s in on_map if s in ("test", "letters", "noise")]
+if K_SETS not in st.session_state:
+    st.session_state[K_SETS] = default_sets
+sets = c3.multiselect("Data sets on the map", on_map, key=K_SETS,
+                      format_func=lambda s: f"{s} ({kinds[s]})" if kinds[s] != "clean" else f"{s} (MNIST test)",
+                      help="Test: the 10,000 MNIST test digits. OOD: images that are not digits at all. "
+                           "Shift: digits that are changed (rotated, damaged, blended, another collection). "
+                           "Up to 1,000 images of each set are placed.")
+if not sets:
+    st.info("Pick at least one data set to draw the map.", icon=":material/scatter_plot:")
+    st.stop()
+
+frame = resources.map_points(method, tuple(sets))
+
+# ----------------------------------------------------------------------------- the digit from "Try a digit"
+star = None
+last = st.session_state.get("last_digit")
+if last is not None:
+    drawn = bundle.methods["mlp"].predict(np.asarray(last, np.float32).reshape(1, 784))
+    star = place_by_neighbours(drawn.embeddings, pred["test/mlp/embeddings"], emb["test/xy"])[0]
+
+
+# ----------------------------------------------------------------------------- map + selection
+def _take_selection() -> None:
+    """Chart event -> ids of the selected points, kept in ``map_selection`` (so a test can set it too)."""
+    event = st.session_state.get(K_CHART) or {}
+    points = event.get("selection", {}).get("points", [])
+    trace_ids = st.session_state.get(K_IDS, [])
+    chosen = []
+    for p in points:
+        data = p.get("customdata")
+        if isinstance(data, str):
+            chosen.append(data)
+            continue
+        k, i = p.get("curve_number"), p.get("point_index")
+        if k is not None and i is not None and k < len(trace_ids) and trace_ids[k] is not None and i < len(trace_ids[k]):
+            chosen.append(trace_ids[k][i])
+    st.session_state[K_SEL] = list(dict.fromkeys(chosen))
+
+
+fig, trace_ids = embedding_map(frame, colour_by, star=star)
+st.session_state[K_IDS] = trace_ids
+st.plotly_chart(fig, width="stretch", key=K_CHART, on_select=_take_selection, selection_mode=("lasso", "box"),
+                config={"displaylogo": False, "modeBarButtonsToRemove": ["toImage"]})
+legend = ("Shapes: ● read normally, ✕ read wrongly, ◆ flagged as unusual by "
+          f"{titles[method]} (its OOD score is above the 95th percentile of clean validation digits).")
+if star is not None:
+    legend += " ★ the digit you last drew on *Try a digit*, placed among its 15 nearest test digits."
+else:
+    legend += " Draw a digit on *Try a digit* and it appears here as a ★."
+st.caption(legend)
+
+# ----------------------------------------------------------------------------- what is selected
+selected = [i for i in st.session_state.get(K_SEL, []) if i in frame.index]
+if not selected:
+    st.info("Use the lasso (default) or the box tool on the map to select a region; its images appear here. "
+            "Double-click the map to clear.", icon=":material/gesture_select:")
+    st.stop()
+
+part = frame.loc[selected]
+summary = selection_summary(part)
+head, clear = st.columns([5, 1])
+head.subheader(f"{summary['n']:,} images selected")
+if clear.button("Clear selection", icon=":material/close:", width="stretch"):
+    st.session_state[K_SEL] = []
+    st.rerun()
+m1, m2, m3, m4, m5 = st.columns(5)
+m1.metric("Accuracy", "n/a" if np.isnan(summary["accuracy"]) else f"{summary['accuracy']:.1%}",
+          help="Share of the selected images that have a true digit and are read correctly (OOD images have none).")
+m2.metric("Flagged as unusual", f"{summary['flagged']:.0%}", help=widgets.HELP["ood"])
+m3.metric("Mean total", f"{summary['mean_total']:.3f}", help=widgets.HELP["total"])
+m4.metric("Mean aleatoric", f"{summary['mean_aleatoric']:.3f}", help=widgets.HELP["aleatoric"])
+m5.metric("Mean epistemic", f"{summary['mean_epistemic']:.3f}", help=widgets.HELP["epistemic"])
+st.caption("From: " + ", ".join(f"{s} {n:,}" for s, n in summary["per_set"].items()) + ".")
+
+show = part.sort_values("epistemic", ascending=False).head(GRID_MAX)
+if len(part) > GRID_MAX:
+    st.write(f"Showing the {GRID_MAX} with the highest epistemic uncertainty; all {len(part):,} are in the table.")
+widgets.image_grid(images_of(pred, show.index), [
+    widgets.reading_caption(r.true, r.pred, r.confidence, r.total, r.aleatoric, r.epistemic)
+    for r in show.itertuples()])
+with st.expander("Table of the selection (exact numbers, sortable)"):
+    st.dataframe(part[["set", "row", "true", "pred", "confidence", "total", "aleatoric", "epistemic",
+                       "ood_score", "flagged"]], width="stretch", height=360,
+                 column_config={"true": st.column_config.NumberColumn("true digit", help="-1: no label (not a digit)"),
+                                "pred": st.column_config.NumberColumn("read as"),
+                                "confidence": st.column_config.NumberColumn(format="percent"),
+                                "total": st.column_config.NumberColumn(format="%.4f"),
+                                "aleatoric": st.column_config.NumberColumn(format="%.4f"),
+                                "epistemic": st.column_config.NumberColumn(format="%.4f"),
+                                "ood_score": st.column_config.NumberColumn("OOD score", format="%.4g")})

@@ -1,0 +1,165 @@
+"""Errors (analysts): which test digits each method gets wrong, how sure it was, and where the mistakes cluster.
+
+Everything comes from the cached test-set predictions; no model runs here.
+"""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from dashboard import resources, widgets
+from uqcore.explore import LIST_HELP, LISTS, UNCERTAINTIES, data_urls, error_list
+from uqcore.plots import confusion_heatmap, per_class_bars
+
+K_METHOD, K_LIST, K_TRUE, K_PRED = "err_method", "err_list", "err_true", "err_pred"
+K_UNC, K_RANGE, K_CONF, K_CELL, K_SHOW = "err_unc", "err_range", "err_conf", "err_cell", "err_show"
+ANY = "any"
+PAGE_SIZES = (24, 48, 96)
+
+st.title("Errors")
+st.write("Which digits does the model get wrong, how sure was it when it did, and which digits does it "
+         "mix up? Pick a list, narrow it down with the filters, and look at the images.")
+
+bundle = resources.get_bundle()
+methods = [m for m in bundle.methods if f"test/{m}/probs" in bundle.predictions]
+titles = {m: bundle.methods[m].title for m in methods}
+
+# ----------------------------------------------------------------------------- controls
+c1, c2 = st.columns([1, 2])
+method = c1.selectbox("Method", methods, key=K_METHOD, format_func=titles.get,
+                      help="Whose answers to inspect. Each method's test-set predictions were computed once "
+                           "when the models were built.")
+if st.session_state.get(K_LIST) is None:  # first visit, or a second click cleared the choice
+    st.session_state[K_LIST] = LISTS[0]
+kind = c2.segmented_control("List", LISTS, key=K_LIST, format_func=str.capitalize,
+                            help="  \n".join(f"**{k.capitalize()}**: {v}" for k, v in LIST_HELP.items()))
+kind = kind or LISTS[0]
+frame = resources.test_frame(method)
+
+f1, f2, f3, f4 = st.columns([1, 1, 1.2, 2.2])
+digits = [ANY] + list(range(10))
+true = f1.selectbox("True digit", digits, key=K_TRUE, help="Only digits whose correct answer is this.")
+pred = f2.selectbox("Read as", digits, key=K_PRED, help="Only digits the method read as this.")
+unc = f3.selectbox("Uncertainty", UNCERTAINTIES, key=K_UNC, format_func=str.capitalize,
+                   help="Which uncertainty the range on the right filters by. "
+                        + widgets.HELP["total"])
+top = float(np.ceil(frame[unc].max() * 100) / 100) or 0.01
+if K_RANGE not in st.session_state or st.session_state.get("err_range_for") != (method, unc):
+    st.session_state[K_RANGE] = (0.0, top)  # a new scale: start with the whole range
+    st.session_state["err_range_for"] = (method, unc)
+else:  # keep the user's range, clipped to the slider
+    lo, hi = st.session_state[K_RANGE]
+    st.session_state[K_RANGE] = (min(max(0.0, float(lo)), top), min(max(float(lo), float(hi)), top))
+low, high = f4.slider(f"{unc.capitalize()} uncertainty between (nats)", 0.0, top, step=0.01,
+                      key=K_RANGE, help="Keep digits whose uncertainty lies in this range. 0 = certain; "
+                                        "2.30 = all ten digits equally likely.")
+min_conf = 0.9
+if kind == "confidently wrong":
+    st.session_state.setdefault(K_CONF, 0.9)
+    min_conf = st.slider("At least this sure", 0.5, 1.0, step=0.01, key=K_CONF, format="%.2f",
+                         help="A mistake counts as confident when the method gave its answer at least this "
+                              "probability.")
+
+rows = error_list(frame, kind, true=None if true == ANY else int(true), pred=None if pred == ANY else int(pred),
+                  uncertainty=unc, low=low, high=high, min_confidence=min_conf)
+wrong = int((~frame["correct"]).sum())
+st.markdown(f"**{len(rows):,}** of the 10,000 test digits match "
+            f"({titles[method]} reads {wrong:,} of them wrongly: accuracy {frame['correct'].mean():.2%}).")
+
+# ----------------------------------------------------------------------------- grid
+if rows.empty:
+    st.info("No digit matches these filters. Widen the uncertainty range or set a digit filter back to "
+            "'any'.", icon=":material/filter_alt_off:")
+else:
+    n_show = st.radio("Images to show", PAGE_SIZES, key=K_SHOW, horizontal=True,
+                      help="The grid shows the top of the list; the table below holds up to 500 rows.")
+    head = rows.head(n_show)
+    x = bundle.predictions["test/x"]
+    widgets.image_grid(x[head.index.to_numpy()], [
+        widgets.reading_caption(r.true, r.pred, r.confidence, r.total, r.aleatoric, r.epistemic)
+        for r in head.itertuples()])
+    st.caption("Under each image: ✓ right / ✗ wrong, the true digit, what the method said and how sure it was, "
+               "then the total (T), aleatoric (A: the image is unclear) and epistemic (E: the model lacks "
+               "experience) uncertainty in nats, with T = A + E.")
+
+    with st.expander(f"Table: exact numbers, sortable (first {min(len(rows), 500):,} rows)", expanded=False):
+        table = rows.head(500)[["true", "pred", "confidence", *UNCERTAINTIES, "ood_score"]].copy()
+        table.insert(0, "image", data_urls(x[table.index.to_numpy()] / 255.0))
+        st.dataframe(
+            table, width="stretch", height=420,
+            column_config={
+                "image": st.column_config.ImageColumn("image", width="small"),
+                "true": st.column_config.NumberColumn("true digit"),
+                "pred": st.column_config.NumberColumn("read as"),
+                "confidence": st.column_config.NumberColumn("confidence", format="percent"),
+                "total": st.column_config.NumberColumn("total", format="%.4f", help=widgets.HELP["total"]),
+                "aleatoric": st.column_config.NumberColumn("aleatoric", format="%.4f", help=widgets.HELP["aleatoric"]),
+                "epistemic": st.column_config.NumberColumn("epistemic", format="%.4f", help=widgets.HELP["epistemic"]),
+                "ood_score": st.column_config.NumberColumn(f"OOD score ({bundle.methods[method].ood_score_name})",
+                                                           format="%.4g", help=widgets.HELP["ood"]),
+            })
+        st.caption("Click a column header to sort. The row number is the digit's position in the MNIST test set.")
+
+# ----------------------------------------------------------------------------- per class
+st.subheader("Per digit")
+table, counts = resources.class_tables(method)
+st.plotly_chart(per_class_bars(table), width="stretch", key="err_per_class")
+st.caption("Left: of the test images of each digit, the share read correctly. Right: the calibration error of "
+           "the probability given to that digit, over all test images (0% = when it says 30% for a 7, it is a 7 "
+           "30% of the time). Its average over the ten digits is the class-wise ECE.")
+with st.expander("Per-digit numbers"):
+    st.dataframe(table, width="stretch", column_config={
+        "images": st.column_config.NumberColumn("test images"),
+        "accuracy": st.column_config.NumberColumn("accuracy", format="percent",
+                                                  help="Share of this digit's test images read correctly (recall)."),
+        "precision": st.column_config.NumberColumn("precision", format="percent",
+                                                   help="Of the images read as this digit, the share that really are."),
+        "confidence": st.column_config.NumberColumn("mean confidence", format="percent",
+                                                    help="Average top probability on this digit's test images."),
+        "ece": st.column_config.NumberColumn("ECE (one-vs-rest)", format="%.4f",
+                                             help="Calibration error of the probability for this digit."),
+    })
+
+# ----------------------------------------------------------------------------- confusion matrix
+st.subheader("Which digits get mixed up?")
+
+
+def _pick_cell() -> None:
+    """Chart selection -> the selected (true, predicted) cell."""
+    event = st.session_state.get("err_confusion")
+    points = (event or {}).get("selection", {}).get("points", [])
+    for p in points:
+        data = p.get("customdata")
+        if data is not None and len(data) == 2:
+            st.session_state[K_CELL] = (int(data[0]), int(data[1]))
+            return
+        if "x" in p and "y" in p:
+            st.session_state[K_CELL] = (int(p["y"]), int(p["x"]))
+            return
+
+
+off = counts.copy()
+np.fill_diagonal(off, 0)
+if K_CELL not in st.session_state:
+    st.session_state[K_CELL] = tuple(int(v) for v in np.unravel_index(off.argmax(), off.shape))
+cell = tuple(st.session_state[K_CELL])
+c_matrix, c_cell = st.columns([1, 1])
+with c_matrix:
+    st.plotly_chart(confusion_heatmap(counts, selected=cell), width="stretch", key="err_confusion",
+                    on_select=_pick_cell, selection_mode="points", config={"displayModeBar": False})
+    st.caption("Rows: the true digit; columns: what the method read. The diagonal (grey) holds the correct "
+               "answers; the darker a red cell, the more often that mix-up happens. **Click a cell** to see "
+               "its images.")
+with c_cell:
+    t, p = cell
+    ids = np.flatnonzero((frame["true"].to_numpy() == t) & (frame["pred"].to_numpy() == p))
+    ids = ids[np.argsort(-frame["confidence"].to_numpy()[ids], kind="stable")]
+    verb = "read correctly" if t == p else f"read as {p}"
+    st.markdown(f"**True {t}, {verb}: {len(ids):,} image{'s' if len(ids) != 1 else ''}**"
+                + (" (most confident first)" if len(ids) > 1 else ""))
+    if len(ids):
+        sub = frame.iloc[ids[:24]]
+        widgets.image_grid(bundle.predictions["test/x"][ids[:24]], [
+            f"{r.confidence:.0%} sure · E {r.epistemic:.2f}" for r in sub.itertuples()], columns=6)
+    else:
+        st.caption("No test digit falls in this cell.")

@@ -1,0 +1,254 @@
+"""Embedding map and Errors: the tables in uqcore.explore on hand-made data (known answers, sklearn
+cross-checks), the map figure's id bookkeeping, and both pages through AppTest on the quick build."""
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn.metrics import confusion_matrix as sk_confusion
+from sklearn.metrics import precision_score, recall_score
+from streamlit.testing.v1 import AppTest
+
+from uqcore.calibration import classwise_ece
+from uqcore.explore import (
+    confusion,
+    data_urls,
+    error_list,
+    images_of,
+    map_frame,
+    marker_kind,
+    per_class,
+    prediction_frame,
+    selection_summary,
+)
+from uqcore.plots import embedding_map
+
+ENTRY = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+
+
+def toy_predictions(n=60, seed=0):
+    """A test split of n digits and an OOD set of 5 (label -1), one method "m", with known wrong rows."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 10, n)
+    logits = rng.normal(size=(n, 10))
+    logits[np.arange(n), y] += 3.0
+    p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    pred = {"test/y": y, "test/x": rng.integers(0, 256, (n, 784), dtype=np.uint8), "test/m/probs": p.astype(np.float32)}
+    for f in ("total", "aleatoric", "epistemic", "ood_score"):
+        pred[f"test/m/{f}"] = rng.random(n).astype(np.float32)
+    q = rng.dirichlet(np.ones(10), 5)
+    pred.update({"noise/y": np.full(5, -1), "noise/x": np.zeros((5, 784), np.uint8), "noise/m/probs": q.astype(np.float32)})
+    for f in ("total", "aleatoric", "epistemic"):
+        pred[f"noise/m/{f}"] = np.full(5, 1.5, np.float32)
+    pred["noise/m/ood_score"] = np.array([0.1, 0.9, 2.0, 3.0, 0.5], np.float32)
+    emb = {"test/xy": rng.normal(size=(n, 2)).astype(np.float32), "test/idx": np.arange(n),
+           "noise/xy": np.array([[9, 9], [8, 8], [7, 7]], np.float32), "noise/idx": np.array([0, 2, 3])}
+    return pred, emb
+
+
+# ----------------------------------------------------------------------------- pure tables
+def test_prediction_frame_marks_right_wrong_and_unlabelled():
+    pred, _ = toy_predictions()
+    f = prediction_frame(pred, "m")
+    assert len(f) == 60 and list(f.index) == list(range(60))
+    assert (f["correct"] == (pred["test/m/probs"].argmax(1) == pred["test/y"])).all()
+    g = prediction_frame(pred, "m", "noise")
+    assert not g["correct"].any() and not g["labelled"].any()  # no right answer for OOD images
+    with pytest.raises(KeyError, match="available: m"):
+        prediction_frame(pred, "ensemble")
+
+
+def test_error_lists_filter_and_sort():
+    pred, _ = toy_predictions()
+    f = prediction_frame(pred, "m")
+    wrong = f.index[~f["correct"]]
+    mis = error_list(f, "misclassified")
+    assert set(mis.index) == set(wrong) and len(mis) > 3
+    assert np.all(np.diff(mis["confidence"].to_numpy()) <= 0)
+    cw = error_list(f, "confidently wrong", min_confidence=0.5)
+    assert set(cw.index) == set(wrong[f.loc[wrong, "confidence"] >= 0.5])
+    unc = error_list(f, "most uncertain")
+    assert len(unc) == 60 and unc.index[0] == f["total"].idxmax()
+    epi = error_list(f, "most epistemic")
+    assert epi.index[0] == f["epistemic"].idxmax()
+    sub = error_list(f, "most uncertain", true=3, pred=3, uncertainty="aleatoric", low=0.2, high=0.8)
+    expected = f[(f.true == 3) & (f.pred == 3) & (f.aleatoric >= 0.2) & (f.aleatoric <= 0.8)]
+    assert set(sub.index) == set(expected.index)
+    with pytest.raises(ValueError, match="unknown list"):
+        error_list(f, "worst")
+    with pytest.raises(ValueError, match="range is empty"):
+        error_list(f, "misclassified", low=1.0, high=0.5)
+
+
+def test_per_class_matches_sklearn_and_classwise_ece():
+    pred, _ = toy_predictions(n=400, seed=1)
+    p, y = pred["test/m/probs"], pred["test/y"]
+    t = per_class(p, y)
+    labels = list(range(10))
+    np.testing.assert_allclose(t["accuracy"], recall_score(y, p.argmax(1), labels=labels, average=None))
+    np.testing.assert_allclose(t["precision"], precision_score(y, p.argmax(1), labels=labels, average=None))
+    assert t["ece"].mean() == pytest.approx(classwise_ece(p, y))
+    assert t["images"].sum() == 400
+    np.testing.assert_array_equal(confusion(p, y), sk_confusion(y, p.argmax(1), labels=labels))
+
+
+def test_map_frame_ids_flags_and_summary():
+    pred, emb = toy_predictions()
+    f = map_frame(pred, emb, "m", ["test", "noise"], threshold=1.0)
+    assert len(f) == 63
+    assert list(f.index[-3:]) == ["noise:0", "noise:2", "noise:3"]
+    assert f.loc["noise:2", "x_map"] == 8 and f.loc["noise:3", "y_map"] == 7
+    assert list(f.loc[["noise:0", "noise:2", "noise:3"], "flagged"]) == [False, True, True]
+    kinds = dict(zip(f.index, marker_kind(f)))
+    assert kinds["noise:2"] == "flagged as unusual" and kinds["noise:0"] == "normal"
+    s = selection_summary(f.loc[["noise:0", "noise:2", "noise:3"]])
+    assert s["n"] == 3 and np.isnan(s["accuracy"]) and s["flagged"] == pytest.approx(2 / 3)
+    assert s["mean_total"] == pytest.approx(1.5)
+    right = f.index[f["correct"]][:3].tolist()
+    wrong = f.index[f["mistake"]][:1].tolist()
+    s2 = selection_summary(f.loc[right + wrong])
+    assert s2["accuracy"] == pytest.approx(0.75) and s2["per_set"] == {"test": 4}
+    with pytest.raises(KeyError, match="no map positions"):
+        map_frame(pred, emb, "m", ["letters"])
+
+
+@pytest.mark.parametrize("colour_by", ["epistemic", "true class", "correctness", "data set"])
+def test_map_figure_maps_every_trace_point_back_to_its_row(colour_by):
+    pred, emb = toy_predictions()
+    f = map_frame(pred, emb, "m", ["test", "noise"], threshold=1.0)
+    fig, ids = embedding_map(f, colour_by, star=(0.5, 0.5))
+    assert len(ids) == len(fig.data)
+    seen = []
+    for trace, trace_ids in zip(fig.data, ids):
+        if trace_ids is None:
+            continue
+        assert list(trace.customdata) == trace_ids
+        for x, y, i in zip(trace.x, trace.y, trace_ids):  # positions belong to the ids they carry
+            assert (x, y) == (f.loc[i, "x_map"], f.loc[i, "y_map"])
+        seen += trace_ids
+    assert sorted(seen) == sorted(f.index)  # every point exactly once
+    assert fig.data[-1].name == "your last digit" and fig.data[-1].marker.symbol == "star"
+    with pytest.raises(ValueError, match="colour_by"):
+        embedding_map(f, "shoe size")
+
+
+def test_images_and_data_urls_round_trip():
+    pred, _ = toy_predictions()
+    imgs = images_of(pred, ["test:4", "noise:1"])
+    np.testing.assert_allclose(imgs[0].ravel(), pred["test/x"][4] / 255.0, atol=1e-7)
+    url = data_urls(imgs[:1])[0]
+    back = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
+    np.testing.assert_array_equal(back.ravel(), pred["test/x"][4])
+
+
+# ----------------------------------------------------------------------------- pages (AppTest, quick build)
+@pytest.fixture(scope="module")
+def bundle(quick_app_env):
+    at = AppTest.from_file(ENTRY, default_timeout=600).run()  # builds on a first start, else loads
+    assert not at.exception, at.exception
+    from uqcore.build import BuildConfig, build
+
+    return build(BuildConfig(quick=True))
+
+
+def open_page(page: str, state: dict | None = None) -> AppTest:
+    at = AppTest.from_file(ENTRY, default_timeout=120)
+    for k, v in (state or {}).items():
+        at.session_state[k] = v
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def count_line(at) -> int:
+    line = next(m.value for m in at.markdown if "of the 10,000 test digits match" in m.value)
+    return int(line.split("**")[1].replace(",", ""))
+
+
+def test_errors_filters_change_the_list_and_match_uqcore(bundle):
+    pred = bundle.predictions
+    at = open_page("views/errors.py")
+    f = prediction_frame(pred, "mlp")
+    assert count_line(at) == int((~f["correct"]).sum())  # default: misclassified, no filters
+    at.selectbox(key="err_true").set_value(4).run()
+    assert count_line(at) == len(error_list(f, "misclassified", true=4))
+    at.selectbox(key="err_method").set_value("ensemble").run()
+    g = prediction_frame(pred, "ensemble")
+    assert count_line(at) == len(error_list(g, "misclassified", true=4))
+    at.selectbox(key="err_true").set_value("any").run()
+    at.segmented_control(key="err_list").set_value("most uncertain").run()
+    assert count_line(at) == 10_000
+    at.slider(key="err_range").set_value((0.5, 1.0)).run()
+    n = count_line(at)
+    assert n == len(error_list(g, "most uncertain", low=0.5, high=1.0)) and 0 < n < 10_000
+    at.segmented_control(key="err_list").set_value("confidently wrong").run()
+    at.selectbox(key="err_unc").set_value("epistemic").run()  # a new scale resets the range to all
+    at.slider(key="err_conf").set_value(0.8).run()
+    assert count_line(at) == len(error_list(g, "confidently wrong", min_confidence=0.8, uncertainty="epistemic"))
+    assert not at.exception
+    # the grid's first caption is the top of the list
+    top = error_list(g, "confidently wrong", min_confidence=0.8, uncertainty="epistemic").iloc[0]
+    captions = [el.proto.imgs[0].caption for el in at.get("image")]
+    assert captions and f"said {int(top.pred)} · {top.confidence:.0%} sure" in captions[0]
+
+
+def test_errors_per_class_and_confusion_cell(bundle):
+    pred = bundle.predictions
+    at = open_page("views/errors.py", {"err_method": "ensemble", "err_cell": (7, 2)})
+    t = per_class(pred["test/ensemble/probs"], pred["test/y"])
+    table = at.dataframe[-1].value
+    np.testing.assert_allclose(table["accuracy"].to_numpy(), t["accuracy"].to_numpy())
+    np.testing.assert_allclose(table["ece"].to_numpy(), t["ece"].to_numpy())
+    cm = confusion(pred["test/ensemble/probs"], pred["test/y"])
+    head = next(m.value for m in at.markdown if m.value.startswith("**True 7, read as 2"))
+    assert f"{cm[7, 2]:,} image" in head
+    at.session_state["err_cell"] = (3, 3)
+    at.run()
+    assert any(m.value.startswith(f"**True 3, read correctly: {cm[3, 3]:,} images") for m in at.markdown)
+
+
+def test_map_selection_shows_those_images_and_numbers(bundle):
+    pred = bundle.predictions
+    wrong = np.flatnonzero(pred["test/ensemble/probs"].argmax(1) != pred["test/y"])[:3]
+    chosen = [f"test:{i}" for i in wrong] + ["test:0", "noise:1", "not-a-point:7"]
+    at = open_page("views/embedding_map.py", {"map_method": "ensemble", "map_sets": ["test", "noise"],
+                                              "map_selection": chosen})
+    frame = map_frame(pred, bundle.embedding, "ensemble", ["test", "noise"],
+                      threshold=bundle.methods["ensemble"].threshold_)
+    valid = [c for c in chosen if c in frame.index]
+    s = selection_summary(frame.loc[valid])
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Accuracy"] == f"{s['accuracy']:.1%}"
+    assert shown["Flagged as unusual"] == f"{s['flagged']:.0%}"
+    assert shown["Mean epistemic"] == f"{s['mean_epistemic']:.3f}"
+    assert any(h.value == f"{len(valid)} images selected" for h in at.subheader)
+    assert len(at.get("image")) == len(valid)  # one image per selected point
+    # another method reads the same points differently
+    at.selectbox(key="map_method").set_value("mc_dropout").run()
+    s2 = selection_summary(map_frame(pred, bundle.embedding, "mc_dropout", ["test", "noise"],
+                                     threshold=bundle.methods["mc_dropout"].threshold_).loc[valid])
+    assert {m.label: m.value for m in at.metric}["Mean epistemic"] == f"{s2['mean_epistemic']:.3f}"
+    next(b for b in at.button if b.label == "Clear selection").click().run()
+    assert not at.metric and any("lasso" in i.value for i in at.info)
+
+
+def test_map_shows_the_last_drawn_digit_as_a_star(bundle):
+    x = bundle.predictions["test/x"][0] / 255.0
+    at = open_page("views/embedding_map.py", {"last_digit": x.astype(np.float32)})
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    star = [t for t in fig["data"] if t.get("name") == "your last digit"]
+    assert len(star) == 1 and star[0]["marker"]["symbol"] == "star"
+    assert any("the digit you last drew" in c.value for c in at.caption)
+    at2 = open_page("views/embedding_map.py")
+    assert not any(t.get("name") == "your last digit" for t in json.loads(at2.get("plotly_chart")[0].proto.spec)["data"])
+
+
+def test_map_with_no_set_says_what_to_do(bundle):
+    at = open_page("views/embedding_map.py", {"map_sets": []})
+    assert any("Pick at least one data set" in i.value for i in at.info)
+    assert not at.get("plotly_chart")

@@ -1,0 +1,183 @@
+"""Tables behind the Embedding map and Errors pages: cached prediction arrays in, pandas out.
+
+Nothing here runs a model. ``predictions`` is ``Bundle.predictions`` (keys ``"<set>/<method>/<field>"``,
+``"<set>/x"``, ``"<set>/y"``), ``embedding`` is ``Bundle.embedding`` (``"<set>/xy"`` and ``"<set>/idx"``,
+the rows of that set placed on the map). OOD sets have label -1: they have no "right answer".
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .calibration import _bin, _ece_from_bins, confusion_matrix
+
+UNCERTAINTIES = ("total", "aleatoric", "epistemic")
+COLOUR_BY = ("epistemic", "aleatoric", "total", "true class", "correctness", "data set")
+LISTS = ("misclassified", "confidently wrong", "most uncertain", "most epistemic")
+LIST_HELP = {
+    "misclassified": "Every digit the method reads wrongly, most confident mistakes first.",
+    "confidently wrong": "Wrong answers given with at least the chosen confidence: the dangerous mistakes.",
+    "most uncertain": "All digits, right or wrong, by total uncertainty, highest first.",
+    "most epistemic": "All digits by epistemic uncertainty (the model's lack of experience), highest first.",
+}
+
+
+def _check(predictions: dict, split: str, method: str) -> None:
+    if f"{split}/{method}/probs" not in predictions:
+        have = sorted({k.split("/")[1] for k in predictions if k.startswith(f"{split}/") and k.endswith("/probs")})
+        raise KeyError(f"no predictions of method {method!r} on set {split!r}; available: {', '.join(have) or 'none'}.")
+
+
+def prediction_frame(predictions: dict, method: str, split: str = "test", rows=None) -> pd.DataFrame:
+    """One row per image of ``split`` (or only ``rows``): true, pred, confidence, correct, uncertainties, OOD score.
+
+    The index is the image's row in the set's arrays. ``correct`` is NaN-free boolean: False for OOD images
+    (label -1), which have no correct answer; ``labelled`` says which rows have one.
+    """
+    _check(predictions, split, method)
+    rows = np.arange(len(predictions[f"{split}/y"])) if rows is None else np.asarray(rows, dtype=np.int64)
+    probs = predictions[f"{split}/{method}/probs"][rows]
+    y = np.asarray(predictions[f"{split}/y"])[rows].astype(np.int64)
+    pred = probs.argmax(1)
+    frame = pd.DataFrame({
+        "true": y,
+        "pred": pred,
+        "confidence": probs.max(1).astype(np.float64),
+        "correct": (pred == y) & (y >= 0),
+        "labelled": y >= 0,
+        **{u: predictions[f"{split}/{method}/{u}"][rows].astype(np.float64) for u in UNCERTAINTIES},
+        "ood_score": predictions[f"{split}/{method}/ood_score"][rows].astype(np.float64),
+    }, index=pd.Index(rows, name="row"))
+    return frame
+
+
+def error_list(frame: pd.DataFrame, kind: str, *, true: int | None = None, pred: int | None = None,
+               uncertainty: str = "total", low: float = 0.0, high: float = np.inf,
+               min_confidence: float = 0.9) -> pd.DataFrame:
+    """Rows of ``frame`` (from ``prediction_frame``) for one of ``LISTS``, filtered and sorted.
+
+    Filters: true class, predicted class, and ``low <= frame[uncertainty] <= high``. "confidently wrong"
+    keeps mistakes with confidence >= ``min_confidence``. Sorted as ``LIST_HELP`` says.
+    """
+    if kind not in LISTS:
+        raise ValueError(f"unknown list {kind!r}; choose one of: {', '.join(LISTS)}.")
+    if uncertainty not in UNCERTAINTIES:
+        raise ValueError(f"uncertainty must be one of {UNCERTAINTIES}, got {uncertainty!r}.")
+    if low > high:
+        raise ValueError(f"the uncertainty range is empty: low {low} > high {high}.")
+    keep = frame["labelled"].to_numpy().copy()
+    if kind in ("misclassified", "confidently wrong"):
+        keep &= ~frame["correct"].to_numpy()
+    if kind == "confidently wrong":
+        keep &= frame["confidence"].to_numpy() >= min_confidence
+    if true is not None:
+        keep &= frame["true"].to_numpy() == true
+    if pred is not None:
+        keep &= frame["pred"].to_numpy() == pred
+    u = frame[uncertainty].to_numpy()
+    keep &= (u >= low) & (u <= high)
+    out = frame[keep]
+    by = {"misclassified": "confidence", "confidently wrong": "confidence", "most uncertain": "total",
+          "most epistemic": "epistemic"}[kind]
+    return out.sort_values(by, ascending=False, kind="stable")
+
+
+def per_class(probs, y_true, *, n_bins: int = 15) -> pd.DataFrame:
+    """Per digit class k: images, accuracy (share of true k read as k), precision, mean confidence on
+    them, and the one-vs-rest ECE of p_k against 1[y = k] over all images (its mean over k is
+    ``uqcore.calibration.classwise_ece``)."""
+    p = np.asarray(probs, dtype=np.float64)
+    y = np.asarray(y_true).astype(np.int64)
+    pred = p.argmax(1)
+    rows = []
+    for k in range(p.shape[1]):
+        mine = y == k
+        said = pred == k
+        bins = _bin(p[:, k], mine.astype(np.float64), n_bins, "uniform")
+        rows.append({
+            "digit": k,
+            "images": int(mine.sum()),
+            "accuracy": float((pred[mine] == k).mean()) if mine.any() else np.nan,
+            "precision": float((y[said] == k).mean()) if said.any() else np.nan,
+            "confidence": float(p[mine].max(1).mean()) if mine.any() else np.nan,
+            "ece": _ece_from_bins(bins),
+        })
+    return pd.DataFrame(rows).set_index("digit")
+
+
+def confusion(probs, y_true) -> np.ndarray:
+    """10 x 10 counts: row = true digit, column = predicted digit."""
+    return confusion_matrix(probs, y_true, n_classes=np.asarray(probs).shape[1])
+
+
+def map_frame(predictions: dict, embedding: dict, method: str, sets, *, threshold: float | None = None) -> pd.DataFrame:
+    """The points of the embedding map for ``sets``: map position, set, row, and the method's reading.
+
+    Columns: set, row, x, y, true, pred, confidence, correct, labelled, total, aleatoric, epistemic,
+    ood_score, flagged (ood_score > threshold; False when no threshold), mistake (labelled and wrong).
+    The index is a string id ``"<set>:<row>"`` that stays valid across reruns and methods.
+    """
+    parts = []
+    for s in sets:
+        if f"{s}/xy" not in embedding:
+            raise KeyError(f"set {s!r} has no map positions; available: "
+                           + ", ".join(k[:-3] for k in embedding if k.endswith("/xy")) + ".")
+        rows = np.asarray(embedding[f"{s}/idx"], dtype=np.int64)
+        f = prediction_frame(predictions, method, s, rows)
+        xy = np.asarray(embedding[f"{s}/xy"], dtype=np.float64)
+        f.insert(0, "y_map", xy[:, 1])
+        f.insert(0, "x_map", xy[:, 0])
+        f.insert(0, "row", rows)
+        f.insert(0, "set", s)
+        f.index = pd.Index([f"{s}:{r}" for r in rows], name="id")
+        parts.append(f)
+    frame = pd.concat(parts) if parts else pd.DataFrame()
+    if len(frame):
+        frame["flagged"] = frame["ood_score"] > threshold if threshold is not None else False
+        frame["mistake"] = frame["labelled"] & ~frame["correct"]
+    return frame
+
+
+def marker_kind(frame: pd.DataFrame) -> np.ndarray:
+    """Per point: "flagged as unusual" (wins), "misclassified" or "normal"; sets the marker shape."""
+    out = np.full(len(frame), "normal", dtype=object)
+    out[frame["mistake"].to_numpy()] = "misclassified"
+    out[frame["flagged"].to_numpy()] = "flagged as unusual"
+    return out
+
+
+def selection_summary(frame: pd.DataFrame) -> dict:
+    """Counts and means of a selection of map points (a ``map_frame`` slice)."""
+    labelled = frame[frame["labelled"]]
+    return {
+        "n": int(len(frame)),
+        "per_set": frame["set"].value_counts().to_dict(),
+        "accuracy": float(labelled["correct"].mean()) if len(labelled) else np.nan,
+        "flagged": float(frame["flagged"].mean()) if len(frame) else np.nan,
+        **{f"mean_{u}": float(frame[u].mean()) if len(frame) else np.nan for u in UNCERTAINTIES},
+    }
+
+
+def images_of(predictions: dict, ids) -> np.ndarray:
+    """(n, 28, 28) float images in [0, 1] for map ids ``"<set>:<row>"``."""
+    out = np.zeros((len(ids), 28, 28), np.float32)
+    for i, key in enumerate(ids):
+        s, r = str(key).rsplit(":", 1)
+        out[i] = predictions[f"{s}/x"][int(r)].reshape(28, 28) / 255.0
+    return out
+
+
+
+def data_urls(images) -> list[str]:
+    """PNG data URLs of (n, 28, 28) images in [0, 1], for thumbnails in tables."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    out = []
+    for img in np.asarray(images):
+        buf = io.BytesIO()
+        Image.fromarray((np.clip(img, 0, 1) * 255).astype(np.uint8).reshape(28, 28)).save(buf, format="PNG")
+        out.append("data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii"))
+    return out
