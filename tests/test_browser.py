@@ -20,7 +20,7 @@ CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent.parent
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
-PAGES = ["", "try_digit", "compare", "about"] + (["calibration_lab"] if (ROOT / "dashboard" / "views" / "calibration_lab.py").exists() else [])
+PAGES = ["", "try_digit", "calibration_lab", "embedding_map", "errors", "compare", "shift_lab", "about"]
 
 pytestmark = pytest.mark.browser
 if not Path(CHROMIUM).exists():
@@ -122,3 +122,40 @@ def test_draw_a_stroke_and_get_predictions(server, page):
     wait_idle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.get_by_text("answered in").count() == 1
+
+
+def test_lasso_on_the_map_shows_the_selected_images(server, page):
+    """A real lasso drag: plotly's selection event must come back as rows (the id bookkeeping end to end)."""
+    import math
+
+    page.goto(f"{server}/embedding_map")
+    wait_idle(page)
+    area = page.locator(".js-plotly-plot .nsewdrag").first
+    area.wait_for(timeout=30000)
+    box = area.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    r = min(box["width"], box["height"]) * 0.45  # a loop around most of the map
+    page.mouse.move(cx + r, cy)
+    page.mouse.down()
+    for k in range(1, 41):
+        a = 2 * math.pi * k / 40
+        page.mouse.move(cx + r * math.cos(a), cy + r * math.sin(a), steps=2)
+    page.mouse.up()
+    page.get_by_text("images selected").first.wait_for(timeout=30000)
+    wait_idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stImage"]').count() > 0
+
+
+def test_click_a_confusion_cell(server, page):
+    page.goto(f"{server}/errors")
+    wait_idle(page)
+    matrix = page.locator(".js-plotly-plot").nth(1)  # the per-digit bars come first
+    matrix.wait_for(timeout=30000)
+    matrix.scroll_into_view_if_needed()
+    time.sleep(0.5)
+    box = matrix.locator(".nsewdrag").first.bounding_box()
+    # the cell true 3 (row 4 from the top), read as 5 (column 6)
+    page.mouse.click(box["x"] + box["width"] * 5.5 / 10, box["y"] + box["height"] * 3.5 / 10)
+    page.get_by_text("True 3, read as 5").first.wait_for(timeout=30000)
+    assert page.locator('[data-testid="stException"]').count() == 0

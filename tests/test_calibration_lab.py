@@ -187,7 +187,7 @@ def test_temperature_and_bins_move_the_numbers(predictions):
 def test_presets_set_temperature(predictions):
     at = open_lab()
     buttons = {b.label: b for b in at.button}
-    over = next(b for label, b in buttons.items() if label.startswith("🔥"))
+    over = next(b for label, b in buttons.items() if label.startswith("Overconfident"))
     over.click().run()
     assert t_slider(at).value == 0.4
     assert shown(at)["ECE"] == expected(predictions, "mlp", 0.4)["ECE"]

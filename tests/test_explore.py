@@ -173,10 +173,13 @@ def count_line(at) -> int:
 def test_errors_filters_change_the_list_and_match_uqcore(bundle):
     pred = bundle.predictions
     at = open_page("views/errors.py")
-    f = prediction_frame(pred, "mlp")
+    f = prediction_frame(pred, "ensemble")  # the default: it has an epistemic part
     assert count_line(at) == int((~f["correct"]).sum())  # default: misclassified, no filters
+    at.selectbox(key="err_method").set_value("mlp").run()
+    h = prediction_frame(pred, "mlp")
+    assert count_line(at) == int((~h["correct"]).sum())
     at.selectbox(key="err_true").set_value(4).run()
-    assert count_line(at) == len(error_list(f, "misclassified", true=4))
+    assert count_line(at) == len(error_list(h, "misclassified", true=4))
     at.selectbox(key="err_method").set_value("ensemble").run()
     g = prediction_frame(pred, "ensemble")
     assert count_line(at) == len(error_list(g, "misclassified", true=4))

@@ -102,6 +102,14 @@ def uncertainty_scatter(aleatoric, epistemic, correct, *, title: str = "") -> go
 
 
 # ----------------------------------------------------------------------------- calibration lab
+# These two figures are redrawn on every move of the temperature slider, so they are written as one
+# plain dict and validated once: plotly's make_subplots / update_* / add_vline calls cost ~40 ms each
+# figure, the single validation ~4 ms.
+def _axis(font_size: int, **kw) -> dict:
+    return dict(showgrid=True, gridcolor="#e5e5e5", zeroline=False, tickfont=dict(size=font_size - 2),
+                title=dict(text=kw.pop("title", None), font=dict(size=font_size)), **kw)
+
+
 def reliability_lab(edges, count, confidence, accuracy, *, ref_confidence=None, ref_accuracy=None,
                     selected_bin: int | None = None, title: str = "", font_size: int = 20) -> go.Figure:
     """Reliability diagram for projecting: accuracy bars (opacity by bin count), the gap to the
@@ -117,86 +125,88 @@ def reliability_lab(edges, count, confidence, accuracy, *, ref_confidence=None, 
     widths = np.diff(edges)
     nz = count > 0
     opacity = np.where(nz, 0.35 + 0.65 * np.sqrt(count / max(count.max(), 1)), 0.0)
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.74, 0.26], vertical_spacing=0.04)
     idx = np.arange(len(count))
     custom = np.stack([idx + 1, count, np.nan_to_num(conf), np.nan_to_num(acc)], axis=1)
-    fig.add_trace(go.Bar(x=centers[nz], y=acc[nz], width=widths[nz] * 0.96, name="accuracy in the bin",
-                         marker=dict(color=OKABE_ITO[0], opacity=opacity[nz],
-                                     line=dict(color="#003f63", width=1)),
-                         customdata=custom[nz],
-                         hovertemplate="bin %{customdata[0]:.0f}: %{customdata[1]:,.0f} images<br>"
-                                       "confidence %{customdata[2]:.1%}<br>accuracy %{customdata[3]:.1%}"
-                                       "<extra></extra>"), row=1, col=1)
     lo = np.fmin(acc, conf)
     gap = np.abs(acc - conf)
-    fig.add_trace(go.Bar(x=centers[nz], y=gap[nz], base=lo[nz], width=widths[nz] * 0.96,
-                         name="gap to perfect calibration",
-                         marker=dict(color="rgba(213,94,0,0.30)", line=dict(color="#D55E00", width=1.5),
-                                     pattern=dict(shape="/", fgcolor="#D55E00", size=10, solidity=0.2)),
-                         hovertemplate="gap %{y:.1%}<extra></extra>"), row=1, col=1)
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect calibration",
-                             line=dict(color="#444", dash="dash", width=2), hoverinfo="skip"), row=1, col=1)
+    data = [
+        dict(type="bar", x=centers[nz], y=acc[nz], width=widths[nz] * 0.96, name="accuracy in the bin",
+             marker=dict(color=OKABE_ITO[0], opacity=opacity[nz], line=dict(color="#003f63", width=1)),
+             customdata=custom[nz], xaxis="x", yaxis="y",
+             hovertemplate="bin %{customdata[0]:.0f}: %{customdata[1]:,.0f} images<br>"
+                           "confidence %{customdata[2]:.1%}<br>accuracy %{customdata[3]:.1%}<extra></extra>"),
+        dict(type="bar", x=centers[nz], y=gap[nz], base=lo[nz], width=widths[nz] * 0.96,
+             name="gap to perfect calibration", xaxis="x", yaxis="y",
+             marker=dict(color="rgba(213,94,0,0.30)", line=dict(color="#D55E00", width=1.5),
+                         pattern=dict(shape="/", fgcolor="#D55E00", size=10, solidity=0.2)),
+             hovertemplate="gap %{y:.1%}<extra></extra>"),
+        dict(type="scatter", x=[0, 1], y=[0, 1], mode="lines", name="perfect calibration", xaxis="x", yaxis="y",
+             line=dict(color="#444", dash="dash", width=2), hoverinfo="skip"),
+    ]
     if ref_confidence is not None and ref_accuracy is not None:
         rc = np.asarray(ref_confidence, dtype=float)
         ra = np.asarray(ref_accuracy, dtype=float)
         ok = np.isfinite(rc) & np.isfinite(ra)
-        fig.add_trace(go.Scatter(x=rc[ok], y=ra[ok], mode="lines+markers", name="T = 1 (no scaling)",
-                                 line=dict(color="rgba(0,0,0,0.35)", width=1.5, dash="dot"),
-                                 marker=dict(symbol="circle-open", size=11, color="rgba(0,0,0,0.55)",
-                                             line=dict(width=2)),
-                                 hovertemplate="T = 1: confidence %{x:.1%}, accuracy %{y:.1%}<extra></extra>"),
-                      row=1, col=1)
-    fig.add_trace(go.Bar(x=centers, y=np.where(nz, count, np.nan), width=widths * 0.96, name="images per bin",
-                         marker=dict(color=OKABE_ITO[5], opacity=0.85), showlegend=False,
-                         hovertemplate="%{y:,.0f} images<extra></extra>"), row=2, col=1)
+        data.append(dict(type="scatter", x=rc[ok], y=ra[ok], mode="lines+markers", name="T = 1 (no scaling)",
+                         xaxis="x", yaxis="y", line=dict(color="rgba(0,0,0,0.35)", width=1.5, dash="dot"),
+                         marker=dict(symbol="circle-open", size=11, color="rgba(0,0,0,0.55)", line=dict(width=2)),
+                         hovertemplate="T = 1: confidence %{x:.1%}, accuracy %{y:.1%}<extra></extra>"))
+    data.append(dict(type="bar", x=centers, y=np.where(nz, count, np.nan), width=widths * 0.96,
+                     name="images per bin", xaxis="x2", yaxis="y2", showlegend=False,
+                     marker=dict(color=OKABE_ITO[5], opacity=0.85), hovertemplate="%{y:,.0f} images<extra></extra>"))
+    shapes = []
     if selected_bin is not None and 0 <= selected_bin < len(count):
-        for row in (1, 2):
-            fig.add_vrect(x0=edges[selected_bin], x1=edges[selected_bin + 1], row=row, col=1,
-                          fillcolor="rgba(240,228,66,0.18)", line=dict(color="#9a8c00", width=3), layer="above")
-    fig.update_xaxes(range=[0, 1], tickformat=".0%", row=1, col=1)
-    fig.update_xaxes(range=[0, 1], tickformat=".0%", title_text="confidence (the model's top probability)",
-                     row=2, col=1)
-    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", title_text="accuracy", row=1, col=1)
-    fig.update_yaxes(type="log", dtick=1, title_text="images", row=2, col=1)
-    fig.update_layout(title=dict(text=title, x=0.01), font=dict(size=font_size), barmode="overlay",
-                      height=640, margin=dict(t=60 if title else 20, b=60, l=80, r=20), bargap=0,
-                      legend=dict(orientation="h", yanchor="bottom", y=1.01, x=0, font=dict(size=font_size - 4)),
-                      plot_bgcolor="white")
-    axis_fonts = dict(tickfont=dict(size=font_size - 2), title_font=dict(size=font_size))
-    fig.update_xaxes(showgrid=True, gridcolor="#e5e5e5", zeroline=False, **axis_fonts)
-    fig.update_yaxes(showgrid=True, gridcolor="#e5e5e5", zeroline=False, **axis_fonts)
-    return fig
+        for xref, yref in (("x", "y domain"), ("x2", "y2 domain")):
+            shapes.append(dict(type="rect", xref=xref, yref=yref, x0=edges[selected_bin], x1=edges[selected_bin + 1],
+                               y0=0, y1=1, fillcolor="rgba(240,228,66,0.18)", line=dict(color="#9a8c00", width=3),
+                               layer="above"))
+    layout = dict(
+        title=dict(text=title, x=0.01), font=dict(size=font_size), barmode="overlay", height=640, bargap=0,
+        margin=dict(t=60 if title else 20, b=60, l=80, r=20), plot_bgcolor="white", shapes=shapes,
+        legend=dict(orientation="h", yanchor="bottom", y=1.01, x=0, font=dict(size=font_size - 4)),
+        xaxis=_axis(font_size, range=[0, 1], tickformat=".0%", anchor="y", matches="x2", showticklabels=False),
+        xaxis2=_axis(font_size, range=[0, 1], tickformat=".0%", anchor="y2",
+                     title="confidence (the model's top probability)"),
+        yaxis=_axis(font_size, range=[0, 1.02], tickformat=".0%", title="accuracy", anchor="x", domain=[0.2896, 1.0]),
+        yaxis2=_axis(font_size, type="log", dtick=1, title="images", anchor="x2", domain=[0.0, 0.2496]),
+    )
+    return go.Figure(dict(data=data, layout=layout))
 
 
 def temperature_curves(temperature, ece, nll, *, current: float, current_ece: float, current_nll: float,
                        optimal: float | None = None, font_size: int = 18) -> go.Figure:
     """ECE and NLL against temperature (log x axis), the current T as a big marker, the fitted T as a line."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("ECE (lower is better)", "NLL (lower is better)"),
-                        horizontal_spacing=0.1)
-    for col, values, now, fmt in ((1, ece, current_ece, ".2%"), (2, nll, current_nll, ".3f")):
-        fig.add_trace(go.Scatter(x=temperature, y=values, mode="lines", line=dict(color=OKABE_ITO[0], width=3),
-                                 showlegend=False, hovertemplate=f"T = %{{x:.2f}}: %{{y:{fmt}}}<extra></extra>"),
-                      row=1, col=col)
-        fig.add_trace(go.Scatter(x=[current], y=[now], mode="markers", showlegend=col == 1, name="current T",
-                                 marker=dict(size=18, color=OKABE_ITO[3], symbol="diamond",
-                                             line=dict(color="white", width=2)),
-                                 hovertemplate=f"current T = %{{x:.2f}}: %{{y:{fmt}}}<extra></extra>"),
-                      row=1, col=col)
+    data, shapes = [], []
+    for k, (values, now, fmt) in enumerate(((ece, current_ece, ".2%"), (nll, current_nll, ".3f")), start=1):
+        x, y = ("x", "y") if k == 1 else ("x2", "y2")
+        data.append(dict(type="scatter", x=temperature, y=values, mode="lines", xaxis=x, yaxis=y, showlegend=False,
+                         line=dict(color=OKABE_ITO[0], width=3),
+                         hovertemplate=f"T = %{{x:.2f}}: %{{y:{fmt}}}<extra></extra>"))
+        data.append(dict(type="scatter", x=[current], y=[now], mode="markers", xaxis=x, yaxis=y, showlegend=k == 1,
+                         name="current T", marker=dict(size=18, color=OKABE_ITO[3], symbol="diamond",
+                                                       line=dict(color="white", width=2)),
+                         hovertemplate=f"current T = %{{x:.2f}}: %{{y:{fmt}}}<extra></extra>"))
+        lines = [(1.0, dict(color="#999", dash="dot", width=1))]
         if optimal is not None:
-            fig.add_vline(x=optimal, line=dict(color=OKABE_ITO[2], dash="dash", width=2), row=1, col=col)
-        fig.add_vline(x=1.0, line=dict(color="#999", dash="dot", width=1), row=1, col=col)
-    fig.update_xaxes(type="log", title_text="temperature T", tickvals=[0.2, 0.5, 1, 2, 5])
-    fig.update_yaxes(tickformat=".1%", row=1, col=1)
+            lines.insert(0, (optimal, dict(color=OKABE_ITO[2], dash="dash", width=2)))
+        for at, line in lines:
+            shapes.append(dict(type="line", xref=x, yref=f"{y} domain", x0=at, x1=at, y0=0, y1=1, line=line))
     if optimal is not None:
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"optimal T = {optimal:.2f} (validation)",
-                                 line=dict(color=OKABE_ITO[2], dash="dash", width=2)))
-    fig.update_layout(font=dict(size=font_size), height=380, margin=dict(t=60, b=50, l=70, r=20),
-                      legend=dict(orientation="h", y=-0.3, x=0, font=dict(size=font_size - 2)), plot_bgcolor="white")
-    fig.update_annotations(font_size=font_size)
-    axis_fonts = dict(tickfont=dict(size=font_size - 2), title_font=dict(size=font_size))
-    fig.update_xaxes(showgrid=True, gridcolor="#e5e5e5", **axis_fonts)
-    fig.update_yaxes(showgrid=True, gridcolor="#e5e5e5", **axis_fonts)
-    return fig
+        data.append(dict(type="scatter", x=[None], y=[None], mode="lines", name=f"optimal T = {optimal:.2f} (validation)",
+                         line=dict(color=OKABE_ITO[2], dash="dash", width=2)))
+    log_x = dict(type="log", title="temperature T", tickvals=[0.2, 0.5, 1, 2, 5])
+    titles = [dict(text=t, x=(lo + hi) / 2, y=1.0, xref="paper", yref="paper", xanchor="center", yanchor="bottom",
+                   showarrow=False, font=dict(size=font_size))
+              for t, (lo, hi) in (("ECE (lower is better)", (0.0, 0.45)), ("NLL (lower is better)", (0.55, 1.0)))]
+    layout = dict(
+        font=dict(size=font_size), height=380, margin=dict(t=60, b=50, l=70, r=20), plot_bgcolor="white",
+        legend=dict(orientation="h", y=-0.3, x=0, font=dict(size=font_size - 2)), shapes=shapes, annotations=titles,
+        xaxis=_axis(font_size, domain=[0.0, 0.45], anchor="y", **log_x),
+        xaxis2=_axis(font_size, domain=[0.55, 1.0], anchor="y2", **log_x),
+        yaxis=_axis(font_size, tickformat=".1%", anchor="x"),
+        yaxis2=_axis(font_size, anchor="x2"),
+    )
+    return go.Figure(dict(data=data, layout=layout))
 
 
 # ----------------------------------------------------------------------------- embedding map, errors
@@ -279,7 +289,9 @@ def embedding_map(frame, colour_by: str, *, star=None, star_label: str = "your l
     fig.update_xaxes(showticklabels=False, title=None, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, title=None, showgrid=False, zeroline=False, scaleanchor=None)
     fig.update_layout(height=height, font=dict(size=font_size), dragmode="lasso", plot_bgcolor="white",
-                      margin=dict(t=10, b=10, l=10, r=10), legend=dict(itemsizing="constant", font=dict(size=font_size - 2)),
+                      margin=dict(t=30, b=10, l=10, r=10),
+                      legend=dict(itemsizing="constant", font=dict(size=font_size - 2), orientation="h",
+                                  yanchor="top", y=-0.01, x=0),
                       hoverlabel=dict(font_size=font_size - 2))
     return fig, ids
 
@@ -297,14 +309,17 @@ def confusion_heatmap(counts, *, selected: tuple[int, int] | None = None, font_s
     diag = np.full_like(off, np.nan)
     np.fill_diagonal(diag, counts.diagonal())
     fig = go.Figure()
-    fig.add_trace(go.Heatmap(z=np.log10(1 + off), x=list(range(k)), y=list(range(k)), colorscale="OrRd", zmin=0,
+    z_off = np.log10(1 + off)
+    zmax = max(float(np.nanmax(z_off)) if np.isfinite(z_off).any() else 1.0, 1e-9)
+    fig.add_trace(go.Heatmap(z=z_off, x=list(range(k)), y=list(range(k)), colorscale="OrRd", zmin=0, zmax=zmax,
                              showscale=False, hoverinfo="skip", xgap=2, ygap=2))
     fig.add_trace(go.Heatmap(z=diag, x=list(range(k)), y=list(range(k)), colorscale=[[0, "#e8ecf0"], [1, "#e8ecf0"]],
                              showscale=False, hoverinfo="skip", xgap=2, ygap=2))
     tt, pp = np.meshgrid(range(k), range(k), indexing="ij")
     fig.add_trace(go.Scatter(
         x=pp.ravel(), y=tt.ravel(), mode="markers+text", text=[str(c) if c else "" for c in counts.ravel()],
-        textfont=dict(size=font_size - 2), marker=dict(symbol="square", size=30, color="rgba(0,0,0,0)"),
+        textfont=dict(size=font_size - 2, color=np.where(np.nan_to_num(z_off).ravel() > 0.6 * zmax, "white", "black")),
+        marker=dict(symbol="square", size=30, color="rgba(0,0,0,0)"),
         customdata=np.stack([tt.ravel(), pp.ravel()], 1),
         hovertemplate="true %{y}, read as %{x}: %{text} images<extra></extra>", showlegend=False,
         selected=dict(marker=dict(color="rgba(0,0,0,0)")), unselected=dict(marker=dict(opacity=1))))

@@ -53,7 +53,7 @@ HELP = {
                 "picks, only how sure it says it is, so accuracy stays put.",
 }
 
-st.title("🌡️ Calibration lab")
+st.title("Calibration lab")
 st.write(
     "When the model says **90% sure**, is it right 90% of the time? Drag the **temperature** and watch: "
     "below 1 makes the model more confident, above 1 less confident. It never changes which digit is "
@@ -71,7 +71,7 @@ if K_METHOD not in st.session_state:
     view, problems = parse_view(st.query_params.to_dict(), methods, default)
     if problems:
         st.warning("This link has values the lab cannot use, so defaults are shown instead: "
-                   + "; ".join(problems) + ".", icon="⚠️")
+                   + "; ".join(problems) + ".", icon=":material/warning:")
     st.session_state[K_METHOD] = view.method
     st.session_state[K_T] = view.temperature
     st.session_state[K_BINS] = view.n_bins
@@ -107,13 +107,13 @@ temperature = st.select_slider(
          "lowest NLL on the 10,000 validation digits.",
 )
 b1, b2, b3, b4 = st.columns(4)
-b1.button(f"🔥 Overconfident (T = {PRESETS['Overconfident']:g})", on_click=_set_t,
+b1.button(f"Overconfident (T = {PRESETS['Overconfident']:g})", on_click=_set_t, icon=":material/local_fire_department:",
           args=(PRESETS["Overconfident"],), width="stretch")
-b2.button(f"✨ Optimal T ({t_opt_r:.2f})", on_click=_set_t, args=(t_opt_r,), width="stretch",
+b2.button(f"Optimal T ({t_opt_r:.2f})", on_click=_set_t, icon=":material/target:", args=(t_opt_r,), width="stretch",
           type="primary", help="Jump to the temperature with the lowest NLL on the validation digits.")
-b3.button(f"🧊 Underconfident (T = {PRESETS['Underconfident']:g})", on_click=_set_t,
+b3.button(f"Underconfident (T = {PRESETS['Underconfident']:g})", on_click=_set_t, icon=":material/ac_unit:",
           args=(PRESETS["Underconfident"],), width="stretch")
-b4.button("↩️ No scaling (T = 1)", on_click=_set_t, args=(1.0,), width="stretch")
+b4.button("No scaling (T = 1)", on_click=_set_t, icon=":material/undo:", args=(1.0,), width="stretch")
 
 # ----------------------------------------------------------------------------- widgets -> URL
 view = ViewState(method, float(temperature), int(n_bins), strategy)
@@ -124,7 +124,7 @@ if st.query_params.to_dict() != params:
 arrays = resources.calibration_arrays(method)
 y = arrays["test_y"]
 if not arrays["from_logits"]:
-    st.caption(f"ℹ️ {METHOD_LABELS.get(method, method)} stores probabilities, not logits, so log(probabilities) "
+    st.caption(f":material/info: {METHOD_LABELS.get(method, method)} stores probabilities, not logits, so log(probabilities) "
                "are used as logits: the same as raising each probability to the power 1/T and renormalising.")
 
 # ----------------------------------------------------------------------------- compute (cheap numpy)
@@ -221,5 +221,5 @@ for k, i in enumerate(members["index"]):
 
 # ----------------------------------------------------------------------------- share
 st.divider()
-st.caption(f"🔗 **Share this view:** `calibration_lab?{urlencode(params)}` (add it after the app's address; "
+st.caption(f":material/link: **Share this view:** `calibration_lab?{urlencode(params)}` (add it after the app's address; "
            "the link opens this method, temperature and binning).")

@@ -26,6 +26,8 @@ titles = {m: bundle.methods[m].title for m in methods}
 
 # ----------------------------------------------------------------------------- controls
 c1, c2 = st.columns([1, 2])
+if K_METHOD not in st.session_state:  # the single network has no epistemic part: start on the ensemble
+    st.session_state[K_METHOD] = "ensemble" if "ensemble" in methods else methods[0]
 method = c1.selectbox("Method", methods, key=K_METHOD, format_func=titles.get,
                       help="Whose answers to inspect. Each method's test-set predictions were computed once "
                            "when the models were built.")
@@ -125,16 +127,15 @@ st.subheader("Which digits get mixed up?")
 
 
 def _pick_cell() -> None:
-    """Chart selection -> the selected (true, predicted) cell."""
-    event = st.session_state.get("err_confusion")
-    points = (event or {}).get("selection", {}).get("points", [])
-    for p in points:
-        data = p.get("customdata")
-        if data is not None and len(data) == 2:
-            st.session_state[K_CELL] = (int(data[0]), int(data[1]))
-            return
-        if "x" in p and "y" in p:
-            st.session_state[K_CELL] = (int(p["y"]), int(p["x"]))
+    """Chart selection -> the selected (true, predicted) cell: a cell's marker sits at x = predicted, y = true."""
+    event = st.session_state.get("err_confusion") or {}
+    for p in event.get("selection", {}).get("points", []):
+        try:
+            cell = (int(p["y"]), int(p["x"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+        if all(0 <= v < 10 for v in cell):
+            st.session_state[K_CELL] = cell
             return
 
 
@@ -143,7 +144,7 @@ np.fill_diagonal(off, 0)
 if K_CELL not in st.session_state:
     st.session_state[K_CELL] = tuple(int(v) for v in np.unravel_index(off.argmax(), off.shape))
 cell = tuple(st.session_state[K_CELL])
-c_matrix, c_cell = st.columns([1, 1])
+c_matrix, c_cell = st.columns([1.2, 1])
 with c_matrix:
     st.plotly_chart(confusion_heatmap(counts, selected=cell), width="stretch", key="err_confusion",
                     on_select=_pick_cell, selection_mode="points", config={"displayModeBar": False})
@@ -160,6 +161,7 @@ with c_cell:
     if len(ids):
         sub = frame.iloc[ids[:24]]
         widgets.image_grid(bundle.predictions["test/x"][ids[:24]], [
-            f"{r.confidence:.0%} sure · E {r.epistemic:.2f}" for r in sub.itertuples()], columns=6)
+            f"{r.confidence:.0%} · E {r.epistemic:.2f}" for r in sub.itertuples()], columns=6)
+        st.caption("Under each image: how sure the method was, and its epistemic uncertainty (E, nats).")
     else:
         st.caption("No test digit falls in this cell.")
