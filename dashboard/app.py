@@ -17,20 +17,16 @@ st.set_page_config(page_title="Uncertainty explorer", page_icon="🔢", layout="
 VIEWS = Path(__file__).parent / "views"
 
 
-def page(name: str, title: str, icon: str, **kw) -> list:
-    """A one-element list with the page, or an empty list while its file is not written yet."""
-    path = VIEWS / f"{name}.py"
-    return [st.Page(path, title=title, icon=f":material/{icon}:", **kw)] if path.exists() else []
+def page(name: str, title: str, icon: str, **kw) -> st.Page:
+    return st.Page(VIEWS / f"{name}.py", title=title, icon=f":material/{icon}:", **kw)
 
 
 pages = {
-    "Start": page("home", "Home", "home", default=True),
-    "Explore": page("try_digit", "Try a digit", "edit")
-    + page("calibration_lab", "Calibration lab", "thermostat")
-    + page("embedding_map", "Embedding map", "scatter_plot")
-    + page("errors", "Errors", "error"),
-    "Compare": page("compare", "Compare methods", "bar_chart") + page("shift_lab", "Shift lab", "tune"),
-    "About": page("about", "How it works", "menu_book"),
+    "Start": [page("home", "Home", "home", default=True)],
+    "Explore": [page("try_digit", "Try a digit", "edit"), page("calibration_lab", "Calibration lab", "thermostat"),
+                page("embedding_map", "Embedding map", "scatter_plot"), page("errors", "Errors", "error")],
+    "Compare": [page("compare", "Compare methods", "bar_chart"), page("shift_lab", "Shift lab", "tune")],
+    "About": [page("about", "How it works", "menu_book")],
 }
 nav = st.navigation(pages)
 with st.sidebar.popover("Glossary: what the words mean", icon=":material/menu_book:", width="stretch"):

@@ -138,3 +138,19 @@ def temperature_sweep_curves(method: str, n_bins: int, strategy: str, n_temps: i
     a = calibration_arrays(method)
     return temperature_sweep(a["test_logits"], a["test_y"], np.geomspace(T_MIN, T_MAX, n_temps),
                              n_bins=n_bins, strategy=strategy)
+
+
+# ----------------------------------------------------------------------------- shift lab
+@st.cache_data(show_spinner=False)
+def shift_thresholds() -> dict[str, float | None]:
+    """Per method, its OOD threshold (95th percentile of its score on clean validation digits)."""
+    return {name: m.threshold_ for name, m in get_bundle().methods.items()}
+
+
+@st.cache_data(show_spinner="Measuring every method at every severity…")
+def shift_curves(kind: str):
+    """``uqcore.shift_lab.severity_curves`` of every method for one shift (``"rotation"``, a corruption, ...)."""
+    from uqcore.shift_lab import severity_curves
+
+    bundle = get_bundle()
+    return severity_curves(bundle.predictions, kind, methods=list(bundle.methods), thresholds=shift_thresholds())

@@ -1,15 +1,11 @@
 """Reusable UI pieces: the glossary, a digit image, the verdict card, a per-method card."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import streamlit as st
 from PIL import Image
 
 from uqcore.plots import probability_bars
-
-VIEWS = Path(__file__).parent / "views"
 
 # Plain-word definitions; the same text feeds the sidebar glossary, the About page and tooltips.
 GLOSSARY = {
@@ -43,11 +39,6 @@ VERDICT_STYLE = {  # kind -> (streamlit box, icon, plain heading): the icon and 
     "unsure": (st.warning, ":material/help:", "Unsure"),
     "ood": (st.error, ":material/block:", "Not a digit?"),
 }
-
-
-def has_view(name: str) -> bool:
-    """True when ``dashboard/views/<name>.py`` exists (pages written by other people may be missing)."""
-    return (VIEWS / f"{name}.py").exists()
 
 
 def glossary(*, full: bool = False) -> None:
@@ -118,3 +109,16 @@ def reading_caption(true: int, pred: int, confidence: float, total: float, aleat
     else:
         head = f"{'✓' if true == pred else '✗'} true {true} · said {pred}"
     return f"{head} · {confidence:.0%} sure · T {total:.2f} A {aleatoric:.2f} E {epistemic:.2f}"
+
+
+def html_table(styler, *, font_size: int = 16) -> None:
+    """A pandas ``Styler`` as a plain HTML table: large tabular numbers, right-aligned, left row labels.
+
+    Used instead of st.dataframe where a table must read well on a projector and carry highlighting."""
+    styler = styler.set_table_styles([
+        {"selector": "", "props": f"border-collapse: collapse; font-size: {font_size}px; width: 100%;"},
+        {"selector": "th, td", "props": "padding: 6px 10px; border-bottom: 1px solid #ddd; text-align: right;"},
+        {"selector": "td", "props": "white-space: nowrap; font-variant-numeric: tabular-nums;"},
+        {"selector": "th.row_heading", "props": "text-align: left;"},
+    ])
+    st.html(styler.to_html())

@@ -1,8 +1,11 @@
 """Shared fixtures: tiny data and tiny models, so the suite stays fast."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from uqcore.data import load_mnist
 from uqcore.models import ModelConfig, TrainConfig
@@ -42,3 +45,32 @@ def quick_app_env(tmp_path_factory):
     mp.setenv("UQCORE_QUICK", "1")
     yield folder
     mp.undo()
+
+
+ENTRY = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+
+
+def open_page(page: str | None = None, *, state: dict | None = None, query: dict | None = None,
+              timeout: float = 300) -> AppTest:
+    """Run the app (optionally on ``page``) with session ``state`` and URL ``query`` set first; no exception."""
+    at = AppTest.from_file(ENTRY, default_timeout=timeout)
+    for k, v in (state or {}).items():
+        at.session_state[k] = v
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    if page:
+        at.switch_page(page)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture(scope="session")
+def quick_bundle(quick_app_env):
+    """The quick build the app tests run on. The first app run builds it (inside st.status) when no
+    earlier test did, so the first-start path is what creates it."""
+    open_page(timeout=600)
+    from uqcore.build import BuildConfig, build
+    from uqcore.store import Store
+
+    return build(BuildConfig(quick=True), store=Store(quick_app_env))

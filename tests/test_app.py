@@ -6,24 +6,18 @@ them through the session fixture ``quick_app_env``.
 import base64
 import io
 import re
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-ENTRY = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+from conftest import ENTRY, open_page
+
 N_METHODS = 6
 
 
 def start(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(ENTRY, default_timeout=300).run()
-    assert not at.exception, at.exception
-    if page:
-        at.switch_page(page).run()
-        assert not at.exception, at.exception
-    return at
+    return open_page(page)
 
 
 def method_cards(at: AppTest) -> list[str]:
@@ -67,16 +61,18 @@ def test_first_start_builds_then_home_shows_status(quick_app_env):
 def test_home_has_doors_and_sidebar_glossary(quick_app_env):
     at = start()
     labels = {el.proto.label for el in at.get("page_link")}
-    assert {"Try a digit", "Compare methods"} <= labels, labels
-    if (Path(ENTRY).parent / "views" / "calibration_lab.py").exists():
-        assert "Calibration lab" in labels
+    assert {"Try a digit", "Calibration lab", "Compare methods", "Embedding map", "Errors", "Shift lab"} <= labels, labels
     sidebar_text = " ".join(m.value for m in at.sidebar.markdown)
     for term in ("Aleatoric uncertainty", "Epistemic uncertainty", "ECE", "Temperature", "OOD"):
         assert term in sidebar_text
 
 
 @pytest.mark.parametrize("page,title", [("views/try_digit.py", "Try a digit"),
+                                        ("views/calibration_lab.py", "Calibration lab"),
+                                        ("views/embedding_map.py", "Embedding map"),
+                                        ("views/errors.py", "Errors"),
                                         ("views/compare.py", "Compare methods"),
+                                        ("views/shift_lab.py", "Shift lab"),
                                         ("views/about.py", "How it works")])
 def test_every_page_runs(quick_app_env, page, title):
     at = start(page)

@@ -1,7 +1,6 @@
 """Calibration lab: pure helpers, and the page through AppTest on one quick build (module fixture)."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +18,8 @@ from uqcore.calibration_lab import (
     view_params,
 )
 
-ENTRY = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+from conftest import open_page
+
 PAGE = "views/calibration_lab.py"
 METHODS = ["mlp", "temperature", "ensemble", "mc_dropout", "laplace", "evidential"]
 DEFAULT = ViewState("mlp", 1.0, 15, "uniform")
@@ -96,39 +96,12 @@ def test_slider_options_and_bin_members():
 
 # ----------------------------------------------------------------------------- the page
 @pytest.fixture(scope="module")
-def lab_env(request, tmp_path_factory):
-    """The shared quick-build environment if conftest offers one, else our own (one build per module)."""
-    try:
-        request.getfixturevalue("quick_app_env")
-        yield
-        return
-    except pytest.FixtureLookupError:
-        pass
-    mp = pytest.MonkeyPatch()
-    mp.setenv("UQCORE_ARTIFACTS", str(tmp_path_factory.mktemp("cal_lab_artifacts")))
-    mp.setenv("UQCORE_QUICK", "1")
-    yield
-    mp.undo()
-
-
-@pytest.fixture(scope="module")
-def predictions(lab_env):
-    # First start: the app builds (inside st.status); later runs load from the cache.
-    at = AppTest.from_file(ENTRY, default_timeout=600).run()
-    assert not at.exception, at.exception
-    from uqcore.build import BuildConfig, build
-
-    return build(BuildConfig(quick=True)).predictions
+def predictions(quick_bundle):
+    return quick_bundle.predictions
 
 
 def open_lab(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(ENTRY, default_timeout=120)
-    at.switch_page(PAGE)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(PAGE, query=query)
 
 
 def shown(at: AppTest) -> dict[str, str]:

@@ -5,14 +5,12 @@ from __future__ import annotations
 import base64
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 from sklearn.metrics import confusion_matrix as sk_confusion
 from sklearn.metrics import precision_score, recall_score
-from streamlit.testing.v1 import AppTest
 
 from uqcore.calibration import classwise_ece
 from uqcore.explore import (
@@ -28,7 +26,8 @@ from uqcore.explore import (
 )
 from uqcore.plots import embedding_map
 
-ENTRY = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+from conftest import open_page
+
 
 
 def toy_predictions(n=60, seed=0):
@@ -148,21 +147,8 @@ def test_images_and_data_urls_round_trip():
 
 # ----------------------------------------------------------------------------- pages (AppTest, quick build)
 @pytest.fixture(scope="module")
-def bundle(quick_app_env):
-    at = AppTest.from_file(ENTRY, default_timeout=600).run()  # builds on a first start, else loads
-    assert not at.exception, at.exception
-    from uqcore.build import BuildConfig, build
-
-    return build(BuildConfig(quick=True))
-
-
-def open_page(page: str, state: dict | None = None) -> AppTest:
-    at = AppTest.from_file(ENTRY, default_timeout=120)
-    for k, v in (state or {}).items():
-        at.session_state[k] = v
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
+def bundle(quick_bundle):
+    return quick_bundle
 
 
 def count_line(at) -> int:
@@ -202,7 +188,7 @@ def test_errors_filters_change_the_list_and_match_uqcore(bundle):
 
 def test_errors_per_class_and_confusion_cell(bundle):
     pred = bundle.predictions
-    at = open_page("views/errors.py", {"err_method": "ensemble", "err_cell": (7, 2)})
+    at = open_page("views/errors.py", state={"err_method": "ensemble", "err_cell": (7, 2)})
     t = per_class(pred["test/ensemble/probs"], pred["test/y"])
     table = at.dataframe[-1].value
     np.testing.assert_allclose(table["accuracy"].to_numpy(), t["accuracy"].to_numpy())
@@ -219,7 +205,7 @@ def test_map_selection_shows_those_images_and_numbers(bundle):
     pred = bundle.predictions
     wrong = np.flatnonzero(pred["test/ensemble/probs"].argmax(1) != pred["test/y"])[:3]
     chosen = [f"test:{i}" for i in wrong] + ["test:0", "noise:1", "not-a-point:7"]
-    at = open_page("views/embedding_map.py", {"map_method": "ensemble", "map_sets": ["test", "noise"],
+    at = open_page("views/embedding_map.py", state={"map_method": "ensemble", "map_sets": ["test", "noise"],
                                               "map_selection": chosen})
     frame = map_frame(pred, bundle.embedding, "ensemble", ["test", "noise"],
                       threshold=bundle.methods["ensemble"].threshold_)
@@ -242,7 +228,7 @@ def test_map_selection_shows_those_images_and_numbers(bundle):
 
 def test_map_shows_the_last_drawn_digit_as_a_star(bundle):
     x = bundle.predictions["test/x"][0] / 255.0
-    at = open_page("views/embedding_map.py", {"last_digit": x.astype(np.float32)})
+    at = open_page("views/embedding_map.py", state={"last_digit": x.astype(np.float32)})
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
     star = [t for t in fig["data"] if t.get("name") == "your last digit"]
     assert len(star) == 1 and star[0]["marker"]["symbol"] == "star"
@@ -252,6 +238,6 @@ def test_map_shows_the_last_drawn_digit_as_a_star(bundle):
 
 
 def test_map_with_no_set_says_what_to_do(bundle):
-    at = open_page("views/embedding_map.py", {"map_sets": []})
+    at = open_page("views/embedding_map.py", state={"map_sets": []})
     assert any("Pick at least one data set" in i.value for i in at.info)
     assert not at.get("plotly_chart")

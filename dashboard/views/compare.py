@@ -3,6 +3,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from dashboard import widgets
 from dashboard.resources import evaluation, get_bundle, risk_curves
 from uqcore.plots import risk_coverage_curves, uncertainty_scatter
 from uqcore.selective import accuracy_at_coverage
@@ -47,15 +48,8 @@ styler = table.style.format({c: fmt(c) for c in table.columns})
 for c in table.columns:
     styler = (styler.highlight_min if c in LOWER_IS_BETTER else styler.highlight_max)(
         subset=[c], props="background-color: #cfe3f3; font-weight: bold")
-styler = styler.set_table_styles([
-    {"selector": "", "props": "border-collapse: collapse; font-size: 16px; width: 100%;"},
-    {"selector": "th, td", "props": "padding: 6px 10px; border-bottom: 1px solid #ddd; text-align: right;"},
-    {"selector": "td", "props": "white-space: nowrap; font-variant-numeric: tabular-nums;"},
-    {"selector": "th.row_heading", "props": "text-align: left;"},
-])
-# Rendered as HTML, not st.dataframe: st.dataframe needs pyarrow, and the pyarrow that pip picks
-# next to numpy 1.26 refuses to import (it needs numpy 2).
-st.html(styler.to_html())
+# Rendered as HTML, not st.dataframe, so the best value per column can be shaded and read from afar.
+widgets.html_table(styler)
 scores = {titles[n]: methods[n].ood_score_name.replace("_", " ") for n in methods}
 lines = [f"**{c}**: {h}" for c, h in COLUMN_HELP.items()]
 lines.append("**OOD AUROC: <set>**: how well the method's own unusualness score separates that set's images "

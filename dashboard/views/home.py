@@ -1,7 +1,6 @@
 """Home: where to start (one door per kind of visitor), and the state of the models."""
 import streamlit as st
 
-from dashboard import widgets
 from dashboard.resources import get_bundle
 from uqcore.plots import training_history
 
@@ -20,15 +19,15 @@ with editors.container(border=True):
     st.page_link("views/try_digit.py", label="Try a digit", icon=":material/edit:")
 with teachers.container(border=True):
     st.markdown("**Teach calibration**  \nMove the temperature and watch the reliability diagram and the error "
-                "numbers change live, on a projector.")
-    if widgets.has_view("calibration_lab"):
-        st.page_link("views/calibration_lab.py", label="Calibration lab", icon=":material/thermostat:")
-    else:
-        st.caption("The calibration lab is not installed in this version.")
+                "numbers change live, on a projector; then damage the digits and watch confidence hold or fall.")
+    st.page_link("views/calibration_lab.py", label="Calibration lab", icon=":material/thermostat:")
+    st.page_link("views/shift_lab.py", label="Shift lab", icon=":material/tune:")
 with analysts.container(border=True):
-    st.markdown("**Compare the methods**  \nExact metrics for every method, OOD detection, accuracy when the "
-                "model may abstain, and how the uncertainty splits.")
+    st.markdown("**Dig into the models**  \nExact metrics for every method, the mistakes and mix-ups, and a map of "
+                "every image coloured by uncertainty.")
     st.page_link("views/compare.py", label="Compare methods", icon=":material/bar_chart:")
+    st.page_link("views/errors.py", label="Errors", icon=":material/error:")
+    st.page_link("views/embedding_map.py", label="Embedding map", icon=":material/scatter_plot:")
 
 bundle = get_bundle()
 meta = bundle.mlp_meta

@@ -1,0 +1,302 @@
+"""Shift lab: pure helpers on a hand-made predictions dict, and the page through AppTest on the quick build."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from uqcore.calibration import accuracy, ece
+from uqcore.shift import ANGLES, CORRUPTIONS
+from uqcore.shift_lab import (
+    ALL_CORRUPTIONS,
+    DESCRIPTIONS,
+    METRICS,
+    ROTATION,
+    SHIFT_KINDS,
+    best_methods,
+    cell_metrics,
+    convert_severity,
+    examples,
+    reading,
+    select,
+    severities,
+    severity_curves,
+    severity_figure,
+    severity_label,
+    shift_label,
+    snap_severity,
+)
+
+from conftest import open_page
+
+PAGE = "views/shift_lab.py"
+
+
+# ----------------------------------------------------------------------------- a tiny hand-made build
+def _probs(said, confidence, n_classes=10):
+    """Rows with ``confidence`` on the said digit and the rest spread evenly."""
+    said = np.asarray(said)
+    conf = np.broadcast_to(np.asarray(confidence, float), said.shape)
+    p = np.repeat(((1 - conf) / (n_classes - 1))[:, None], n_classes, 1)
+    p[np.arange(len(said)), said] = conf
+    return p.astype(np.float32)
+
+
+def _set(pred, name, y, said_a, conf_a, said_b, conf_b, *, epistemic_a, score_a, score_b):
+    n = len(y)
+    pred[f"{name}/y"] = np.asarray(y)
+    pred[f"{name}/x"] = np.tile(np.arange(n, dtype=np.uint8)[:, None] * 50, (1, 784))
+    pred[f"{name}/a/probs"], pred[f"{name}/b/probs"] = _probs(said_a, conf_a), _probs(said_b, conf_b)
+    pred[f"{name}/a/epistemic"], pred[f"{name}/b/epistemic"] = np.asarray(epistemic_a, float), np.zeros(n)
+    pred[f"{name}/a/ood_score"], pred[f"{name}/b/ood_score"] = np.asarray(score_a, float), np.asarray(score_b, float)
+
+
+@pytest.fixture
+def tiny():
+    """Two methods: ``a`` (threshold 0.5) and ``b`` (no threshold); a 4-image test split, a rotated set
+    with images only at 0° and 15°, and a corrupted set with fog and gaussian_blur rows."""
+    pred = {}
+    # test: a reads 2 of 4 right at 90% each; b reads all 4 right at 60%.
+    _set(pred, "test", [0, 1, 2, 3], [0, 1, 5, 5], 0.9, [0, 1, 2, 3], 0.6,
+         epistemic_a=[0.0, 0.1, 0.2, 0.3], score_a=[0.1, 0.5, 0.9, 2.0], score_b=[9, 9, 9, 9])
+    # rotated: two images at 0° (both right), three at 15° (a: one right).
+    _set(pred, "rotated", [4, 5, 6, 7, 8], [4, 5, 6, 0, 0], 0.8, [4, 5, 6, 7, 8], 0.7,
+         epistemic_a=[0.0, 0.0, 0.3, 0.6, 0.9], score_a=[0, 0, 1, 1, 0], score_b=[0] * 5)
+    pred["rotated/meta/angle"] = np.array([0, 0, 15, 15, 15])
+    # corrupted: fog 1, fog 2, fog 2, gaussian_blur 2, gaussian_blur 5; a is right on rows 0, 1, 3.
+    _set(pred, "corrupted", [1, 2, 3, 4, 5], [1, 2, 0, 4, 0], 0.7, [1, 2, 3, 4, 5], 0.5,
+         epistemic_a=[0.1, 0.2, 0.4, 0.6, 1.0], score_a=[0, 1, 1, 0, 1], score_b=[0] * 5)
+    pred["corrupted/meta/variant"] = np.array(["fog", "fog", "fog", "gaussian_blur", "gaussian_blur"])
+    pred["corrupted/meta/severity"] = np.array([1, 2, 2, 2, 5])
+    return pred
+
+
+THRESHOLDS = {"a": 0.5, "b": None}
+
+
+def metrics(pred, kind, severity):
+    return cell_metrics(pred, kind, severity, methods=["a", "b"], thresholds=THRESHOLDS)
+
+
+# ----------------------------------------------------------------------------- pure helpers
+def test_labels_steps_and_descriptions():
+    assert shift_label("gaussian_blur") == "Gaussian blur" and shift_label(ROTATION) == "Rotation"
+    assert shift_label(ALL_CORRUPTIONS) == "All corruptions (average)"
+    assert SHIFT_KINDS[:2] == (ROTATION, ALL_CORRUPTIONS) and set(SHIFT_KINDS[2:]) == set(CORRUPTIONS)
+    assert all(k in DESCRIPTIONS for k in SHIFT_KINDS)
+    assert severities(ROTATION) == tuple(ANGLES) and severities("fog") == (0, 1, 2, 3, 4, 5)
+    assert severity_label(ROTATION, 90) == "90°" and severity_label("fog", 0) == "0 (clean)"
+    with pytest.raises(ValueError, match="unknown shift 'sepia'"):
+        shift_label("sepia")
+
+
+def test_snap_and_carry_severity_between_scales():
+    assert snap_severity(ROTATION, 100) == 105 and snap_severity("fog", 7) == 5 and snap_severity("fog", "x") == 0
+    assert convert_severity(180, ROTATION, "fog") == 5 and convert_severity(90, ROTATION, "fog") == 2  # 2.5 -> 2
+    assert convert_severity(3, "fog", ROTATION) == 105 and convert_severity(0, "fog", ROTATION) == 0
+    assert convert_severity(4, "fog", ALL_CORRUPTIONS) == 4  # same scale: kept
+
+
+def test_severity_zero_of_a_corruption_is_the_clean_test_split(tiny):
+    name, idx = select(tiny, "fog", 0)
+    assert name == "test" and idx.tolist() == [0, 1, 2, 3]
+    m = metrics(tiny, "fog", 0)
+    assert m.loc["a", "accuracy"] == 0.5 and m.loc["b", "accuracy"] == 1.0
+    assert m.loc["a", "ece"] == pytest.approx(0.4, abs=1e-6)  # one bin: confidence 0.9, accuracy 0.5
+    assert m.loc["b", "ece"] == pytest.approx(0.4, abs=1e-6)  # one bin: confidence 0.6, accuracy 1.0
+    assert m.loc["a", "epistemic"] == pytest.approx(0.15)
+    assert m.loc["a", "flag_rate"] == 0.5, "flagged when strictly above 0.5: 0.9 and 2.0"
+    assert np.isnan(m.loc["b", "flag_rate"]), "no threshold, no flag rate"
+    assert m.loc["a", "n"] == m.loc["b", "n"] == 4
+    assert metrics(tiny, ALL_CORRUPTIONS, 0).equals(m)
+
+
+def test_a_corruption_selects_its_variant_and_all_pools_every_variant(tiny):
+    assert select(tiny, "fog", 2) == ("corrupted", pytest.approx(np.array([1, 2])))
+    fog = metrics(tiny, "fog", 2)
+    assert fog.loc["a", "n"] == 2 and fog.loc["a", "accuracy"] == 0.5 and fog.loc["a", "flag_rate"] == 1.0
+    assert fog.loc["a", "epistemic"] == pytest.approx(0.3)
+    pooled = metrics(tiny, ALL_CORRUPTIONS, 2)  # fog 2, fog 2 and gaussian_blur 2
+    assert pooled.loc["a", "n"] == 3
+    assert pooled.loc["a", "accuracy"] == pytest.approx(2 / 3) and pooled.loc["a", "flag_rate"] == pytest.approx(2 / 3)
+    assert metrics(tiny, "gaussian_blur", 5).loc["a", "accuracy"] == 0.0
+    empty = metrics(tiny, "fog", 5)
+    assert empty.loc["a", "n"] == 0 and empty[list(METRICS)].isna().all().all()
+
+
+def test_rotation_selects_by_angle(tiny):
+    assert select(tiny, ROTATION, 15)[1].tolist() == [2, 3, 4]
+    m = metrics(tiny, ROTATION, 15)
+    assert m.loc["a", "accuracy"] == pytest.approx(1 / 3) and m.loc["b", "accuracy"] == 1.0
+    assert m.loc["a", "flag_rate"] == pytest.approx(2 / 3) and m.loc["a", "epistemic"] == pytest.approx(0.6)
+    assert metrics(tiny, ROTATION, 0).loc["a", "accuracy"] == 1.0
+    with pytest.raises(ValueError, match="severity 20"):
+        select(tiny, ROTATION, 20)
+    with pytest.raises(ValueError, match="severity 6"):
+        select(tiny, "fog", 6)
+
+
+def test_ece_and_accuracy_agree_with_the_calibration_module():
+    rng = np.random.default_rng(0)
+    n = 300
+    logits = rng.normal(size=(n, 10)) * 3
+    p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    y = np.where(rng.random(n) < 0.6, p.argmax(1), rng.integers(0, 10, n))
+    variant = rng.choice(["fog", "shear"], n)
+    severity = rng.integers(1, 6, n)
+    pred = {"corrupted/y": y, "corrupted/m/probs": p, "corrupted/m/epistemic": np.zeros(n),
+            "corrupted/m/ood_score": rng.random(n), "corrupted/meta/variant": variant,
+            "corrupted/meta/severity": severity}
+    for kind in ("fog", ALL_CORRUPTIONS):
+        rows = (severity == 3) & ((variant == "fog") | (kind == ALL_CORRUPTIONS))
+        m = cell_metrics(pred, kind, 3, methods=["m"], thresholds={"m": 0.7})
+        assert m.loc["m", "ece"] == pytest.approx(ece(p[rows], y[rows], n_bins=15), abs=1e-12)
+        assert m.loc["m", "accuracy"] == accuracy(p[rows], y[rows])
+        assert m.loc["m", "flag_rate"] == pytest.approx(np.mean(pred["corrupted/m/ood_score"][rows] > 0.7))
+
+
+def test_curves_are_cell_metrics_at_every_severity(tiny):
+    c = severity_curves(tiny, "fog", methods=["a", "b"], thresholds=THRESHOLDS)
+    assert c["severity"].unique().tolist() == [0, 1, 2, 3, 4, 5] and len(c) == 12
+    for s in range(6):
+        got = c[c["severity"] == s].set_index("method")[[*METRICS, "n"]]
+        assert got.equals(metrics(tiny, "fog", s)), s
+    r = severity_curves(tiny, ROTATION, methods=["a", "b"], thresholds=THRESHOLDS)
+    assert r["severity"].unique().tolist() == list(ANGLES)
+
+
+def test_best_methods_and_reading(tiny):
+    c = severity_curves(tiny, "fog", methods=["a", "b"], thresholds=THRESHOLDS)
+    here = c[c["severity"] == 2].set_index("method")
+    # fog 2: a is right on 1 of 2 at 70% (ECE 0.2); b on 2 of 2 at 50% (ECE 0.5).
+    assert best_methods(here) == {"accuracy": "b", "ece": "a"}
+    text = reading(c, "fog", 2, {"a": "Method A"})
+    assert text.startswith("At severity 2 of fog the best-calibrated method is **Method A** (ECE 20.0%)")
+    assert "fell from 50.0% on the clean digits to 50.0%" not in text  # equal accuracy: no fall
+    assert "stayed at 50.0%" in text and "flags 100% of the images" in text and "(vs 50% on the clean digits)" in text
+    rot = severity_curves(tiny, ROTATION, methods=["a", "b"], thresholds=THRESHOLDS)
+    text = reading(rot, ROTATION, 15)
+    # 15°: a is right on 1 of 3 at 80% (ECE 0.467); b on 3 of 3 at 70% (ECE 0.3) and has no threshold.
+    assert text == ("At 15° of rotation the best-calibrated method is **b** (ECE 30.0%); "
+                    "its accuracy stayed at 100.0%, as on 0°.")
+    blur = severity_curves(tiny, "gaussian_blur", methods=["a"], thresholds=THRESHOLDS)
+    assert reading(blur, "gaussian_blur", 5) == (  # one image, read wrongly at 70%, flagged
+        "At severity 5 of gaussian blur the best-calibrated method is **a** (ECE 70.0%); its accuracy fell from "
+        "50.0% on the clean digits to 0.0%, and it flags 100% of the images as unfamiliar "
+        "(vs 50% on the clean digits).")
+    assert "no images" in reading(c, "fog", 5)
+
+
+def test_examples_are_the_cells_images_with_the_methods_reading(tiny):
+    ex = examples(tiny, ALL_CORRUPTIONS, 2, "a", k=10)
+    assert ex["set"] == "corrupted" and ex["index"].tolist() == [1, 2, 3]
+    assert ex["x"].shape == (3, 28, 28) and ex["x"].min() >= 0 and ex["x"].max() <= 1
+    assert ex["x"][0, 0, 0] == pytest.approx(50 / 255)
+    assert ex["true"].tolist() == [2, 3, 4] and ex["pred"].tolist() == [2, 0, 4]
+    assert ex["confidence"] == pytest.approx([0.7] * 3) and ex["variant"].tolist() == ["fog", "fog", "gaussian_blur"]
+    assert len(examples(tiny, "fog", 0, "b", k=3)["index"]) == 3
+    assert len(examples(tiny, "fog", 5, "b")["index"]) == 0
+
+
+def test_figure_holds_the_curves(tiny):
+    c = severity_curves(tiny, "fog", methods=["a", "b"], thresholds=THRESHOLDS)
+    fig = severity_figure(c, "fog", current=3, labels={"a": "Method A", "b": "Method B"})
+    assert len(fig.data) == 2 * len(METRICS)
+    assert [t.name for t in fig.data if t.showlegend] == ["Method A", "Method B"]
+    acc_a = next(t for t in fig.data if t.name == "Method A" and t.xaxis == "x")
+    assert list(acc_a.x) == [0, 1, 2, 3, 4, 5]
+    np.testing.assert_allclose(np.array(acc_a.y, float), c[c["method"] == "a"]["accuracy"].to_numpy(), equal_nan=True)
+    verticals = [s for s in fig.layout.shapes if s.x0 == s.x1]
+    assert len(verticals) == 4 and all(s.x0 == 3 for s in verticals)
+    assert fig.layout.font.size >= 14
+
+
+# ----------------------------------------------------------------------------- the page
+@pytest.fixture(scope="module")
+def bundle(quick_bundle):
+    return quick_bundle
+
+
+def expected(bundle, kind, severity):
+    thresholds = {m: meth.threshold_ for m, meth in bundle.methods.items()}
+    return severity_curves(bundle.predictions, kind, methods=list(bundle.methods), thresholds=thresholds)
+
+
+def open_lab(state: dict | None = None) -> AppTest:
+    return open_page(PAGE, state=state)
+
+
+def shown(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def check_numbers(at, bundle, kind, severity, method="ensemble"):
+    """The headline metrics, the table, the reading and the chart's marker match the pure functions."""
+    curves = expected(bundle, kind, severity)
+    row = curves[(curves["severity"] == severity)].set_index("method")
+    r = row.loc[method]
+    m = shown(at)
+    assert m["Accuracy"] == f"{r['accuracy']:.1%}" and m["ECE"] == f"{r['ece']:.1%}"
+    assert m["Mean epistemic"] == f"{r['epistemic']:.3f} nats" and m["OOD-flag rate"] == f"{r['flag_rate']:.1%}"
+    html = at.get("html")[0].proto.body
+    for name, meth in bundle.methods.items():
+        assert meth.title in html
+        assert f"{row.loc[name, 'ece']:.1%}" in html and f"{row.loc[name, 'flag_rate']:.1%}" in html
+    assert at.info[0].body == reading(curves, kind, severity, {n: mm.title for n, mm in bundle.methods.items()})
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert {s["x0"] for s in spec["layout"]["shapes"] if s["x0"] == s["x1"]} == {severity}
+    return m
+
+
+def test_page_opens_on_rotation(bundle):
+    at = open_lab()
+    assert at.title[0].value.endswith("Shift lab")
+    assert at.session_state["shift_kind"] == ROTATION and at.session_state["shift_severity"] == 90
+    assert at.select_slider[0].label == "Rotation angle" and at.select_slider[0].value == 90
+    assert all(metric.help for metric in at.metric), "every metric explains itself"
+    check_numbers(at, bundle, ROTATION, 90)
+    n = int((bundle.predictions["rotated/meta/angle"] == 90).sum())
+    assert len(at.get("image")) == min(10, n)
+    assert any(f"{n:,} rotated test digits at 90°" in c.value for c in at.caption)
+    assert any("noisy" in c.value for c in at.caption) == (n < 20)
+
+
+def test_slider_and_picker_move_the_numbers(bundle):
+    at = open_lab()
+    before = shown(at)
+    at.select_slider(key="shift_severity_slider").set_value(0).run()
+    assert not at.exception and at.session_state["shift_severity"] == 0
+    after = check_numbers(at, bundle, ROTATION, 0)
+    assert after["Accuracy"] != before["Accuracy"] or after["ECE"] != before["ECE"]
+
+    at.select_slider(key="shift_severity_slider").set_value(180).run()
+    at.selectbox(key="shift_kind_picker").set_value("fog").run()  # 180° carries over to severity 5
+    assert not at.exception
+    assert at.session_state["shift_kind"] == "fog" and at.session_state["shift_severity"] == 5
+    assert at.select_slider[0].options == ["0 (clean)", "1", "2", "3", "4", "5"]
+    fog5 = check_numbers(at, bundle, "fog", 5)
+    n = int(((bundle.predictions["corrupted/meta/variant"] == "fog")
+             & (bundle.predictions["corrupted/meta/severity"] == 5)).sum())
+    assert len(at.get("image")) == n and n < 20 and any("noisy" in c.value for c in at.caption)
+
+    at.select_slider(key="shift_severity_slider").set_value(0).run()
+    clean = check_numbers(at, bundle, "fog", 0)  # severity 0 = the clean test split
+    y, p = bundle.predictions["test/y"], bundle.predictions["test/ensemble/probs"]
+    assert clean["Accuracy"] == f"{accuracy(p, y):.1%}" and clean["ECE"] == f"{ece(p, y):.1%}"
+    assert clean != fog5
+    assert any(f"{len(y):,} clean test digits" in c.value for c in at.caption)
+
+
+def test_session_state_sets_the_view_and_the_method(bundle):
+    at = open_lab({"shift_kind": ALL_CORRUPTIONS, "shift_severity": 4, "shift_method": "mc_dropout"})
+    assert at.select_slider[0].value == 4 and at.selectbox(key="shift_kind_picker").value == ALL_CORRUPTIONS
+    check_numbers(at, bundle, ALL_CORRUPTIONS, 4, method="mc_dropout")
+    n = int((bundle.predictions["corrupted/meta/severity"] == 4).sum())
+    assert any(f"{n:,} damaged test digits at severity 4" in c.value for c in at.caption)
+    at.session_state["shift_kind"] = ROTATION
+    at.session_state["shift_severity"] = 45
+    at.run()
+    assert not at.exception and at.select_slider[0].value == 45
+    check_numbers(at, bundle, ROTATION, 45, method="mc_dropout")
