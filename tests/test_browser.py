@@ -134,12 +134,12 @@ def test_lasso_on_the_map_shows_the_selected_images(server, page):
     area.wait_for(timeout=30000)
     box = area.bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    r = min(box["width"], box["height"]) * 0.45  # a loop around most of the map
+    r = min(box["width"], box["height"]) * 0.2  # a loop around the middle of the map
     page.mouse.move(cx + r, cy)
     page.mouse.down()
-    for k in range(1, 41):
-        a = 2 * math.pi * k / 40
-        page.mouse.move(cx + r * math.cos(a), cy + r * math.sin(a), steps=2)
+    for k in range(1, 13):  # few moves: each one makes plotly hit-test every point on the map
+        a = 2 * math.pi * k / 12
+        page.mouse.move(cx + r * math.cos(a), cy + r * math.sin(a))
     page.mouse.up()
     page.get_by_text("images selected").first.wait_for(timeout=30000)
     wait_idle(page)
@@ -158,4 +158,23 @@ def test_click_a_confusion_cell(server, page):
     # the cell true 3 (row 4 from the top), read as 5 (column 6)
     page.mouse.click(box["x"] + box["width"] * 5.5 / 10, box["y"] + box["height"] * 3.5 / 10)
     page.get_by_text("True 3, read as 5").first.wait_for(timeout=30000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_click_a_reliability_bar_shows_its_bin(server, page):
+    page.goto(f"{server}/calibration_lab")
+    wait_idle(page)
+    chart = page.locator(".js-plotly-plot").first
+    chart.wait_for(timeout=30000)
+    line = page.get_by_text("digits in this bin").first
+    before = line.inner_text()
+    top = chart.locator(".nsewdrag").first.bounding_box()  # the accuracy panel, x from 0 to 1
+    # confidence 0.45 (bin 7 of 15) is not the bin shown first (the one adding most to the ECE,
+    # at high confidence); click low on its bar
+    page.mouse.click(top["x"] + top["width"] * 0.45, top["y"] + top["height"] * 0.97)
+    for _ in range(120):
+        if line.inner_text() != before:
+            break
+        time.sleep(0.25)
+    assert line.inner_text() != before, "clicking a bar did not change the bin shown"
     assert page.locator('[data-testid="stException"]').count() == 0

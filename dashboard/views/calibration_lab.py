@@ -136,6 +136,20 @@ bins = now["bins"]
 
 non_empty = [int(b) for b in np.flatnonzero(bins.count > 0)]
 contrib = np.nan_to_num(bins.weights * bins.gaps)
+st.session_state["cal_edges"] = bins.edges  # for the click handler below, which runs before the next script run
+
+
+def _click_bin() -> None:
+    """A click on a bar (accuracy, gap or count) selects its bin for the image grid."""
+    event = st.session_state.get("cal_reliability") or {}
+    edges = st.session_state.get("cal_edges")
+    for point in event.get("selection", {}).get("points", []):
+        x = point.get("x")
+        if edges is not None and isinstance(x, (int, float)):
+            st.session_state[K_BIN] = int(np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(edges) - 2))
+            return
+
+
 if st.session_state.get(K_BIN) not in non_empty:
     st.session_state[K_BIN] = int(np.argmax(contrib)) if contrib.any() else non_empty[-1]
 selected = int(st.session_state[K_BIN])
@@ -147,11 +161,11 @@ with c_fig:
     fig = reliability_lab(bins.edges, bins.count, bins.confidence, bins.accuracy,
                           ref_confidence=ref["bins"].confidence, ref_accuracy=ref["bins"].accuracy,
                           selected_bin=selected)
-    st.plotly_chart(fig, width="stretch", key="cal_reliability")
+    st.plotly_chart(fig, width="stretch", key="cal_reliability", on_select=_click_bin, selection_mode="points")
     st.caption("Bars: accuracy in each confidence bin (paler = fewer digits). Hatched red: the gap to the "
                "dashed diagonal, where confidence equals accuracy. Bars **below** the diagonal = overconfident, "
                "**above** = underconfident. Open circles: the same bins at T = 1. Bottom: digits per bin "
-               "(log scale); yellow: the bin shown below.")
+               "(log scale); yellow: the bin shown below. **Click a bar** to show its digits.")
 with c_metrics:
     scaled = view.temperature != 1.0  # at T = 1 there is nothing to compare with
 
