@@ -241,3 +241,23 @@ def test_map_with_no_set_says_what_to_do(bundle):
     at = open_page("views/embedding_map.py", state={"map_sets": []})
     assert any("Pick at least one data set" in i.value for i in at.info)
     assert not at.get("plotly_chart")
+
+
+def test_map_colour_and_sets_controls_redraw_the_map(bundle):
+    at = open_page("views/embedding_map.py", state={"map_sets": ["test", "letters", "rotated"]})
+
+    def traces():
+        fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+        return {t["name"]: len(t["customdata"]) for t in fig["data"] if t.get("customdata")}
+
+    n = {s: len(bundle.embedding[f"{s}/idx"]) for s in ("test", "letters", "rotated")}
+    assert sum(traces().values()) == sum(n.values())  # continuous colour: every point once
+    at.selectbox(key="map_colour").set_value("data set").run()
+    assert traces() == n
+    at.selectbox(key="map_colour").set_value("true class").run()
+    got = traces()
+    y = bundle.predictions["test/y"]
+    assert got["digit 3"] == int((y == 3).sum()) + int((bundle.predictions["rotated/y"][bundle.embedding["rotated/idx"]] == 3).sum())
+    assert got["no label (OOD)"] == n["letters"]
+    at.multiselect(key="map_sets").set_value(["noise"]).run()
+    assert traces() == {"no label (OOD)": len(bundle.embedding["noise/idx"])}
