@@ -103,12 +103,13 @@ def image_grid(images, captions, *, columns: int = 8, scale: int = 4) -> None:
 
 
 def reading_caption(true: int, pred: int, confidence: float, total: float, aleatoric: float, epistemic: float) -> str:
-    """One image's reading in a caption: ✓/✗, true and predicted digit, confidence and T / A / E."""
-    if true < 0:
-        head = f"no label · said {pred}"
-    else:
-        head = f"{'✓' if true == pred else '✗'} true {true} · said {pred}"
-    return f"{head} · {confidence:.0%} sure · T {total:.2f} A {aleatoric:.2f} E {epistemic:.2f}"
+    """One image's reading in a caption: ✓/✗, true and predicted digit, confidence, then T / A / E.
+
+    Non-breaking spaces keep each label with its number, so a narrow column wraps between items only."""
+    nb = "\u00a0"
+    head = f"no{nb}label · said{nb}{pred}" if true < 0 else \
+        f"{'✓' if true == pred else '✗'}{nb}true{nb}{true} · said{nb}{pred}"
+    return (f"{head} · {confidence:.0%}{nb}sure · T{nb}{total:.2f} · A{nb}{aleatoric:.2f} · E{nb}{epistemic:.2f}")
 
 
 def html_table(styler, *, font_size: int = 16) -> None:
@@ -122,3 +123,30 @@ def html_table(styler, *, font_size: int = 16) -> None:
         {"selector": "th.row_heading", "props": "text-align: left;"},
     ])
     st.html(styler.to_html())
+
+
+def remember(key: str, default, valid=None) -> dict:
+    """Keyword arguments for the widget ``key`` that keep its value across pages, with bad values replaced.
+
+    Streamlit forgets a widget's value on runs where it is not drawn (another page), so the value is
+    mirrored under ``_keep_<key>`` by an ``on_change`` callback and put back before the widget is drawn.
+    A value that fails ``valid`` (stale, or set by hand through the session state or a test) becomes
+    ``default``. Use as ``st.selectbox(label, options, **remember(key, default, valid))`` with no
+    default/index of the widget's own; ``st.session_state[key]`` holds the value after the call."""
+    mirror = f"_keep_{key}"
+    value = st.session_state[mirror] if mirror in st.session_state else st.session_state.get(key, default)
+    try:
+        ok = valid is None or bool(valid(value))
+    except (TypeError, ValueError):
+        ok = False
+    set_kept(key, value if ok else default)
+    return {"key": key, "on_change": _sync, "args": (key,)}
+
+
+def set_kept(key: str, value) -> None:
+    """Set a remembered widget's value (before the widget is drawn)."""
+    st.session_state[key] = st.session_state[f"_keep_{key}"] = value
+
+
+def _sync(key: str) -> None:
+    st.session_state[f"_keep_{key}"] = st.session_state[key]

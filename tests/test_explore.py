@@ -126,7 +126,7 @@ def test_map_figure_maps_every_trace_point_back_to_its_row(colour_by):
     for trace, trace_ids in zip(fig.data, ids):
         if trace_ids is None:
             continue
-        assert list(trace.customdata) == trace_ids
+        assert [row[0] for row in trace.customdata] == trace_ids  # the id leads each point's customdata
         for x, y, i in zip(trace.x, trace.y, trace_ids):  # positions belong to the ids they carry
             assert (x, y) == (f.loc[i, "x_map"], f.loc[i, "y_map"])
         seen += trace_ids
@@ -182,7 +182,7 @@ def test_errors_filters_change_the_list_and_match_uqcore(bundle):
     assert not at.exception
     # the grid's first caption is the top of the list
     top = error_list(g, "confidently wrong", min_confidence=0.8, uncertainty="epistemic").iloc[0]
-    captions = [el.proto.imgs[0].caption for el in at.get("image")]
+    captions = [el.proto.imgs[0].caption.replace("\u00a0", " ") for el in at.get("image")]
     assert captions and f"said {int(top.pred)} · {top.confidence:.0%} sure" in captions[0]
 
 
@@ -248,7 +248,7 @@ def test_map_colour_and_sets_controls_redraw_the_map(bundle):
 
     def traces():
         fig = json.loads(at.get("plotly_chart")[0].proto.spec)
-        return {t["name"]: len(t["customdata"]) for t in fig["data"] if t.get("customdata")}
+        return {t["name"]: len(t["customdata"]) for t in fig["data"] if t.get("customdata") is not None}
 
     n = {s: len(bundle.embedding[f"{s}/idx"]) for s in ("test", "letters", "rotated")}
     assert sum(traces().values()) == sum(n.values())  # continuous colour: every point once
@@ -261,3 +261,43 @@ def test_map_colour_and_sets_controls_redraw_the_map(bundle):
     assert got["no label (OOD)"] == n["letters"]
     at.multiselect(key="map_sets").set_value(["noise"]).run()
     assert traces() == {"no label (OOD)": len(bundle.embedding["noise/idx"])}
+
+
+def test_controls_survive_a_visit_to_another_page(bundle):
+    at = open_page("views/embedding_map.py")
+    at.selectbox(key="map_method").set_value("laplace").run()
+    at.selectbox(key="map_colour").set_value("data set").run()
+    at.multiselect(key="map_sets").set_value(["test", "rotated"]).run()
+    at.switch_page("views/errors.py").run()
+    at.selectbox(key="err_method").set_value("mc_dropout").run()
+    at.selectbox(key="err_true").set_value(7).run()
+    at.segmented_control(key="err_list").set_value("confidently wrong").run()
+    at.slider(key="err_conf").set_value(0.75).run()
+    at.segmented_control(key="err_list").set_value("most uncertain").run()  # the confidence slider goes away
+    at.segmented_control(key="err_list").set_value("confidently wrong").run()  # ... and comes back as it was
+    assert at.slider(key="err_conf").value == 0.75
+    at.switch_page("views/embedding_map.py").run()
+    assert (at.selectbox(key="map_method").value, at.selectbox(key="map_colour").value) == ("laplace", "data set")
+    assert at.multiselect(key="map_sets").value == ["test", "rotated"]
+    at.switch_page("views/errors.py").run()
+    assert not at.exception
+    assert (at.selectbox(key="err_method").value, at.selectbox(key="err_true").value) == ("mc_dropout", 7)
+    assert at.segmented_control(key="err_list").value == "confidently wrong" and at.slider(key="err_conf").value == 0.75
+
+
+@pytest.mark.parametrize("state", [
+    {"err_conf": 0.3, "err_list": "confidently wrong"}, {"err_cell": None}, {"err_cell": "3,5"}, {"err_cell": (12, 3)},
+    {"err_list": "worst ones", "err_true": 11, "err_unc": "vibes", "err_range": "all", "err_show": 7},
+])
+def test_errors_page_replaces_bad_state_with_defaults(bundle, state):
+    at = open_page("views/errors.py", state=state)  # open_page asserts there is no exception
+    assert not at.error
+    assert any(m.value.startswith("**True ") for m in at.markdown)  # the confusion cell still shows
+    assert not any("True 12" in m.value for m in at.markdown)
+
+
+def test_map_page_replaces_bad_state_with_defaults(bundle):
+    at = open_page("views/embedding_map.py", state={"map_method": "oracle", "map_colour": "shoe size",
+                                                   "map_sets": ["test", "atlantis"], "map_selection": "test:1"})
+    assert at.selectbox(key="map_method").value == "ensemble"
+    assert at.multiselect(key="map_sets").value == ["test"]

@@ -234,16 +234,18 @@ def embedding_map(frame, colour_by: str, *, star=None, star_label: str = "your l
     ids: list = []
     kinds = marker_kind(frame) if len(frame) else np.array([], dtype=object)
     symbols = np.array([KIND_SYMBOLS[k] for k in kinds], dtype=object)
-    hover = ("%{customdata}<br>true %{text}<extra></extra>")
+    hover = ("%{customdata[0]}: true %{customdata[1]} · read %{customdata[2]} · %{customdata[3]:.0%} sure<br>"
+             "total %{customdata[4]:.3f} = aleatoric %{customdata[5]:.3f} + epistemic %{customdata[6]:.3f}"
+             "<extra></extra>")
+    ood = "no label (OOD)"
     if colour_by in ("epistemic", "aleatoric", "total"):
         groups = [("all", np.ones(len(frame), bool), None)]
-    elif colour_by == "true class":
+    elif colour_by == "true class":  # OOD first: drawn underneath the digits
         t = frame["true"].to_numpy()
-        groups = [(f"digit {k}", t == k, DIGIT_COLOURS[k]) for k in range(10)] + [("no label (OOD)", t < 0, "#bbbbbb")]
+        groups = [(ood, t < 0, "#bbbbbb")] + [(f"digit {k}", t == k, DIGIT_COLOURS[k]) for k in range(10)]
     elif colour_by == "correctness":
         c, lab = frame["correct"].to_numpy(), frame["labelled"].to_numpy()
-        groups = [("read correctly", c, OKABE_ITO[0]), ("read wrongly", lab & ~c, OKABE_ITO[3]),
-                  ("no label (OOD)", ~lab, "#bbbbbb")]
+        groups = [(ood, ~lab, "#bbbbbb"), ("read correctly", c, OKABE_ITO[0]), ("read wrongly", lab & ~c, OKABE_ITO[3])]
     elif colour_by == "data set":
         s = frame["set"].to_numpy()
         names = list(dict.fromkeys(s))
@@ -261,25 +263,34 @@ def embedding_map(frame, colour_by: str, *, star=None, star_label: str = "your l
         if values is not None:  # most uncertain drawn last, on top
             sub = sub[np.argsort(values[sub], kind="stable")]
         part = frame.iloc[sub]
-        marker = dict(symbol=symbols[sub], size=np.where(kinds[sub] == "normal", 5, 8), opacity=0.75,
-                      line=dict(width=0))
+        faint = name == ood
+        marker = dict(symbol=symbols[sub], size=np.where(kinds[sub] == "normal", 4 if faint else 5, 8),
+                      opacity=0.45 if faint else 0.75, line=dict(width=0))
         if values is None:
             marker["color"] = colour
         else:
             marker.update(color=values[sub], colorscale="Viridis", cmin=0.0, cmax=max(cmax, 1e-6),
-                          colorbar=dict(title=dict(text=f"{colour_by}<br>(nats)", side="right"), thickness=16))
-        text = [f"{t} · read {p} · {c:.0%} sure · T {a:.2f} A {b:.2f} E {e:.2f}" if t >= 0 else
-                f"(no label) · read {p} · {c:.0%} sure · T {a:.2f} A {b:.2f} E {e:.2f}"
-                for t, p, c, a, b, e in zip(part["true"], part["pred"], part["confidence"], part["total"],
-                                            part["aleatoric"], part["epistemic"])]
+                          colorbar=dict(title=dict(text=f"{colour_by}<br>(nats)", side="right"), thickness=16,
+                                        tickformat=".2f"))
+        # One row per point: the id first (selections map back through it), then the hover numbers,
+        # rounded so the chart stays small on the wire.
+        custom = np.empty((len(part), 7), dtype=object)
+        custom[:, 0] = part.index.to_numpy()
+        custom[:, 1] = np.where(part["true"].to_numpy() >= 0, part["true"].astype(str).to_numpy(), "none")
+        custom[:, 2] = part["pred"].to_numpy()
+        for j, col in enumerate(("confidence", "total", "aleatoric", "epistemic"), start=3):
+            custom[:, j] = np.round(part[col].to_numpy(), 3)
+        group = dict(legendgroup=name, showlegend=False)
         fig.add_trace(go.Scattergl(x=part["x_map"], y=part["y_map"], mode="markers", name=name, marker=marker,
-                                   customdata=list(part.index), text=text, hovertemplate=hover,
-                                   showlegend=values is None))
+                                   customdata=custom, hovertemplate=hover, **group))
         ids.append(list(part.index))
+        if values is None:  # a round legend swatch per colour (a data trace would show its first point's shape)
+            fig.add_trace(go.Scattergl(x=[None], y=[None], mode="markers", name=name, legendgroup=name,
+                                       marker=dict(symbol="circle", size=10, color=colour), hoverinfo="skip"))
+            ids.append(None)
     for kind, symbol in KIND_SYMBOLS.items():  # legend entries for the shapes
         fig.add_trace(go.Scattergl(x=[None], y=[None], mode="markers", name=f"shape: {kind}",
-                                   marker=dict(symbol=symbol, size=10, color="#555"), hoverinfo="skip",
-                                   legendgroup="shapes"))
+                                   marker=dict(symbol=symbol, size=10, color="#555"), hoverinfo="skip"))
         ids.append(None)
     if star is not None:
         fig.add_trace(go.Scattergl(x=[float(star[0])], y=[float(star[1])], mode="markers", name=star_label,
@@ -320,34 +331,40 @@ def confusion_heatmap(counts, *, selected: tuple[int, int] | None = None, font_s
         x=pp.ravel(), y=tt.ravel(), mode="markers+text", text=[str(c) if c else "" for c in counts.ravel()],
         textfont=dict(size=font_size - 2, color=np.where(np.nan_to_num(z_off).ravel() > 0.6 * zmax, "white", "black")),
         marker=dict(symbol="square", size=30, color="rgba(0,0,0,0)"),
-        customdata=np.stack([tt.ravel(), pp.ravel()], 1),
-        hovertemplate="true %{y}, read as %{x}: %{text} images<extra></extra>", showlegend=False,
+        customdata=np.stack([tt.ravel(), pp.ravel(), counts.ravel()], 1),
+        hovertemplate="true %{customdata[0]}, read as %{customdata[1]}: %{customdata[2]} images<extra></extra>",
+        showlegend=False,
         selected=dict(marker=dict(color="rgba(0,0,0,0)")), unselected=dict(marker=dict(opacity=1))))
     if selected is not None:
         t, p = selected
         fig.add_shape(type="rect", x0=p - 0.5, x1=p + 0.5, y0=t - 0.5, y1=t + 0.5, line=dict(color="black", width=3))
-    fig.update_xaxes(title="predicted digit", tickvals=list(range(k)), side="top", showgrid=False, zeroline=False)
-    fig.update_yaxes(title="true digit", tickvals=list(range(k)), autorange="reversed", showgrid=False, zeroline=False)
+    ticks = dict(tickvals=list(range(k)), showgrid=False, zeroline=False, tickfont=dict(size=font_size),
+                 title_font=dict(size=font_size))
+    fig.update_xaxes(title="predicted digit", side="top", **ticks)
+    fig.update_yaxes(title="true digit", autorange="reversed", **ticks)
     fig.update_layout(height=height, font=dict(size=font_size), plot_bgcolor="white", clickmode="event+select",
                       margin=dict(t=60, b=10, l=60, r=10))
     return fig
 
 
 def per_class_bars(table, *, font_size: int = 16, height: int = 340):
-    """Per digit: accuracy and one-vs-rest ECE side by side (``uqcore.explore.per_class`` output)."""
+    """Per digit: accuracy and one-vs-rest ECE (``uqcore.explore.per_class`` output). Accuracy is drawn as
+    dots, not bars, because its axis does not start at 0 (all digits are read 96-100% right)."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("accuracy per true digit", "ECE per digit (one-vs-rest)"),
                         horizontal_spacing=0.1)
     digits = [str(d) for d in table.index]
-    fig.add_trace(go.Bar(x=digits, y=table["accuracy"], marker_color=OKABE_ITO[0], showlegend=False,
-                         hovertemplate="digit %{x}: %{y:.2%}<extra></extra>"), row=1, col=1)
+    fig.add_trace(go.Scatter(x=digits, y=table["accuracy"], mode="markers", showlegend=False,
+                             marker=dict(color=OKABE_ITO[0], size=14),
+                             hovertemplate="digit %{x}: %{y:.2%}<extra></extra>"), row=1, col=1)
     fig.add_trace(go.Bar(x=digits, y=table["ece"], marker_color=OKABE_ITO[3], showlegend=False,
                          hovertemplate="digit %{x}: %{y:.3%}<extra></extra>"), row=1, col=2)
     lo = float(table["accuracy"].min())
     fig.update_yaxes(range=[max(0.0, lo - (1 - lo) * 0.5 - 0.01), 1.0], tickformat=".0%", row=1, col=1)
     fig.update_yaxes(tickformat=".2%", row=1, col=2, rangemode="tozero")
-    fig.update_xaxes(title_text="digit")
+    fig.update_xaxes(title_text="digit", type="category")
     fig.update_layout(height=height, font=dict(size=font_size), plot_bgcolor="white",
-                      margin=dict(t=50, b=40, l=60, r=20))
+                      margin=dict(t=50, b=40, l=70, r=20))
     fig.update_annotations(font_size=font_size)
-    fig.update_yaxes(showgrid=True, gridcolor="#e5e5e5")
+    fig.update_xaxes(tickfont=dict(size=font_size), title_font=dict(size=font_size))
+    fig.update_yaxes(showgrid=True, gridcolor="#e5e5e5", tickfont=dict(size=font_size - 1))
     return fig

@@ -21,39 +21,47 @@ GRID_MAX = 48
 st.title("Embedding map")
 st.write("Each dot is one image. The network turns every image into 64 numbers; this map squeezes them into "
          "two, so images the network sees as **similar sit close together**. Clean test digits form ten "
-         "islands; letters, noise and damaged digits land between or beside them. Draw a lasso around a "
-         "region to see its images.")
+         "islands. Letters, noise and damaged digits often land **on** an island: that is the digit the "
+         "network mistakes them for. Their colour (uncertainty) and shape (flagged) show whether the method "
+         "notices. Draw a lasso around a region to see its images.")
 
 bundle = resources.get_bundle()
 pred, emb = bundle.predictions, bundle.embedding
 methods = [m for m in bundle.methods if f"test/{m}/probs" in pred]
 titles = {m: bundle.methods[m].title for m in methods}
 on_map = [s for s in bundle.set_names if f"{s}/xy" in emb and s != "val"]
-kinds = {s: bundle.set_info(s)["kind"] for s in on_map}
 
 # ----------------------------------------------------------------------------- controls
-c1, c2, c3 = st.columns([1.2, 1.2, 2.6])
-if K_METHOD not in st.session_state:  # the single network has no epistemic part: start on the ensemble
-    st.session_state[K_METHOD] = "ensemble" if "ensemble" in methods else methods[0]
-method = c1.selectbox("Method", methods, key=K_METHOD, format_func=titles.get,
+SET_LABELS = {"test": "MNIST test digits", "letters": "letters (not digits)", "noise": "noise (not digits)",
+              "natural": "photo patches (not digits)", "blank": "blank images (not digits)",
+              "rotated": "rotated digits", "corrupted": "damaged digits", "sklearn_digits": "other handwriting",
+              "ambiguous": "blends of two digits"}
+c1, c2, c3 = st.columns([1, 1, 3])
+remember = widgets.remember  # keeps each control's value across pages; replaces bad values by defaults
+method = c1.selectbox("Method", methods, format_func=titles.get,
                       help="Whose predictions, uncertainties and OOD flags colour and shape the dots. The map "
-                           "positions are the same for every method (they come from the single network).")
-colour_by = c2.selectbox("Colour by", COLOUR_BY, key=K_COLOUR, format_func=str.capitalize,
+                           "positions are the same for every method (they come from the single network).",
+                      **remember(K_METHOD, "ensemble" if "ensemble" in methods else methods[0], lambda v: v in methods))
+colour_by = c2.selectbox("Colour by", COLOUR_BY, format_func=str.capitalize,
                          help="Epistemic: the model lacks experience. Aleatoric: the image itself is unclear. "
-                              "Total: both. Or the true digit, right/wrong, or which data set the image is from.")
-default_sets = [s for s in on_map if s in ("test", "letters", "noise")]
-if K_SETS not in st.session_state:
-    st.session_state[K_SETS] = default_sets
-sets = c3.multiselect("Data sets on the map", on_map, key=K_SETS,
-                      format_func=lambda s: f"{s} ({kinds[s]})" if kinds[s] != "clean" else f"{s} (MNIST test)",
-                      help="Test: the 10,000 MNIST test digits. OOD: images that are not digits at all. "
-                           "Shift: digits that are changed (rotated, damaged, blended, another collection). "
-                           "Up to 1,000 images of each set are placed.")
+                              "Total: both. Or the true digit, right/wrong, or which data set the image is from.",
+                         **remember(K_COLOUR, COLOUR_BY[0], lambda v: v in COLOUR_BY))
+sets_args = remember(K_SETS, [s for s in on_map if s in ("test", "letters", "noise")], lambda v: isinstance(v, list))
+widgets.set_kept(K_SETS, [s for s in dict.fromkeys(st.session_state[K_SETS]) if s in on_map])  # drop unknown names
+sets = c3.multiselect("Data sets on the map", on_map, format_func=lambda s: SET_LABELS.get(s, s),
+                      help="MNIST test digits: the 10,000 the model was tested on. 'Not digits': images that are "
+                           "no digit at all (OOD). The others are digits that are changed (rotated, damaged, "
+                           "blended, another handwriting collection). Up to 1,000 images of each set are placed.",
+                      **sets_args)
 if not sets:
     st.info("Pick at least one data set to draw the map.", icon=":material/scatter_plot:")
     st.stop()
 
 frame = resources.map_points(method, tuple(sets))
+if colour_by == "epistemic" and frame["epistemic"].max() == 0:
+    st.info(f"{titles[method]} has a single set of weights, so it has no epistemic part: every dot is 0. "
+            "Colour by total uncertainty, or pick a deep ensemble, MC dropout, Laplace or evidential model.",
+            icon=":material/info:")
 
 # ----------------------------------------------------------------------------- the digit from "Try a digit"
 star = None
@@ -71,9 +79,9 @@ def _take_selection() -> None:
     trace_ids = st.session_state.get(K_IDS, [])
     chosen = []
     for p in points:
-        data = p.get("customdata")
-        if isinstance(data, str):
-            chosen.append(data)
+        data = p.get("customdata")  # [id, true, pred, ...] for every map point
+        if isinstance(data, (list, tuple)) and data and isinstance(data[0], str):
+            chosen.append(data[0])
             continue
         k, i = p.get("curve_number"), p.get("point_index")
         if k is not None and i is not None and k < len(trace_ids) and trace_ids[k] is not None and i < len(trace_ids[k]):
@@ -116,9 +124,10 @@ m4.metric("Mean aleatoric", f"{summary['mean_aleatoric']:.3f}", help=widgets.HEL
 m5.metric("Mean epistemic", f"{summary['mean_epistemic']:.3f}", help=widgets.HELP["epistemic"])
 st.caption("From: " + ", ".join(f"{s} {n:,}" for s, n in summary["per_set"].items()) + ".")
 
-show = part.sort_values("epistemic", ascending=False).head(GRID_MAX)
+by = "epistemic" if part["epistemic"].max() > 0 else "total"  # single networks have no epistemic part
+show = part.sort_values(by, ascending=False).head(GRID_MAX)
 if len(part) > GRID_MAX:
-    st.write(f"Showing the {GRID_MAX} with the highest epistemic uncertainty; all {len(part):,} are in the table.")
+    st.write(f"Showing the {GRID_MAX} with the highest {by} uncertainty; all {len(part):,} are in the table.")
 widgets.image_grid(images_of(pred, show.index), [
     widgets.reading_caption(r.true, r.pred, r.confidence, r.total, r.aleatoric, r.epistemic)
     for r in show.itertuples()])
@@ -131,4 +140,9 @@ with st.expander("Table of the selection (exact numbers, sortable)"):
                                 "total": st.column_config.NumberColumn(format="%.4f"),
                                 "aleatoric": st.column_config.NumberColumn(format="%.4f"),
                                 "epistemic": st.column_config.NumberColumn(format="%.4f"),
-                                "ood_score": st.column_config.NumberColumn("OOD score", format="%.4g")})
+                                "ood_score": st.column_config.NumberColumn(
+                                    f"OOD score ({bundle.methods[method].ood_score_name.replace('_', ' ')})",
+                                    format="%.4g", help=widgets.HELP["ood"]),
+                                "flagged": st.column_config.CheckboxColumn(
+                                    "flagged", help="The OOD score is above the method's threshold (the 95th "
+                                                    "percentile on clean validation digits).")})

@@ -25,47 +25,52 @@ methods = [m for m in bundle.methods if f"test/{m}/probs" in bundle.predictions]
 titles = {m: bundle.methods[m].title for m in methods}
 
 # ----------------------------------------------------------------------------- controls
+digits = [ANY] + list(range(10))
+remember = widgets.remember  # keeps each control's value across pages; replaces bad values by defaults
 c1, c2 = st.columns([1, 2])
-if K_METHOD not in st.session_state:  # the single network has no epistemic part: start on the ensemble
-    st.session_state[K_METHOD] = "ensemble" if "ensemble" in methods else methods[0]
-method = c1.selectbox("Method", methods, key=K_METHOD, format_func=titles.get,
+method = c1.selectbox("Method", methods, format_func=titles.get,
                       help="Whose answers to inspect. Each method's test-set predictions were computed once "
-                           "when the models were built.")
-if st.session_state.get(K_LIST) is None:  # first visit, or a second click cleared the choice
-    st.session_state[K_LIST] = LISTS[0]
-kind = c2.segmented_control("List", LISTS, key=K_LIST, format_func=str.capitalize,
-                            help="  \n".join(f"**{k.capitalize()}**: {v}" for k, v in LIST_HELP.items()))
-kind = kind or LISTS[0]
+                           "when the models were built.",
+                      **remember(K_METHOD, "ensemble" if "ensemble" in methods else methods[0], lambda v: v in methods))
+kind = c2.segmented_control("List", LISTS, format_func=str.capitalize,
+                            help="  \n".join(f"**{k.capitalize()}**: {v}" for k, v in LIST_HELP.items()),
+                            **remember(K_LIST, LISTS[0], lambda v: v in LISTS))
+kind = kind or LISTS[0]  # a second click on the chosen list clears it
 frame = resources.test_frame(method)
 
 f1, f2, f3, f4 = st.columns([1, 1, 1.2, 2.2])
-digits = [ANY] + list(range(10))
-true = f1.selectbox("True digit", digits, key=K_TRUE, help="Only digits whose correct answer is this.")
-pred = f2.selectbox("Read as", digits, key=K_PRED, help="Only digits the method read as this.")
-unc = f3.selectbox("Uncertainty", UNCERTAINTIES, key=K_UNC, format_func=str.capitalize,
-                   help="Which uncertainty the range on the right filters by. "
-                        + widgets.HELP["total"])
+true = f1.selectbox("True digit", digits, help="Only digits whose correct answer is this.",
+                    **remember(K_TRUE, ANY, lambda v: v in digits))
+pred = f2.selectbox("Read as", digits, help="Only digits the method read as this.",
+                    **remember(K_PRED, ANY, lambda v: v in digits))
+unc = f3.selectbox("Uncertainty", UNCERTAINTIES, format_func=str.capitalize,
+                   help="Which uncertainty the range on the right filters by. " + widgets.HELP["total"],
+                   **remember(K_UNC, "total", lambda v: v in UNCERTAINTIES))
 top = float(np.ceil(frame[unc].max() * 100) / 100) or 0.01
-if K_RANGE not in st.session_state or st.session_state.get("err_range_for") != (method, unc):
-    st.session_state[K_RANGE] = (0.0, top)  # a new scale: start with the whole range
-    st.session_state["err_range_for"] = (method, unc)
-else:  # keep the user's range, clipped to the slider
-    lo, hi = st.session_state[K_RANGE]
-    st.session_state[K_RANGE] = (min(max(0.0, float(lo)), top), min(max(float(lo), float(hi)), top))
+# The range is kept while the method changes (to compare methods on the same range), clipped to this
+# method's scale; a new kind of uncertainty starts with the whole range.
+range_args = remember(K_RANGE, (0.0, top), lambda v: len(v) == 2 and 0 <= float(v[0]) <= float(v[1]))
+lo, hi = st.session_state[K_RANGE] if st.session_state.get("err_range_for") == unc else (0.0, top)
+st.session_state["err_range_for"] = unc
+widgets.set_kept(K_RANGE, (min(float(lo), top), min(float(hi), top)))
 low, high = f4.slider(f"{unc.capitalize()} uncertainty between (nats)", 0.0, top, step=0.01,
-                      key=K_RANGE, help="Keep digits whose uncertainty lies in this range. 0 = certain; "
-                                        "2.30 = all ten digits equally likely.")
-min_conf = 0.9
+                      help="Keep digits whose uncertainty lies in this range. 0 = certain; "
+                           "2.30 = all ten digits equally likely.", **range_args)
+if frame["epistemic"].max() == 0 and (unc == "epistemic" or kind == "most epistemic"):
+    st.info(f"{titles[method]} has a single set of weights, so it has no epistemic part: every digit's "
+            "epistemic uncertainty is 0 and a list by it has no order. Pick a deep ensemble, MC dropout, "
+            "Laplace or evidential model to see it.", icon=":material/info:")
+conf_args = remember(K_CONF, 0.9, lambda v: 0.5 <= float(v) <= 1.0)
+min_conf = st.session_state[K_CONF]
 if kind == "confidently wrong":
-    st.session_state.setdefault(K_CONF, 0.9)
-    min_conf = st.slider("At least this sure", 0.5, 1.0, step=0.01, key=K_CONF, format="%.2f",
+    min_conf = st.slider("At least this sure", 0.5, 1.0, step=0.01, format="%.2f",
                          help="A mistake counts as confident when the method gave its answer at least this "
-                              "probability.")
+                              "probability.", **conf_args)
 
 rows = error_list(frame, kind, true=None if true == ANY else int(true), pred=None if pred == ANY else int(pred),
                   uncertainty=unc, low=low, high=high, min_confidence=min_conf)
 wrong = int((~frame["correct"]).sum())
-st.markdown(f"**{len(rows):,}** of the 10,000 test digits match "
+st.markdown(f"**{len(rows):,}** of the {len(frame):,} test digits match "
             f"({titles[method]} reads {wrong:,} of them wrongly: accuracy {frame['correct'].mean():.2%}).")
 
 # ----------------------------------------------------------------------------- grid
@@ -73,7 +78,8 @@ if rows.empty:
     st.info("No digit matches these filters. Widen the uncertainty range or set a digit filter back to "
             "'any'.", icon=":material/filter_alt_off:")
 else:
-    n_show = st.radio("Images to show", PAGE_SIZES, key=K_SHOW, horizontal=True,
+    n_show = st.radio("Images to show", PAGE_SIZES, horizontal=True,
+                      **remember(K_SHOW, PAGE_SIZES[0], lambda v: v in PAGE_SIZES),
                       help="The grid shows the top of the list; the table below holds up to 500 rows.")
     head = rows.head(n_show)
     x = bundle.predictions["test/x"]
@@ -141,9 +147,14 @@ def _pick_cell() -> None:
 
 off = counts.copy()
 np.fill_diagonal(off, 0)
-if K_CELL not in st.session_state:
-    st.session_state[K_CELL] = tuple(int(v) for v in np.unravel_index(off.argmax(), off.shape))
-cell = tuple(st.session_state[K_CELL])
+worst = tuple(int(v) for v in np.unravel_index(off.argmax(), off.shape))  # the most common mix-up
+cell = st.session_state.get(K_CELL, worst)  # set by a click on the matrix, or by hand
+try:
+    cell = tuple(int(v) for v in cell)
+    assert len(cell) == 2 and all(0 <= v < len(counts) for v in cell)
+except (TypeError, ValueError, AssertionError):
+    cell = worst
+st.session_state[K_CELL] = cell
 c_matrix, c_cell = st.columns([1.2, 1])
 with c_matrix:
     st.plotly_chart(confusion_heatmap(counts, selected=cell), width="stretch", key="err_confusion",
@@ -161,7 +172,7 @@ with c_cell:
     if len(ids):
         sub = frame.iloc[ids[:24]]
         widgets.image_grid(bundle.predictions["test/x"][ids[:24]], [
-            f"{r.confidence:.0%} · E {r.epistemic:.2f}" for r in sub.itertuples()], columns=6)
+            f"{r.confidence:.0%}\u00a0sure · E\u00a0{r.epistemic:.2f}" for r in sub.itertuples()], columns=6)
         st.caption("Under each image: how sure the method was, and its epistemic uncertainty (E, nats).")
     else:
         st.caption("No test digit falls in this cell.")
