@@ -22,6 +22,7 @@ from uqcore.explore import (
     marker_kind,
     per_class,
     prediction_frame,
+    selection_ids,
     selection_summary,
 )
 from uqcore.plots import embedding_map
@@ -134,6 +135,18 @@ def test_map_figure_maps_every_trace_point_back_to_its_row(colour_by):
     assert fig.data[-1].name == "your last digit" and fig.data[-1].marker.symbol == "star"
     with pytest.raises(ValueError, match="colour_by"):
         embedding_map(f, "shoe size")
+
+
+def test_selection_event_maps_back_to_ids():
+    trace_ids = [["test:5", "test:9"], None, ["noise:2"]]
+    points = [{"customdata": ["letters:3", "none", 1, 0.5]},  # the id travels with the point
+              {"curve_number": 0, "point_index": 1},  # no customdata: looked up by position
+              {"curve_number": 2, "point_index": 0},
+              {"curve_number": 1, "point_index": 0},  # a legend-only trace
+              {"curve_number": 0, "point_index": 7},  # out of range
+              {"curve_number": 0, "point_index": 1}]  # a duplicate
+    assert selection_ids(points, trace_ids) == ["letters:3", "test:9", "noise:2"]
+    assert selection_ids(None, trace_ids) == []
 
 
 def test_images_and_data_urls_round_trip():

@@ -181,3 +181,22 @@ def data_urls(images) -> list[str]:
         Image.fromarray((np.clip(img, 0, 1) * 255).astype(np.uint8).reshape(28, 28)).save(buf, format="PNG")
         out.append("data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii"))
     return out
+
+
+def selection_ids(points, trace_ids) -> list[str]:
+    """Map ids of the points in a plotly selection event (``event["selection"]["points"]``).
+
+    Each map point carries ``[id, ...]`` as customdata; when an event lacks it, the point's
+    (``curve_number``, ``point_index``) is looked up in ``trace_ids`` (per trace, its ids in order, None for
+    legend-only traces). Unknown points are skipped; the order is kept, duplicates dropped."""
+    chosen = []
+    for p in points or []:
+        data = p.get("customdata")
+        if isinstance(data, (list, tuple)) and data and isinstance(data[0], str):
+            chosen.append(data[0])
+            continue
+        k, i = p.get("curve_number"), p.get("point_index")
+        if (isinstance(k, int) and isinstance(i, int) and 0 <= k < len(trace_ids) and trace_ids[k] is not None
+                and 0 <= i < len(trace_ids[k])):
+            chosen.append(trace_ids[k][i])
+    return list(dict.fromkeys(chosen))

@@ -11,7 +11,7 @@ import streamlit as st
 
 from dashboard import resources, widgets
 from uqcore.embedding import place_by_neighbours
-from uqcore.explore import COLOUR_BY, images_of, selection_summary
+from uqcore.explore import COLOUR_BY, images_of, selection_ids, selection_summary
 from uqcore.plots import embedding_map
 
 K_METHOD, K_COLOUR, K_SETS, K_SEL, K_CHART, K_IDS = "map_method", "map_colour", "map_sets", "map_selection", \
@@ -75,18 +75,8 @@ if last is not None:
 def _take_selection() -> None:
     """Chart event -> ids of the selected points, kept in ``map_selection`` (so a test can set it too)."""
     event = st.session_state.get(K_CHART) or {}
-    points = event.get("selection", {}).get("points", [])
-    trace_ids = st.session_state.get(K_IDS, [])
-    chosen = []
-    for p in points:
-        data = p.get("customdata")  # [id, true, pred, ...] for every map point
-        if isinstance(data, (list, tuple)) and data and isinstance(data[0], str):
-            chosen.append(data[0])
-            continue
-        k, i = p.get("curve_number"), p.get("point_index")
-        if k is not None and i is not None and k < len(trace_ids) and trace_ids[k] is not None and i < len(trace_ids[k]):
-            chosen.append(trace_ids[k][i])
-    st.session_state[K_SEL] = list(dict.fromkeys(chosen))
+    st.session_state[K_SEL] = selection_ids(event.get("selection", {}).get("points", []),
+                                            st.session_state.get(K_IDS, []))
 
 
 fig, trace_ids = embedding_map(frame, colour_by, star=star)
