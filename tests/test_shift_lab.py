@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+from html.parser import HTMLParser
 
 import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -12,9 +14,11 @@ from uqcore.shift import ANGLES, CORRUPTIONS
 from uqcore.shift_lab import (
     ALL_CORRUPTIONS,
     DESCRIPTIONS,
+    METRIC_LABELS,
     METRICS,
     ROTATION,
     SHIFT_KINDS,
+    as_shown,
     best_methods,
     cell_metrics,
     convert_severity,
@@ -83,7 +87,8 @@ def metrics(pred, kind, severity):
 # ----------------------------------------------------------------------------- pure helpers
 def test_labels_steps_and_descriptions():
     assert shift_label("gaussian_blur") == "Gaussian blur" and shift_label(ROTATION) == "Rotation"
-    assert shift_label(ALL_CORRUPTIONS) == "All corruptions (average)"
+    assert shift_label(ALL_CORRUPTIONS) == "All corruptions (pooled)"
+    assert "pooled" in DESCRIPTIONS[ALL_CORRUPTIONS] and "average" not in shift_label(ALL_CORRUPTIONS)
     assert SHIFT_KINDS[:2] == (ROTATION, ALL_CORRUPTIONS) and set(SHIFT_KINDS[2:]) == set(CORRUPTIONS)
     assert all(k in DESCRIPTIONS for k in SHIFT_KINDS)
     assert severities(ROTATION) == tuple(ANGLES) and severities("fog") == (0, 1, 2, 3, 4, 5)
@@ -171,7 +176,7 @@ def test_best_methods_and_reading(tiny):
     c = severity_curves(tiny, "fog", methods=["a", "b"], thresholds=THRESHOLDS)
     here = c[c["severity"] == 2].set_index("method")
     # fog 2: a is right on 1 of 2 at 70% (ECE 0.2); b on 2 of 2 at 50% (ECE 0.5).
-    assert best_methods(here) == {"accuracy": "b", "ece": "a"}
+    assert best_methods(here) == {"accuracy": ["b"], "ece": ["a"]}
     text = reading(c, "fog", 2, {"a": "Method A"})
     assert text.startswith("At severity 2 of fog the best-calibrated method is **Method A** (ECE 20.0%)")
     assert "fell from 50.0% on the clean digits to 50.0%" not in text  # equal accuracy: no fall
@@ -187,6 +192,53 @@ def test_best_methods_and_reading(tiny):
         "50.0% on the clean digits to 0.0%, and it flags 100% of the images as unfamiliar "
         "(vs 50% on the clean digits).")
     assert "no images" in reading(c, "fog", 5)
+    assert best_methods(c[c["severity"] == 5].set_index("method")) == {"accuracy": [], "ece": []}
+
+
+def test_as_shown_rounds_like_the_page_prints():
+    rng = np.random.default_rng(1)
+    values = [*rng.random(2000), 0.01549, 0.01451, 0.0155, 0.0145, 0.00049, 0.99951, 0.0, 1.0]
+    for v in values:
+        assert f"{as_shown(v):.1f}%" == f"{v:.1%}", v
+
+
+def _tie_curves():
+    """Hand-made severity_curves at 0° and 90°: at 0° a and b both print ECE 1.5% (0.01549 vs 0.01451) and
+    accuracy 98.0%; c prints 1.6% (0.0162) and 98.1%; d has no images' worth of numbers (nan)."""
+    rows = [
+        # severity, method, accuracy, ece, epistemic, flag_rate
+        (0, "a", 0.9804, 0.01549, 0.0, 0.055),
+        (0, "b", 0.9796, 0.01451, 0.01, 0.04),
+        (0, "c", 0.9810, 0.0162, 0.02, np.nan),
+        (0, "d", np.nan, np.nan, np.nan, np.nan),
+        (90, "a", 0.50, 0.2004, 0.0, 0.30),
+        (90, "b", 0.60, 0.1996, 0.2, 0.45),
+        (90, "c", 0.55, 0.2100, 0.3, np.nan),
+        (90, "d", np.nan, np.nan, np.nan, np.nan),
+    ]
+    return pd.DataFrame(rows, columns=["severity", "method", *METRICS]).assign(n=200)
+
+
+def test_ties_as_shown_share_the_best_and_the_reading():
+    c = _tie_curves()
+    zero = c[c["severity"] == 0].set_index("method")
+    # raw values: a has the higher accuracy, b the lower ECE; as shown (98.0%, 1.5%) they tie.
+    assert best_methods(zero)["ece"] == ["a", "b"]
+    assert best_methods(zero)["accuracy"] == ["c"], "98.1% beats two 98.0%"
+    assert best_methods(zero.drop(index="c"))["accuracy"] == ["a", "b"]
+    labels = {"a": "Single network", "b": "Deep ensemble", "c": "Laplace"}
+    assert reading(c, ROTATION, 0, labels) == (
+        "Without rotation the best-calibrated methods are **Single network** and **Deep ensemble** (ECE 1.5%), "
+        "with accuracy 98.0%; they flag 6% and 4% of the images as unfamiliar (about 5% by design).")
+    assert reading(c, ROTATION, 90, labels) == (
+        "At 90° of rotation the best-calibrated methods are **Single network** and **Deep ensemble** "
+        "(ECE 20.0%); their accuracy fell from 98.0% on 0° to 50.0% and 60.0%, and they flag 30% and 45% "
+        "of the images as unfamiliar (vs 6% and 4% on 0°).")
+    three = c.assign(ece=np.where(c["method"] == "c", c["ece"] - 0.0008, c["ece"]))  # c: 0.0154 -> 1.5%
+    assert best_methods(three[three["severity"] == 0].set_index("method"))["ece"] == ["a", "b", "c"]
+    assert reading(three, ROTATION, 0, labels).startswith(
+        "Without rotation the best-calibrated methods are **Single network**, **Deep ensemble** and **Laplace** "
+        "(ECE 1.5%), with accuracy 98.0%, 98.0% and 98.1%; Single network and Deep ensemble flag 6% and 4% ")
 
 
 def test_examples_are_the_cells_images_with_the_methods_reading(tiny):
@@ -205,12 +257,19 @@ def test_figure_holds_the_curves(tiny):
     fig = severity_figure(c, "fog", current=3, labels={"a": "Method A", "b": "Method B"})
     assert len(fig.data) == 2 * len(METRICS)
     assert [t.name for t in fig.data if t.showlegend] == ["Method A", "Method B"]
-    acc_a = next(t for t in fig.data if t.name == "Method A" and t.xaxis == "x")
-    assert list(acc_a.x) == [0, 1, 2, 3, 4, 5]
-    np.testing.assert_allclose(np.array(acc_a.y, float), c[c["method"] == "a"]["accuracy"].to_numpy(), equal_nan=True)
+    titles = [a.text for a in fig.layout.annotations if a.text in METRIC_LABELS.values()]
+    assert titles == [METRIC_LABELS[m] for m in METRICS]  # panels in METRICS order: x, x2, x3, x4
+    for j, metric in enumerate(METRICS):
+        panel = [t for t in fig.data if t.xaxis == ("x" if j == 0 else f"x{j + 1}")]
+        assert [t.name for t in panel] == ["Method A", "Method B"], metric  # one trace per method
+        for t, m in zip(panel, ["a", "b"]):
+            assert list(t.x) == [0, 1, 2, 3, 4, 5]
+            np.testing.assert_allclose(np.array(t.y, float), c[c["method"] == m][metric].to_numpy(),
+                                       equal_nan=True, err_msg=f"{m} {metric}")
     verticals = [s for s in fig.layout.shapes if s.x0 == s.x1]
     assert len(verticals) == 4 and all(s.x0 == 3 for s in verticals)
-    assert fig.layout.font.size >= 14
+    design = [s for s in fig.layout.shapes if s.y0 == s.y1]
+    assert len(design) == 1 and design[0].y0 == 0.05 and design[0].yref == "y4", "the 5% line: flag-rate panel"
 
 
 # ----------------------------------------------------------------------------- the page
@@ -232,22 +291,82 @@ def shown(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
-def check_numbers(at, bundle, kind, severity, method="ensemble"):
-    """The headline metrics, the table, the reading and the chart's marker match the pure functions."""
-    curves = expected(bundle, kind, severity)
+class _Cells(HTMLParser):
+    """The text of every <th>/<td>, row by row (stdlib only: lxml and bs4 are not dependencies)."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self._cell: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = ""
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append(self._cell.strip())
+            self._cell = None
+
+
+def table_rows(html: str) -> dict[str, dict[str, str]]:
+    """The rendered table as {row label: {column: text}}."""
+    parser = _Cells()
+    parser.feed(html)
+    head, *body = parser.rows
+    assert all(len(r) == len(head) for r in body), parser.rows
+    return {r[0]: dict(zip(head[1:], r[1:])) for r in body}
+
+
+def as_printed(v: float, best: bool = False) -> str:
+    return "n/a" if not np.isfinite(v) else f"{v:.1%}{' ★' if best else ''}"
+
+
+def starred(values: pd.Series, pick) -> set:
+    """Independent oracle: the methods whose printed value (e.g. "1.5%") is the best printed value."""
+    printed = {m: float(f"{v:.1%}"[:-1]) for m, v in values.items() if np.isfinite(v)}
+    return {m for m, v in printed.items() if v == pick(printed.values())}
+
+
+def check_numbers(at, bundle, kind, severity, method="ensemble", curves=None):
+    """The headline metrics, the table (row by row), the reading and the chart's marker match the pure functions."""
+    curves = expected(bundle, kind, severity) if curves is None else curves
     row = curves[(curves["severity"] == severity)].set_index("method")
     r = row.loc[method]
     m = shown(at)
     assert m["Accuracy"] == f"{r['accuracy']:.1%}" and m["ECE"] == f"{r['ece']:.1%}"
-    assert m["Mean epistemic"] == f"{r['epistemic']:.3f} nats" and m["OOD-flag rate"] == f"{r['flag_rate']:.1%}"
-    html = at.get("html")[0].proto.body
-    for name, meth in bundle.methods.items():
-        assert meth.title in html
-        assert f"{row.loc[name, 'ece']:.1%}" in html and f"{row.loc[name, 'flag_rate']:.1%}" in html
-    assert at.info[0].body == reading(curves, kind, severity, {n: mm.title for n, mm in bundle.methods.items()})
+    assert m["Mean epistemic"] == ("0 (one network)" if r["epistemic"] == 0 else f"{r['epistemic']:.3f} nats")
+    assert m["OOD-flag rate"] == f"{r['flag_rate']:.1%}"
+    cells = table_rows(at.get("html")[0].proto.body)
+    titles = {n: mm.title for n, mm in bundle.methods.items()}
+    assert list(cells) == [titles[n] for n in row.index]
+    best_acc, best_ece = starred(row["accuracy"], max), starred(row["ece"], min)
+    assert best_ece, "some method is best-calibrated"
+    for name, x in row.iterrows():
+        got = cells[titles[name]]
+        assert got == {
+            "Accuracy": as_printed(x["accuracy"], name in best_acc),
+            "ECE": as_printed(x["ece"], name in best_ece),
+            "Mean epistemic (nats)": "0 (one network)" if x["epistemic"] == 0 else f"{x['epistemic']:.3f}",
+            "OOD-flag rate": as_printed(x["flag_rate"]),
+            "Images": f"{int(x['n']):,}",
+        }, name
+    text = at.info[0].body
+    assert text == reading(curves, kind, severity, titles)
+    assert all(f"**{titles[n]}**" in text for n in best_ece), "the reading names every tied method"
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert {s["x0"] for s in spec["layout"]["shapes"] if s["x0"] == s["x1"]} == {severity}
     return m
+
+
+def image_captions(at: AppTest) -> list[str]:
+    return [img.caption for el in at.get("image") for img in el.proto.imgs]
 
 
 def test_page_opens_on_rotation(bundle):
@@ -256,9 +375,15 @@ def test_page_opens_on_rotation(bundle):
     assert at.session_state["shift_kind"] == ROTATION and at.session_state["shift_severity"] == 90
     assert at.select_slider[0].label == "Rotation angle" and at.select_slider[0].value == 90
     assert all(metric.help for metric in at.metric), "every metric explains itself"
+    assert all("pp = percentage points" in at.metric[i].help for i in (0, 1, 3)), "the deltas' unit is explained"
     check_numbers(at, bundle, ROTATION, 90)
     n = int((bundle.predictions["rotated/meta/angle"] == 90).sum())
     assert len(at.get("image")) == min(10, n)
+    ex = examples(bundle.predictions, ROTATION, 90, "ensemble", k=10)
+    nb = "\u00a0"
+    assert image_captions(at) == [  # "✓ true Y · said X · NN% sure", as in widgets.reading_caption
+        f"{'✓' if t == p else '✗'}{nb}true{nb}{t} · said{nb}{p} · {c:.0%}{nb}sure"
+        for t, p, c in zip(ex["true"], ex["pred"], ex["confidence"])]
     assert any(f"{n:,} rotated test digits at 90°" in c.value for c in at.caption)
     assert any("noisy" in c.value for c in at.caption) == (n < 20)
 
@@ -300,3 +425,26 @@ def test_session_state_sets_the_view_and_the_method(bundle):
     at.run()
     assert not at.exception and at.select_slider[0].value == 45
     check_numbers(at, bundle, ROTATION, 45, method="mc_dropout")
+
+
+def test_ties_as_shown_share_the_star_on_the_page(bundle, monkeypatch):
+    """Known answer on the page: the build's 0° numbers with ECE set so that two methods print 1.5% (raw
+    0.01549 and 0.01451), one 1.6% and the rest more; both 1.5% rows get the star and the reading names both."""
+    from dashboard import resources
+
+    curves = expected(bundle, ROTATION, 0)
+    methods = list(bundle.methods)
+    fake = {methods[0]: 0.01549, methods[1]: 0.01451, methods[2]: 0.0162}
+    zero = curves["severity"] == 0
+    curves.loc[zero, "ece"] = [fake.get(m, 0.05 + 0.01 * i) for i, m in enumerate(curves.loc[zero, "method"])]
+    monkeypatch.setattr(resources, "shift_curves", lambda kind: curves)
+    at = open_lab({"shift_kind": ROTATION, "shift_severity": 0, "shift_method": "mlp"})
+    check_numbers(at, bundle, ROTATION, 0, method="mlp", curves=curves)
+    cells = table_rows(at.get("html")[0].proto.body)
+    titles = [bundle.methods[m].title for m in methods]
+    assert [cells[t]["ECE"] for t in titles[:3]] == ["1.5% ★", "1.5% ★", "1.6%"]
+    assert sum("★" in c["ECE"] for c in cells.values()) == 2
+    assert at.info[0].body.startswith(
+        f"Without rotation the best-calibrated methods are **{titles[0]}** and **{titles[1]}** (ECE 1.5%), ")
+    assert shown(at)["Mean epistemic"] == "0 (one network)", "the single network has no epistemic part"
+    assert "always 0" in at.metric[2].help

@@ -35,6 +35,7 @@ __all__ = [
     "select",
     "cell_metrics",
     "severity_curves",
+    "as_shown",
     "best_methods",
     "examples",
     "reading",
@@ -49,7 +50,7 @@ N_BINS = 15
 
 _LABELS = {
     ROTATION: "Rotation",
-    ALL_CORRUPTIONS: "All corruptions (average)",
+    ALL_CORRUPTIONS: "All corruptions (pooled)",
     "shot_noise": "Shot noise",
     "impulse_noise": "Impulse noise",
     "gaussian_blur": "Gaussian blur",
@@ -68,7 +69,8 @@ _LABELS = {
 }
 DESCRIPTIONS = {  # one plain line per shift, for the caption under the picker
     ROTATION: "The test digits turned by 0 to 180 degrees. At 180° a 6 looks like a 9.",
-    ALL_CORRUPTIONS: f"All {len(CORRUPTIONS)} kinds of damage in this list, pooled together at the chosen severity.",
+    ALL_CORRUPTIONS: f"The images of all {len(CORRUPTIONS)} kinds of damage in this list, pooled into one set at the "
+                     f"chosen severity and measured together (not an average of the {len(CORRUPTIONS)} results).",
     "shot_noise": "Grainy speckle, like a photo taken in poor light.",
     "impulse_noise": "Random pixels switched fully black or white (salt and pepper).",
     "gaussian_blur": "The digit smeared out of focus.",
@@ -192,16 +194,26 @@ def severity_curves(predictions: dict, kind: str, *, methods, thresholds: dict,
     return out[["severity", "method", *METRICS, "n"]]
 
 
-def best_methods(table: pd.DataFrame) -> dict[str, str | None]:
-    """The method with the highest accuracy and the one with the lowest ECE (None if all nan).
+def as_shown(share: float) -> float:
+    """A share (0..1) as the page prints it, in percent with one decimal: 0.01549 -> 1.5.
 
-    Epistemic uncertainty and flag rate have no "best": on damaged images more is what we want, on
-    clean ones less, so only their trend over severities says something.
+    Same rounding as ``f"{share:.1%}"``, so methods that print alike compare alike.
     """
-    out: dict[str, str | None] = {}
-    for col, pick in (("accuracy", "idxmax"), ("ece", "idxmin")):
-        s = table[col].dropna()
-        out[col] = getattr(s, pick)() if len(s) else None
+    return round(float(share) * 100, 1)
+
+
+def best_methods(table: pd.DataFrame) -> dict[str, list[str]]:
+    """The methods with the highest accuracy and those with the lowest ECE, in table order ([] if all nan).
+
+    Values are compared as shown (``as_shown``: percent, one decimal), so every method that prints the
+    best number shares it. Epistemic uncertainty and flag rate have no "best": on damaged images more is
+    what we want, on clean ones less, so only their trend over severities says something.
+    """
+    out: dict[str, list[str]] = {}
+    for col, pick in (("accuracy", max), ("ece", min)):
+        shown = {m: as_shown(v) for m, v in table[col].items() if np.isfinite(v)}
+        top = pick(shown.values()) if shown else None
+        out[col] = [m for m, v in shown.items() if v == top]
     return out
 
 
@@ -233,35 +245,58 @@ def _where(kind: str, severity: int) -> str:
     return f"at severity {int(severity)} of {what}"
 
 
+def _join(items) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    items = list(items)
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _each(values, fmt: str) -> str:
+    """Several methods' values in the order they were named: "98.0%" when all print alike, else "97.5% and 98.0%"."""
+    shown = [format(v, fmt) for v in values]
+    return shown[0] if len(set(shown)) == 1 else _join(shown)
+
+
 def reading(curves: pd.DataFrame, kind: str, severity: int, labels: dict | None = None) -> str:
     """One plain sentence about the chosen cell, from ``severity_curves``' output (markdown).
 
-    Names the best-calibrated method (lowest ECE) and how its accuracy and flag rate moved from the
-    undamaged images (severity 0: 0° or the clean test digits) to the chosen severity.
+    Names the best-calibrated method (lowest ECE as shown; every method tied at it) and how its accuracy
+    and flag rate moved from the undamaged images (severity 0: 0° or the clean test digits) to the
+    chosen severity.
     """
     labels = labels or {}
     here = curves[curves["severity"] == int(severity)].set_index("method")
     base = curves[curves["severity"] == severities(kind)[0]].set_index("method")
     best = best_methods(here)["ece"]
-    if best is None:
+    if not best:
         return f"There are no images {_where(kind, severity)} in this build."
-    name = labels.get(best, best)
+    one = len(best) == 1
+    names = _join(f"**{labels.get(m, m)}**" for m in best)
+    who = f"the best-calibrated method is {names}" if one else f"the best-calibrated methods are {names}"
     r, r0 = here.loc[best], base.loc[best]
-    flags = f"it flags {r['flag_rate']:.0%} of the images as unfamiliar" if np.isfinite(r["flag_rate"]) else ""
+    flagged = [m for m in best if np.isfinite(r.loc[m, "flag_rate"])]  # methods with an OOD threshold
+    flags = ""
+    if flagged:
+        subject = ("it" if one else "they") if len(flagged) == len(best) else _join(labels.get(m, m) for m in flagged)
+        flags = (f"{subject} {'flags' if len(flagged) == 1 else 'flag'} {_each(r.loc[flagged, 'flag_rate'], '.0%')} "
+                 "of the images as unfamiliar")
+    its = "its" if one else "their"
     if int(severity) == severities(kind)[0]:
         start = "Without rotation" if kind == ROTATION else "On the clean test digits"
         by_design = " (about 5% by design)" if flags else ""
-        return (f"{start} the best-calibrated method is **{name}** (ECE {r['ece']:.1%}), "
-                f"with accuracy {r['accuracy']:.1%}{'; ' if flags else ''}{flags}{by_design}.")
+        return (f"{start} {who} (ECE {_each(r['ece'], '.1%')}), "
+                f"with accuracy {_each(r['accuracy'], '.1%')}{'; ' if flags else ''}{flags}{by_design}.")
     clean = "0°" if kind == ROTATION else "the clean digits"
-    if r["accuracy"] == r0["accuracy"]:
-        acc = f"its accuracy stayed at {r['accuracy']:.1%}, as on {clean}"
+    acc, acc0 = r["accuracy"], r0["accuracy"]
+    if (acc == acc0).all():
+        moved = f"{its} accuracy stayed at {_each(acc, '.1%')}, as on {clean}"
     else:
-        moved = "fell" if r["accuracy"] < r0["accuracy"] else "rose"
-        acc = f"its accuracy {moved} from {r0['accuracy']:.1%} on {clean} to {r['accuracy']:.1%}"
-    before = f" (vs {r0['flag_rate']:.0%} on {clean})" if flags and np.isfinite(r0["flag_rate"]) else ""
-    return (f"{_where(kind, severity).capitalize()} the best-calibrated method is **{name}** "
-            f"(ECE {r['ece']:.1%}); {acc}{', and ' if flags else ''}{flags}{before}.")
+        verb = "fell" if (acc <= acc0).all() else "rose" if (acc >= acc0).all() else "went"
+        moved = f"{its} accuracy {verb} from {_each(acc0, '.1%')} on {clean} to {_each(acc, '.1%')}"
+    before = (f" (vs {_each(r0.loc[flagged, 'flag_rate'], '.0%')} on {clean})"
+              if flags and np.isfinite(r0.loc[flagged, "flag_rate"]).all() else "")
+    return (f"{_where(kind, severity).capitalize()} {who} "
+            f"(ECE {_each(r['ece'], '.1%')}); {moved}{', and ' if flags else ''}{flags}{before}.")
 
 
 def severity_figure(curves: pd.DataFrame, kind: str, *, current: int | None = None, labels: dict | None = None,

@@ -15,6 +15,7 @@ from uqcore.shift_lab import (
     DESCRIPTIONS,
     ROTATION,
     SHIFT_KINDS,
+    as_shown,
     best_methods,
     convert_severity,
     examples,
@@ -30,6 +31,7 @@ K_KIND, K_SEV, K_METHOD = "shift_kind", "shift_severity", "shift_method"  # the 
 W_KIND, W_SEV = "shift_kind_picker", "shift_severity_slider"  # the widgets that edit it
 DEFAULT_KIND, DEFAULT_SEVERITY, DEFAULT_METHOD = ROTATION, 90, "ensemble"
 TINY = 20  # fewer images than this in a cell: say the numbers are noisy
+NB = "\u00a0"  # keeps a label with its number in the narrow example captions
 
 HELP = {
     "accuracy": "Share of these images whose digit the method reads correctly. Higher is better.",
@@ -43,6 +45,8 @@ HELP = {
                  "trustworthy method flags more.",
     "n": "How many images this row is measured on.",
 }
+PP = " The small number underneath is the change since {ref}, in pp = percentage points."  # metrics with a pp delta
+ONE_NETWORK = "0 (one network)"  # epistemic of a method with one set of weights (no epistemic part)
 
 st.title("Shift lab")
 st.write(
@@ -124,14 +128,19 @@ def _pp(a: float, b: float) -> str | None:
     return None if at_zero or not np.isfinite(a - b) else f"{(a - b) * 100:+.1f} pp vs {ref}"
 
 
+def _help(key: str) -> str:
+    return HELP[key] + ("" if at_zero else PP.format(ref="0°" if rotation else "the clean digits"))
+
+
+one_network = r["epistemic"] == 0 and r0["epistemic"] == 0
 cols = st.columns(4)
-cols[0].metric("Accuracy", f"{r['accuracy']:.1%}", _pp(r["accuracy"], r0["accuracy"]), help=HELP["accuracy"])
-cols[1].metric("ECE", f"{r['ece']:.1%}", _pp(r["ece"], r0["ece"]), delta_color="inverse", help=HELP["ece"])
-cols[2].metric("Mean epistemic", f"{r['epistemic']:.3f} nats",
-               None if at_zero else f"{r['epistemic'] - r0['epistemic']:+.3f} vs {ref}", delta_color="off",
-               help=HELP["epistemic"])
+cols[0].metric("Accuracy", f"{r['accuracy']:.1%}", _pp(r["accuracy"], r0["accuracy"]), help=_help("accuracy"))
+cols[1].metric("ECE", f"{r['ece']:.1%}", _pp(r["ece"], r0["ece"]), delta_color="inverse", help=_help("ece"))
+cols[2].metric("Mean epistemic", ONE_NETWORK if r["epistemic"] == 0 else f"{r['epistemic']:.3f} nats",
+               None if at_zero or one_network else f"{r['epistemic'] - r0['epistemic']:+.3f} vs {ref}",
+               delta_color="off", help=HELP["epistemic"])
 cols[3].metric("OOD-flag rate", f"{r['flag_rate']:.1%}" if np.isfinite(r["flag_rate"]) else "n/a",
-               _pp(r["flag_rate"], r0["flag_rate"]), delta_color="off", help=HELP["flag_rate"])
+               _pp(r["flag_rate"], r0["flag_rate"]), delta_color="off", help=_help("flag_rate"))
 
 # ----------------------------------------------------------------------------- example strip
 ex = examples(pred, kind, severity, method, k=10)
@@ -141,8 +150,8 @@ if len(ex["index"]):
     for k in range(len(ex["index"])):
         img = np.repeat(np.repeat(ex["x"][k], 4, axis=0), 4, axis=1)  # crisp pixels when projected
         ok = ex["true"][k] == ex["pred"][k]
-        caption = (f"{'✓' if ok else '✗'} said {ex['pred'][k]} · true {ex['true'][k]} · "
-                   f"{ex['confidence'][k]:.0%} sure")
+        caption = (f"{'✓' if ok else '✗'}{NB}true{NB}{ex['true'][k]} · said{NB}{ex['pred'][k]} · "
+                   f"{ex['confidence'][k]:.0%}{NB}sure")  # the order of widgets.reading_caption
         if ex["variant"][k] and kind != ex["variant"][k]:
             caption += f" · {shift_label(str(ex['variant'][k])).lower()}"
         strip[k].image(np.clip(img, 0, 1), caption=caption, width="stretch", output_format="PNG")
@@ -153,11 +162,13 @@ shown = pd.DataFrame({
     "Accuracy": table["accuracy"], "ECE": table["ece"], "Mean epistemic (nats)": table["epistemic"],
     "OOD-flag rate": table["flag_rate"], "Images": table["n"],
 }).rename(index=titles).rename_axis(None)
-best = {("Accuracy" if c == "accuracy" else "ECE"): (titles[m] if m else None) for c, m in best_methods(table).items()}
+# The best value as shown (percent, one decimal): every method that prints it gets the star.
+best = {("Accuracy" if c == "accuracy" else "ECE"): as_shown(table.loc[ms[0], c]) if ms else None
+        for c, ms in best_methods(table).items()}
 
 
 def _is_best(col: str, v) -> bool:
-    return best.get(col) is not None and v == shown.loc[best[col], col]  # ties share the star
+    return best.get(col) is not None and np.isfinite(v) and as_shown(v) == best[col]  # ties share the star
 
 
 def _fmt(col: str):
@@ -167,7 +178,7 @@ def _fmt(col: str):
         if not np.isfinite(v):
             return "n/a"
         if col == "Mean epistemic (nats)":
-            return "0 (one network)" if v == 0 else f"{v:.3f}"
+            return ONE_NETWORK if v == 0 else f"{v:.3f}"
         return f"{v:.1%}{' ★' if _is_best(col, v) else ''}"
     return f
 
@@ -178,8 +189,9 @@ def _shade(column: pd.Series) -> list[str]:
 
 styler = shown.style.format({c: _fmt(c) for c in shown.columns}).apply(_shade, subset=list(best))
 widgets.html_table(styler, font_size=17)
-st.caption("★ shaded: the highest accuracy and the lowest ECE. Epistemic uncertainty and the flag rate have no "
-           "single best value: on damaged images higher is better, on clean ones lower, so read their curves below.")
+st.caption("★ shaded: the highest accuracy and the lowest ECE, as shown (ties share the star). Epistemic uncertainty "
+           "and the flag rate have no single best value: on damaged images higher is better, on clean ones lower, so "
+           "read their curves below.")
 for col, key in (("Accuracy", "accuracy"), ("ECE", "ece"), ("Mean epistemic", "epistemic"),
                  ("OOD-flag rate", "flag_rate")):
     st.caption(f"**{col}**: {HELP[key]}")
