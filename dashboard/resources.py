@@ -83,6 +83,20 @@ def map_points(method: str, sets: tuple[str, ...]):
 
 
 @st.cache_data(show_spinner=False)
+def digit_position(x) -> tuple[float, float]:
+    """Map position of one image (784 values in [0, 1]): the single network's features of it, placed among
+    their 15 nearest test digits (``uqcore.embedding.place_by_neighbours``). Cached per image."""
+    import numpy as np
+
+    from uqcore.embedding import place_by_neighbours
+
+    bundle = get_bundle()
+    features = bundle.methods["mlp"].predict(np.asarray(x, np.float32).reshape(1, 784)).embeddings
+    xy = place_by_neighbours(features, bundle.predictions["test/mlp/embeddings"], bundle.embedding["test/xy"])[0]
+    return float(xy[0]), float(xy[1])
+
+
+@st.cache_data(show_spinner=False)
 def test_frame(method: str):
     """``uqcore.explore.prediction_frame`` of ``method`` on the 10,000 test digits."""
     from uqcore.explore import prediction_frame

@@ -124,15 +124,26 @@ def test_draw_a_stroke_and_get_predictions(server, page):
     assert page.get_by_text("answered in").count() == 1
 
 
+def open_chart(page, url: str, nth: int = 0):
+    """Open ``url``, wait for its ``nth`` plotly chart, scroll it into view; the chart and its first plot area's box."""
+    page.goto(url)
+    wait_idle(page)
+    chart = page.locator(".js-plotly-plot").nth(nth)
+    chart.wait_for(timeout=30000)
+    chart.scroll_into_view_if_needed()
+    time.sleep(0.5)
+    return chart, chart.locator(".nsewdrag").first.bounding_box()
+
+
+def no_exception(page) -> bool:
+    return page.locator('[data-testid="stException"]').count() == 0
+
+
 def test_lasso_on_the_map_shows_the_selected_images(server, page):
     """A real lasso drag: plotly's selection event must come back as rows (the id bookkeeping end to end)."""
     import math
 
-    page.goto(f"{server}/embedding_map")
-    wait_idle(page)
-    area = page.locator(".js-plotly-plot .nsewdrag").first
-    area.wait_for(timeout=30000)
-    box = area.bounding_box()
+    _, box = open_chart(page, f"{server}/embedding_map")
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     r = min(box["width"], box["height"]) * 0.2  # a loop around the middle of the map
     page.mouse.move(cx + r, cy)
@@ -143,32 +154,22 @@ def test_lasso_on_the_map_shows_the_selected_images(server, page):
     page.mouse.up()
     page.get_by_text("images selected").first.wait_for(timeout=30000)
     wait_idle(page)
-    assert page.locator('[data-testid="stException"]').count() == 0
+    assert no_exception(page)
     assert page.locator('[data-testid="stImage"]').count() > 0
 
 
 def test_click_a_confusion_cell(server, page):
-    page.goto(f"{server}/errors")
-    wait_idle(page)
-    matrix = page.locator(".js-plotly-plot").nth(1)  # the per-digit bars come first
-    matrix.wait_for(timeout=30000)
-    matrix.scroll_into_view_if_needed()
-    time.sleep(0.5)
-    box = matrix.locator(".nsewdrag").first.bounding_box()
+    _, box = open_chart(page, f"{server}/errors", nth=1)  # the per-digit chart comes first
     # the cell true 3 (row 4 from the top), read as 5 (column 6)
     page.mouse.click(box["x"] + box["width"] * 5.5 / 10, box["y"] + box["height"] * 3.5 / 10)
     page.get_by_text("True 3, read as 5").first.wait_for(timeout=30000)
-    assert page.locator('[data-testid="stException"]').count() == 0
+    assert no_exception(page)
 
 
 def test_click_a_reliability_bar_shows_its_bin(server, page):
-    page.goto(f"{server}/calibration_lab")
-    wait_idle(page)
-    chart = page.locator(".js-plotly-plot").first
-    chart.wait_for(timeout=30000)
+    _, top = open_chart(page, f"{server}/calibration_lab")  # top: the accuracy panel, x from 0 to 1
     line = page.get_by_text("digits in this bin").first
     before = line.inner_text()
-    top = chart.locator(".nsewdrag").first.bounding_box()  # the accuracy panel, x from 0 to 1
     # confidence 0.45 (bin 7 of 15) is not the bin shown first (the one adding most to the ECE,
     # at high confidence); click low on its bar
     page.mouse.click(top["x"] + top["width"] * 0.45, top["y"] + top["height"] * 0.97)
@@ -177,4 +178,4 @@ def test_click_a_reliability_bar_shows_its_bin(server, page):
             break
         time.sleep(0.25)
     assert line.inner_text() != before, "clicking a bar did not change the bin shown"
-    assert page.locator('[data-testid="stException"]').count() == 0
+    assert no_exception(page)

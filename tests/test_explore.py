@@ -15,11 +15,13 @@ from sklearn.metrics import precision_score, recall_score
 from uqcore.calibration import classwise_ece
 from uqcore.explore import (
     confusion,
+    confusion_cell,
     data_urls,
     error_list,
     images_of,
     map_frame,
     marker_kind,
+    most_confused,
     per_class,
     prediction_frame,
     selection_ids,
@@ -95,6 +97,18 @@ def test_per_class_matches_sklearn_and_classwise_ece():
     assert t["ece"].mean() == pytest.approx(classwise_ece(p, y))
     assert t["images"].sum() == 400
     np.testing.assert_array_equal(confusion(p, y), sk_confusion(y, p.argmax(1), labels=labels))
+
+
+def test_most_confused_and_a_cell():
+    counts = np.diag([50, 40, 30]) + np.array([[0, 2, 0], [0, 0, 7], [3, 0, 0]])
+    assert most_confused(counts) == (1, 2)  # the diagonal (right answers) never counts
+    pred, _ = toy_predictions(n=300, seed=2)
+    f = prediction_frame(pred, "m")
+    t, p = most_confused(confusion(pred["test/m/probs"], pred["test/y"]))
+    cell = confusion_cell(f, t, p)
+    assert len(cell) == confusion(pred["test/m/probs"], pred["test/y"])[t, p] > 0
+    assert (cell["true"] == t).all() and (cell["pred"] == p).all()
+    assert np.all(np.diff(cell["confidence"].to_numpy()) <= 0)
 
 
 def test_map_frame_ids_flags_and_summary():

@@ -92,30 +92,35 @@ def accuracy_of(model: torch.nn.Module, x: np.ndarray, y: np.ndarray) -> float:
     return float((predict_logits(model, x).argmax(-1).numpy() == y).mean())
 
 
-def mlp_stage(store: Store, cfg: TrainConfig, *, force: bool, progress: StageProgress) -> tuple[MLP, dict]:
-    """Load the MLP from the cache or train it; the metadata holds history, accuracy and timing."""
-    key = store.key("mlp", cfg.to_dict())
+def _model_stage(store: Store, stage: str, label: str, cfg: TrainConfig, train: Callable, *, force: bool,
+                 progress: StageProgress) -> tuple[MLP, dict]:
+    """Load one network from the cache or train it with ``train(train_split, val_split, cfg, progress=...)``;
+    the metadata holds the config, history, timing and accuracies."""
+    key = store.key(stage, cfg.to_dict())
     cached = None if force else store.load_tensors(key)
     if cached is not None:
         state, meta = cached
         model = MLP(cfg.model)
         model.load_state_dict(state)
-        progress("mlp", 1, 1, f"MLP loaded from cache ({meta['test_accuracy']:.2%} test accuracy)")
+        progress(stage, 1, 1, f"{label} loaded from cache ({meta['test_accuracy']:.2%} test accuracy)")
         return model.eval(), meta
     data = load_mnist()
     t0 = time.perf_counter()
-    model, history = train_mlp(data.train, data.val, cfg, progress=lambda d, t, m: progress("mlp", d, t, m))
-    seconds = time.perf_counter() - t0
+    model, history = train(data.train, data.val, cfg, progress=lambda d, t, m: progress(stage, d, t, m))
     meta = {
         "config": cfg.to_dict(),
         "history": history,
-        "train_seconds": seconds,
+        "train_seconds": time.perf_counter() - t0,
         "test_accuracy": accuracy_of(model, data.test.x, data.test.y),
         "val_accuracy": accuracy_of(model, data.val.x, data.val.y),
         "threads": torch.get_num_threads(),
     }
     store.save_tensors(key, model.state_dict(), meta)
     return model, store.metadata(key) or meta
+
+
+def mlp_stage(store: Store, cfg: TrainConfig, *, force: bool, progress: StageProgress) -> tuple[MLP, dict]:
+    return _model_stage(store, "mlp", "MLP", cfg, train_mlp, force=force, progress=progress)
 
 
 def ensemble_stage(store: Store, cfg: TrainConfig, n_members: int, *, force: bool,
@@ -148,22 +153,7 @@ def ensemble_stage(store: Store, cfg: TrainConfig, n_members: int, *, force: boo
 
 
 def evidential_stage(store: Store, cfg: TrainConfig, *, force: bool, progress: StageProgress) -> tuple[MLP, dict]:
-    key = store.key("evidential", cfg.to_dict())
-    cached = None if force else store.load_tensors(key)
-    if cached is not None:
-        state, meta = cached
-        model = MLP(cfg.model)
-        model.load_state_dict(state)
-        progress("evidential", 1, 1, f"evidential loaded from cache ({meta['test_accuracy']:.2%} test accuracy)")
-        return model.eval(), meta
-    data = load_mnist()
-    t0 = time.perf_counter()
-    model, history = train_evidential(data.train, data.val, cfg,
-                                      progress=lambda d, t, m: progress("evidential", d, t, m))
-    meta = {"config": cfg.to_dict(), "history": history, "train_seconds": time.perf_counter() - t0,
-            "test_accuracy": accuracy_of(model, data.test.x, data.test.y)}
-    store.save_tensors(key, model.state_dict(), meta)
-    return model, meta
+    return _model_stage(store, "evidential", "evidential", cfg, train_evidential, force=force, progress=progress)
 
 
 def fit_laplace_covariance(model: MLP, x: np.ndarray, y: np.ndarray, *, batch_size: int = 512) -> tuple[torch.Tensor, dict]:

@@ -122,39 +122,29 @@ def parse_view(params: dict, methods, default: ViewState) -> tuple[ViewState, li
     per invalid value. Never raises on user input.
     """
     problems: list[str] = []
-    method, t, n_bins, strategy = default.method, default.temperature, default.n_bins, default.strategy
-    if "method" in params:
-        v = str(params["method"])
-        if v in methods:
-            method = v
-        else:
-            problems.append(f"unknown method {v!r} (choose from {', '.join(methods)})")
-    if "T" in params:
-        v = str(params["T"])
+
+    def read(name: str, convert, ok, problem: str, current):
+        """``params[name]`` converted, or ``current`` (noting ``problem``) when it is there but not usable."""
+        if name not in params:
+            return current
+        raw = str(params[name])
         try:
-            f = float(v)
+            value = convert(raw)
         except ValueError:
-            f = float("nan")
-        if np.isfinite(f) and T_MIN <= f <= T_MAX:
-            t = round(f, 2)
-        else:
-            problems.append(f"temperature T={v!r} is not a number between {T_MIN} and {T_MAX}")
-    if "bins" in params:
-        v = str(params["bins"])
-        try:
-            b = int(v)
-        except ValueError:
-            b = -1
-        if BINS_MIN <= b <= BINS_MAX:
-            n_bins = b
-        else:
-            problems.append(f"bins={v!r} is not a whole number between {BINS_MIN} and {BINS_MAX}")
-    if "binning" in params:
-        v = str(params["binning"])
-        if v in STRATEGIES:
-            strategy = v
-        else:
-            problems.append(f"binning={v!r} is not one of {', '.join(STRATEGIES)}")
+            value = None
+        if value is not None and ok(value):
+            return value
+        problems.append(problem.format(raw=raw))
+        return current
+
+    method = read("method", str, lambda v: v in methods,
+                  f"unknown method {{raw!r}} (choose from {', '.join(methods)})", default.method)
+    t = round(read("T", float, lambda f: np.isfinite(f) and T_MIN <= f <= T_MAX,
+                   f"temperature T={{raw!r}} is not a number between {T_MIN} and {T_MAX}", default.temperature), 2)
+    n_bins = read("bins", int, lambda b: BINS_MIN <= b <= BINS_MAX,
+                  f"bins={{raw!r}} is not a whole number between {BINS_MIN} and {BINS_MAX}", default.n_bins)
+    strategy = read("binning", str, lambda v: v in STRATEGIES,
+                    f"binning={{raw!r}} is not one of {', '.join(STRATEGIES)}", default.strategy)
     return ViewState(method, t, n_bins, strategy), problems
 
 

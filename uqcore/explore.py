@@ -110,6 +110,20 @@ def confusion(probs, y_true) -> np.ndarray:
     return confusion_matrix(probs, y_true, n_classes=np.asarray(probs).shape[1])
 
 
+def most_confused(counts) -> tuple[int, int]:
+    """(true, predicted) of the largest off-diagonal cell of a confusion matrix: the most common mix-up."""
+    off = np.array(counts, copy=True)
+    np.fill_diagonal(off, 0)
+    t, p = np.unravel_index(int(off.argmax()), off.shape)
+    return int(t), int(p)
+
+
+def confusion_cell(frame: pd.DataFrame, true: int, pred: int) -> pd.DataFrame:
+    """Rows of ``frame`` with this true and predicted digit, most confident first."""
+    rows = frame[(frame["true"] == true) & (frame["pred"] == pred)]
+    return rows.sort_values("confidence", ascending=False, kind="stable")
+
+
 def map_frame(predictions: dict, embedding: dict, method: str, sets, *, threshold: float | None = None) -> pd.DataFrame:
     """The points of the embedding map for ``sets``: map position, set, row, and the method's reading.
 

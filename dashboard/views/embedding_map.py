@@ -10,7 +10,6 @@ import numpy as np
 import streamlit as st
 
 from dashboard import resources, widgets
-from uqcore.embedding import place_by_neighbours
 from uqcore.explore import COLOUR_BY, images_of, selection_ids, selection_summary
 from uqcore.plots import embedding_map
 
@@ -64,11 +63,8 @@ if colour_by == "epistemic" and frame["epistemic"].max() == 0:
             icon=":material/info:")
 
 # ----------------------------------------------------------------------------- the digit from "Try a digit"
-star = None
 last = st.session_state.get("last_digit")
-if last is not None:
-    drawn = bundle.methods["mlp"].predict(np.asarray(last, np.float32).reshape(1, 784))
-    star = place_by_neighbours(drawn.embeddings, pred["test/mlp/embeddings"], emb["test/xy"])[0]
+star = None if last is None else resources.digit_position(last)
 
 
 # ----------------------------------------------------------------------------- map + selection

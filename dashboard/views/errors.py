@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard import resources, widgets
-from uqcore.explore import LIST_HELP, LISTS, UNCERTAINTIES, data_urls, error_list
+from uqcore.explore import LIST_HELP, LISTS, UNCERTAINTIES, confusion_cell, data_urls, error_list, most_confused
 from uqcore.plots import confusion_heatmap, per_class_bars
 
 K_METHOD, K_LIST, K_TRUE, K_PRED = "err_method", "err_list", "err_true", "err_pred"
@@ -145,16 +145,19 @@ def _pick_cell() -> None:
             return
 
 
-off = counts.copy()
-np.fill_diagonal(off, 0)
-worst = tuple(int(v) for v in np.unravel_index(off.argmax(), off.shape))  # the most common mix-up
-cell = st.session_state.get(K_CELL, worst)  # set by a click on the matrix, or by hand
-try:
-    cell = tuple(int(v) for v in cell)
-    assert len(cell) == 2 and all(0 <= v < len(counts) for v in cell)
-except (TypeError, ValueError, AssertionError):
-    cell = worst
-st.session_state[K_CELL] = cell
+worst = most_confused(counts)
+
+
+def _as_cell(value) -> tuple[int, int] | None:
+    """A (true, predicted) pair inside the matrix, or None (the cell is set by a click, or by hand)."""
+    try:
+        cell = tuple(int(v) for v in value)
+    except (TypeError, ValueError):
+        return None
+    return cell if len(cell) == 2 and all(0 <= v < len(counts) for v in cell) else None
+
+
+cell = st.session_state[K_CELL] = _as_cell(st.session_state.get(K_CELL, worst)) or worst
 c_matrix, c_cell = st.columns([1.2, 1])
 with c_matrix:
     st.plotly_chart(confusion_heatmap(counts, selected=cell), width="stretch", key="err_confusion",
@@ -164,14 +167,13 @@ with c_matrix:
                "its images.")
 with c_cell:
     t, p = cell
-    ids = np.flatnonzero((frame["true"].to_numpy() == t) & (frame["pred"].to_numpy() == p))
-    ids = ids[np.argsort(-frame["confidence"].to_numpy()[ids], kind="stable")]
+    cell_rows = confusion_cell(frame, t, p)
     verb = "read correctly" if t == p else f"read as {p}"
-    st.markdown(f"**True {t}, {verb}: {len(ids):,} image{'s' if len(ids) != 1 else ''}**"
-                + (" (most confident first)" if len(ids) > 1 else ""))
-    if len(ids):
-        sub = frame.iloc[ids[:24]]
-        widgets.image_grid(bundle.predictions["test/x"][ids[:24]], [
+    n = len(cell_rows)
+    st.markdown(f"**True {t}, {verb}: {n:,} image{'s' if n != 1 else ''}**" + (" (most confident first)" if n > 1 else ""))
+    if n:
+        sub = cell_rows.head(24)
+        widgets.image_grid(bundle.predictions["test/x"][sub.index.to_numpy()], [
             f"{r.confidence:.0%}\u00a0sure · E\u00a0{r.epistemic:.2f}" for r in sub.itertuples()], columns=6)
         st.caption("Under each image: how sure the method was, and its epistemic uncertainty (E, nats).")
     else:
