@@ -17,6 +17,7 @@ import torch
 from .calibration import TemperatureScaler
 from .data import MNIST, load_mnist
 from .embedding import fit_embedding
+from .familiarity import Familiarity, FamiliarityConfig
 from .methods import NAMES, Method, Parts, make_methods
 from .models import MLP, ModelConfig, TrainConfig
 from .ood import Mahalanobis, fit_threshold
@@ -45,6 +46,8 @@ class BuildConfig:
     laplace_samples: int = 50
     set_size: int | None = None  # images per shift/OOD set; None = each set's default size
     embedding: str = "umap"  # "umap", or "pca" for the quick build (UMAP compiles for ~45 s)
+    familiarity: FamiliarityConfig = field(default_factory=FamiliarityConfig)
+    photos: int = 300  # synthetic digit photos measured through the file path (and 50 of blank paper)
 
     def resolved(self) -> "BuildConfig":
         if not self.quick:
@@ -57,6 +60,8 @@ class BuildConfig:
             evidential=replace(self.evidential, **small),
             set_size=200,
             embedding="pca",
+            familiarity=replace(self.familiarity, bank=2000),
+            photos=40,
         )
 
 
@@ -71,6 +76,8 @@ class Bundle:
     meta: dict[str, dict]  # per stage: metadata (histories, timings, accuracies)
     predictions: dict[str, np.ndarray]  # "<set>/<method>/<field>", "<set>/x", "<set>/y", "<set>/meta/<k>"
     embedding: dict[str, np.ndarray]  # "<set>/xy" 2-D coordinates; "reference" = "test"
+    familiarity: Familiarity | None = None  # the headline's unfamiliar score (uqcore.familiarity)
+    file_path: dict[str, np.ndarray] = field(default_factory=dict)  # uqcore.file_path.measure's arrays
 
     @property
     def data(self) -> MNIST:
@@ -220,6 +227,39 @@ def posthoc_stage(store: Store, config: BuildConfig, key: str, mlp: MLP, members
     return parts, thresholds, meta
 
 
+def familiarity_stage(store: Store, config: BuildConfig, key: str, mlp: MLP, *, force: bool,
+                      progress: StageProgress) -> Familiarity:
+    """The k-NN familiarity score (uqcore.familiarity), fitted on training digits, scaled on validation."""
+    cached = None if force else store.load_arrays(key)
+    if cached is not None:
+        progress("familiarity", 1, 1, "familiarity loaded from cache")
+        return Familiarity.from_state(mlp, cached[0], config.familiarity)
+    progress("familiarity", 0, 1, "familiarity: k nearest training digits at three depths")
+    data = load_mnist()
+    t0 = time.perf_counter()
+    fam = Familiarity(config.familiarity).fit(mlp, data.train.x, data.train.y, data.val.x)
+    store.save_arrays(key, fam.state(), {"config": config.familiarity.to_dict(), "threshold": fam.threshold_,
+                                         "seconds": time.perf_counter() - t0})
+    progress("familiarity", 1, 1, "familiarity: done")
+    return fam
+
+
+def file_path_stage(store: Store, config: BuildConfig, key: str, methods: dict[str, Method], fam: Familiarity,
+                    predictions: dict[str, np.ndarray], *, force: bool, progress: StageProgress) -> dict[str, np.ndarray]:
+    """Every family as files through the upload path (``uqcore.file_path.measure``), cached."""
+    from .file_path import measure
+
+    cached = None if force else store.load_arrays(key)
+    if cached is not None:
+        progress("file path", 1, 1, "file-path measurements loaded from cache")
+        return cached[0]
+    t0 = time.perf_counter()
+    arrays = measure(methods, fam, predictions, n_photos=config.photos,
+                     progress=lambda d, t, m: progress("file path", d, t, m))
+    store.save_arrays(key, arrays, {"seconds": time.perf_counter() - t0})
+    return arrays
+
+
 def evaluation_sets(config: BuildConfig) -> list[tuple[str, str, str]]:
     """(name, kind, description) of every set the build predicts on: the two clean splits, then the registry."""
     sets = [("test", "clean", "The 10,000 MNIST test digits."),
@@ -310,6 +350,9 @@ def stage_keys(store: Store, config: BuildConfig) -> dict[str, str]:
                                          "mc": config.mc_samples, "laplace": config.laplace_samples})
     sets = [(n, REGISTRY[n].seed, REGISTRY[n].size) if n in REGISTRY else n for n, _, _ in evaluation_sets(config)]
     k["predictions"] = store.key("predictions", {"posthoc": k["posthoc"], "set_size": config.set_size, "sets": sets})
+    k["familiarity"] = store.key("familiarity", {"mlp": k["mlp"], **config.familiarity.to_dict()})
+    k["file_path"] = store.key("file_path", {"predictions": k["predictions"], "familiarity": k["familiarity"],
+                                             "photos": config.photos, "version": 1})
     k["embedding"] = store.key("embedding", {"predictions": k["predictions"], "method": config.embedding,
                                              "cap": EMBED_CAP})
     return k
@@ -338,12 +381,15 @@ def build(
     methods = make_methods(parts, thresholds)
     predictions, pred_meta = predictions_stage(store, config, keys["predictions"], methods, force=force,
                                                progress=progress)
+    fam = familiarity_stage(store, config, keys["familiarity"], mlp, force=force, progress=progress)
+    file_path = file_path_stage(store, config, keys["file_path"], methods, fam, predictions, force=force,
+                                progress=progress)
     embedding = embedding_stage(store, config, keys["embedding"], predictions, force=force, progress=progress)
     timings["total"] = time.perf_counter() - t0
     return Bundle(config=config, mlp=mlp, mlp_meta=mlp_meta, store=store, methods=methods, parts=parts,
                   meta={"mlp": mlp_meta, "ensemble": ens_meta, "evidential": ev_meta, "posthoc": post_meta,
                         "predictions": pred_meta, "timings": timings},
-                  predictions=predictions, embedding=embedding)
+                  predictions=predictions, embedding=embedding, familiarity=fam, file_path=file_path)
 
 
 def is_built(config: BuildConfig | None = None, *, store: Store | None = None) -> bool:

@@ -72,7 +72,7 @@ def cmd_predict(args) -> int:
     from .predict import predict_paths
 
     bundle = _bundle(args)
-    result = predict_paths(bundle.methods, args.paths)
+    result = predict_paths(bundle.methods, args.paths, bundle.familiarity)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -82,7 +82,9 @@ def cmd_predict(args) -> int:
                 flag = "  OOD" if m["is_ood"] else ""
                 print(f"  {name:<12} {m['label']}  conf {m['confidence']:.3f}  total {m['total']:.3f}  "
                       f"alea {m['aleatoric']:.3f}  epi {m['epistemic']:.3f}{flag}")
-            print(f"  verdict (ensemble): {r['methods']['ensemble']['verdict']}")
+            h = r["headline"]
+            print(f"  headline ({h['kind']}): {h['sentence']}")
+            print(f"    why: {h['reason']}")
         for e in result["errors"]:
             print(f"{e['path']}: error: {e['error']}", file=sys.stderr)
     return 0 if result["results"] or not result["errors"] else 1

@@ -35,6 +35,16 @@ def evaluate(bundle) -> dict:
                 p, ys = _field(pred, s, name, "probs"), pred[f"{s}/y"]
                 row["shift"][s] = {"accuracy": float((p.argmax(1) == ys).mean()), "ece": float(ece(p, ys))}
         out["methods"][name] = row
+    if getattr(bundle, "file_path", None):
+        from .file_path import summary
+
+        fp = summary(bundle.file_path, {m: meth.ood_score_name for m, meth in bundle.methods.items()})
+        for name, meth in bundle.methods.items():
+            table = fp["scores"][f"{name} ({meth.ood_score_name})"]
+            out["methods"][name]["ood_png"] = {s: {**v["png"], "score": meth.ood_score_name}
+                                               for s, v in table.items() if "png" in v}
+            out["methods"][name]["accuracy_png"] = fp["test_accuracy"][name]["png"]
+        out["file_path"] = fp
     return out
 
 

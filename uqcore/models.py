@@ -78,6 +78,15 @@ class MLP(nn.Module):
     def head(self, z: torch.Tensor) -> torch.Tensor:
         return self.out(z)
 
+    @torch.no_grad()
+    def layer_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Every hidden layer's activations after ReLU, dropout off: [(n, 256), (n, 64)] here."""
+        out = []
+        for layer in self.hidden:
+            x = F.relu(layer(x))
+            out.append(x)
+        return out
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.embed(x))
 

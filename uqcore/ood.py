@@ -15,6 +15,8 @@ __all__ = [
     "mutual_information_score",
     "energy_score",
     "Mahalanobis",
+    "RelativeMahalanobis",
+    "KNN",
     "ood_metrics",
     "fit_threshold",
 ]
@@ -129,6 +131,92 @@ class Mahalanobis:
             raise ValueError(
                 f"precision must have shape (d, d) with d={obj.means_.shape[1]}; got {obj.precision_.shape}"
             )
+        return obj
+
+
+class RelativeMahalanobis(Mahalanobis):
+    """Relative Mahalanobis distance (Ren et al., 2021): the class-conditional distance minus the
+    distance under one Gaussian fitted to all training features, so directions in which every digit
+    varies stop counting. score(embeddings (m, d)) -> (m,) min_k [MD_k(x) - MD_0(x)].
+    """
+
+    def fit(self, embeddings, y_true) -> "RelativeMahalanobis":
+        super().fit(embeddings, y_true)
+        x = _as_2d(embeddings, "embeddings")
+        self.background_mean_ = x.mean(0)
+        cov = np.cov(x, rowvar=False, bias=True) + self.ridge * np.eye(x.shape[1])
+        self.background_precision_ = np.linalg.pinv(cov, hermitian=True)
+        return self
+
+    def background(self, embeddings) -> np.ndarray:
+        """(m, d) -> (m,) squared Mahalanobis distance under the single background Gaussian."""
+        self._check_fitted()
+        diff = _as_2d(embeddings, "embeddings") - self.background_mean_
+        return np.clip(np.einsum("nd,de,ne->n", diff, self.background_precision_, diff), 0.0, None)
+
+    def score(self, embeddings) -> np.ndarray:
+        return self.distances(embeddings).min(axis=1) - self.background(embeddings)
+
+    def state(self) -> dict:
+        return {**super().state(), "background_mean": self.background_mean_,
+                "background_precision": self.background_precision_}
+
+    @classmethod
+    def from_state(cls, d) -> "RelativeMahalanobis":
+        obj = super().from_state(d)
+        obj.background_mean_ = np.asarray(d["background_mean"], dtype=np.float64)
+        obj.background_precision_ = np.asarray(d["background_precision"], dtype=np.float64)
+        return obj
+
+
+def _l2_normalise(x: np.ndarray) -> np.ndarray:
+    return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+class KNN:
+    """Deep nearest neighbours (Sun et al., 2022): the Euclidean distance from the L2-normalised
+    features of an input to the ``k``-th nearest L2-normalised training feature (scikit-learn's
+    ``NearestNeighbors``, brute force). fit(train (n, d)); score(embeddings (m, d)) -> (m,).
+    """
+
+    def __init__(self, *, k: int = 10, normalise: bool = True):
+        if int(k) < 1:
+            raise ValueError(f"k must be a positive integer; got {k!r}")
+        self.k, self.normalise = int(k), bool(normalise)
+
+    def _prep(self, x) -> np.ndarray:
+        a = _as_2d(x, "embeddings").astype(np.float32)
+        return _l2_normalise(a) if self.normalise else a
+
+    def fit(self, embeddings) -> "KNN":
+        from sklearn.neighbors import NearestNeighbors
+
+        bank = self._prep(embeddings)
+        if bank.shape[0] < self.k:
+            raise ValueError(f"need at least k={self.k} training points; got {bank.shape[0]}")
+        self.bank_ = bank
+        self.nn_ = NearestNeighbors(n_neighbors=self.k, algorithm="brute").fit(bank)
+        return self
+
+    def score(self, embeddings) -> np.ndarray:
+        if not hasattr(self, "nn_"):
+            raise NotFittedError("KNN is not fitted; call fit() first.")
+        x = self._prep(embeddings)
+        if x.shape[1] != self.bank_.shape[1]:
+            raise ValueError(f"embeddings must have d={self.bank_.shape[1]} columns; got {x.shape[1]}")
+        dist, _ = self.nn_.kneighbors(x, n_neighbors=self.k)
+        return dist[:, -1].astype(np.float64)
+
+    def state(self) -> dict:
+        return {"bank": self.bank_, "k": np.asarray(self.k), "normalise": np.asarray(self.normalise)}
+
+    @classmethod
+    def from_state(cls, d) -> "KNN":
+        obj = cls(k=int(d["k"]), normalise=bool(d["normalise"]))
+        from sklearn.neighbors import NearestNeighbors
+
+        obj.bank_ = np.asarray(d["bank"], dtype=np.float32)
+        obj.nn_ = NearestNeighbors(n_neighbors=obj.k, algorithm="brute").fit(obj.bank_)
         return obj
 
 

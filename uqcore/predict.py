@@ -52,8 +52,9 @@ def predict_one(methods: dict[str, Method], x: np.ndarray) -> dict[str, dict]:
     return out
 
 
-def predict_paths(methods: dict[str, Method], paths: list[str | Path]) -> dict:
-    """The JSON of ``python -m uqcore predict``: results for good images, plain errors for the rest."""
+def predict_paths(methods: dict[str, Method], paths: list[str | Path], familiarity=None) -> dict:
+    """The JSON of ``python -m uqcore predict``: results for good images, plain errors for the rest.
+    With ``familiarity`` (``uqcore.familiarity.Familiarity``) every result also gets the headline."""
     files, errors = expand_paths(paths)
     results = []
     for f in files:
@@ -63,9 +64,17 @@ def predict_paths(methods: dict[str, Method], paths: list[str | Path]) -> dict:
             errors.append({"path": str(f), "error": str(e)})
             continue
         if pre.is_empty:
-            errors.append({"path": str(f), "error": "The image is blank (one flat colour): there is no digit to read."})
+            errors.append({"path": str(f), "error": "No digit found: the picture is blank or nothing stands out "
+                                                    "from the paper."})
             continue
-        results.append({"path": str(f), "methods": predict_one(methods, pre.x)})
+        per_method = predict_one(methods, pre.x)
+        row = {"path": str(f), "methods": per_method}
+        if familiarity is not None:
+            from .file_path import one_headline
+
+            row["headline"] = one_headline(familiarity, per_method, pre.x).to_json()
+        row["framing"] = pre.framing
+        results.append(row)
     return {"results": results, "errors": errors}
 
 

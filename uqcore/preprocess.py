@@ -24,6 +24,8 @@ SIZE = 28  # ... inside a 28x28 image
 CENTRE = 14.0  # where MNIST puts the centre of mass (row, column)
 INK_THRESHOLD = 0.05  # relative to the brightest pixel: fainter pixels are background
 EMPTY_CONTRAST = 0.1  # less contrast than this (on 0..1) means there is nothing drawn
+SNR_MIN = 12.0  # ink must rise this many grain sigmas above the paper, or no digit is found
+WORK_SIDE = 400  # large photos are reduced to this long side before the ink is looked for
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
@@ -39,6 +41,7 @@ class Preprocessed:
     is_empty: bool  # nothing drawn (uniform image / transparent canvas)
     inverted: bool  # the input was dark ink on a light background and was inverted
     notes: list[str] = field(default_factory=list)  # plain-English remarks for the user
+    framing: dict = field(default_factory=dict)  # what framing removed: fill, aspect, stretch, grain, ...
 
 
 # ----------------------------------------------------------------------------- framing
@@ -212,8 +215,8 @@ def _array_to_rgba(arr: np.ndarray) -> np.ndarray:
     return np.clip(arr, 0.0, 1.0)
 
 
-def _gray_ink(arr: np.ndarray) -> tuple[np.ndarray, bool, bool]:
-    """(H, W[, C]) float in [0, 1] -> (white-on-black gray (H, W), inverted, is_empty).
+def _gray(arr: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(H, W[, C]) float in [0, 1] -> (gray (H, W) float32, fully transparent).
 
     Transparency is composited onto the background that contrasts with the strokes: white for dark
     or coloured strokes (the usual canvas: they become dark-on-white and are then inverted), black
@@ -223,35 +226,117 @@ def _gray_ink(arr: np.ndarray) -> tuple[np.ndarray, bool, bool]:
         rgb, alpha = arr[..., :3], arr[..., 3]
         lum = rgb @ _LUMA
         if alpha.max() <= 0:  # fully transparent canvas
-            return np.zeros(alpha.shape, np.float32), False, True
+            return np.zeros(alpha.shape, np.float32), True
         if alpha.min() < 1:
             stroke = float((lum * alpha).sum() / alpha.sum())
             bg = 1.0 if stroke < 0.5 else 0.0
-            gray = lum * alpha + bg * (1 - alpha)
-        else:
-            gray = lum
-    elif arr.ndim == 3:
-        gray = arr @ _LUMA
-    else:
-        gray = arr
-    gray = gray.astype(np.float32)
+            return (lum * alpha + bg * (1 - alpha)).astype(np.float32), False
+        return lum.astype(np.float32), False
+    if arr.ndim == 3:
+        return (arr @ _LUMA).astype(np.float32), False
+    return arr.astype(np.float32), False
+
+
+def _light_background(gray: np.ndarray) -> bool:
+    """Dark ink on light paper? The border decides when it is clearly light or dark; otherwise the
+    longer tail of the histogram is the ink (ink is the minority of the pixels)."""
     border = np.concatenate([gray[:2].ravel(), gray[-2:].ravel(), gray[:, :2].ravel(), gray[:, -2:].ravel()])
-    inverted = bool(np.median(border) > 0.5)
-    if inverted:
-        gray, border = 1.0 - gray, 1.0 - border
-    gray = gray - float(np.median(border))
-    contrast = float(gray.max())
-    if contrast < EMPTY_CONTRAST:
-        return np.zeros_like(gray), inverted, True
-    return np.clip(gray / contrast, 0.0, 1.0), inverted, False
+    b = float(np.median(border))
+    if b >= 0.6 or b <= 0.4:
+        return b >= 0.6
+    lo, med, hi = np.percentile(gray, [0.5, 50, 99.5])
+    return (med - lo) > (hi - med)
+
+
+def _working_copy(gray: np.ndarray) -> tuple[np.ndarray, float]:
+    """Large photos are reduced (area averaging) to at most WORK_SIDE on the long side."""
+    h, w = gray.shape
+    f = WORK_SIDE / max(h, w)
+    if f >= 1:
+        return gray, 1.0
+    size = (max(1, round(w * f)), max(1, round(h * f)))
+    return np.asarray(Image.fromarray(gray).resize(size, Image.Resampling.BOX), np.float32), f
+
+
+def estimate_background(gray: np.ndarray, *, grid: int = 16, rounds: int = 4) -> np.ndarray:
+    """A smooth background (paper and its lighting) under bright ink: (H, W) -> (H, W).
+
+    Block medians on a ``grid`` x ``grid`` raster are fitted by a quadratic surface; blocks far
+    above the fit (ink, or a filled object) are dropped and the fit repeated. A flat background
+    (a canvas, a scan) comes out flat; a shadow or a lighting gradient comes out as that gradient.
+    """
+    h, w = gray.shape
+    gy, gx = min(grid, h), min(grid, w)
+    rows = np.array_split(np.arange(h), gy)
+    cols = np.array_split(np.arange(w), gx)
+    med = np.array([[np.median(gray[r[0]:r[-1] + 1, c[0]:c[-1] + 1]) for c in cols] for r in rows])
+    cy = np.array([r.mean() for r in rows]) / max(h - 1, 1)
+    cx = np.array([c.mean() for c in cols]) / max(w - 1, 1)
+    yy, xx = np.meshgrid(cy, cx, indexing="ij")
+
+    def design(y, x):
+        return np.stack([np.ones_like(y), y, x, y * y, x * x, x * y], -1)
+
+    a, z = design(yy.ravel(), xx.ravel()), med.ravel()
+    keep = np.ones(z.size, bool)
+    coef = np.zeros(6)
+    for _ in range(rounds):
+        coef, *_ = np.linalg.lstsq(a[keep], z[keep], rcond=None)
+        resid = z - a @ coef
+        spread = 1.4826 * np.median(np.abs(resid[keep] - np.median(resid[keep]))) + 1e-3
+        new = resid < 2.5 * spread  # only bright outliers are ink
+        if new.sum() < 6 or np.array_equal(new, keep):
+            break
+        keep = new
+    fy, fx = np.meshgrid(np.arange(h) / max(h - 1, 1), np.arange(w) / max(w - 1, 1), indexing="ij")
+    return (design(fy, fx) @ coef).astype(np.float32)
+
+
+def extract_ink(gray: np.ndarray) -> tuple[np.ndarray | None, dict]:
+    """White-on-black gray (H, W) -> (ink image (h, w) in [0, 1] cropped to the digit, framing facts),
+    or (None, facts) when no digit stands out of the paper.
+
+    The background (``estimate_background``) is removed, the paper's grain is measured (robust
+    sigma), and ink is what rises clearly above it: connected regions above a low threshold that
+    reach a high one (hysteresis), keeping regions of at least 3% of the largest one.
+    """
+    from scipy import ndimage
+
+    work, _ = _working_copy(gray)
+    resid = work - estimate_background(work)
+    smooth = ndimage.gaussian_filter(resid, max(0.7, 0.004 * max(work.shape)))
+    centre = np.median(smooth)
+    sigma = max(1.4826 * float(np.median(np.abs(smooth - centre))), 0.5 / 255)
+    peak = float(smooth.max()) - float(centre)
+    facts = {"grain": sigma, "contrast": max(peak, 0.0)}
+    if peak < max(EMPTY_CONTRAST, SNR_MIN * sigma):
+        return None, facts
+    high = centre + max(0.5 * peak, 6 * sigma)
+    low = centre + max(INK_THRESHOLD * peak, 3 * sigma)
+    labels, n = ndimage.label(smooth > low)
+    strong = np.unique(labels[(smooth > high) & (labels > 0)])
+    areas = ndimage.sum_labels(np.ones_like(labels), labels, strong) if strong.size else np.zeros(0)
+    if not strong.size:
+        return None, facts
+    keep = strong[areas >= 0.03 * areas.max()]
+    mask = np.isin(labels, keep)
+    ink = np.where(mask, np.clip((resid - centre) / peak, 0.0, 1.0), 0.0).astype(np.float32)
+    rr, cc = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    box_h, box_w = rr[-1] - rr[0] + 1, cc[-1] + 1 - cc[0]
+    facts.update(fill=float(box_h * box_w / mask.size), aspect=float(box_h / box_w), stretch=float(1.0 / peak),
+                 ink_share=float(mask.sum() / (box_h * box_w)), regions=int(keep.size))
+    return ink[rr[0]:rr[-1] + 1, cc[0]:cc[-1] + 1], facts
 
 
 def to_mnist(image: np.ndarray | Image.Image | bytes | str | Path) -> Preprocessed:
     """Preprocess a user image (canvas RGBA array, gray/RGB array, PIL image, bytes or path).
 
-    Returns a ``Preprocessed`` whose ``x`` (784,) is ready for the model; ``is_empty`` is True for
-    a blank canvas or a near-uniform image (use ``require_ink`` to refuse those).
-    Raises ``ImageError`` for unusable input.
+    Dark ink on light paper is inverted. An image that already is 28x28 reaches the model as it
+    is (MNIST's own format: nothing to crop or rescale). Anything else goes through
+    ``extract_ink`` (background, grain, ink mask) and ``frame_like_mnist``. ``framing`` records what
+    framing removed (how much of the picture the digit filled, its aspect, the contrast stretch).
+    ``is_empty`` is True when no digit was found: a blank canvas, blank paper, a near-uniform image
+    (use ``require_ink`` to refuse those). Raises ``ImageError`` for unusable input.
     """
     notes: list[str] = []
     if isinstance(image, np.ndarray):
@@ -259,13 +344,33 @@ def to_mnist(image: np.ndarray | Image.Image | bytes | str | Path) -> Preprocess
     else:
         img, notes = load_image(image)
         arr = np.asarray(img, dtype=np.float32) / 255.0
-    gray, inverted, empty = _gray_ink(arr)
-    preview = np.zeros((SIZE, SIZE), np.float32) if empty else frame_like_mnist(gray)
+    gray, transparent = _gray(arr)
+    inverted = not transparent and _light_background(gray)
     if inverted:
+        gray = 1.0 - gray
         notes.append("Dark ink on a light background was inverted to white on black, as in MNIST.")
+    framing: dict = {"source_size": [int(gray.shape[1]), int(gray.shape[0])]}
+    preview = np.zeros((SIZE, SIZE), np.float32)
+    if transparent:
+        empty = True
+    elif gray.shape == (SIZE, SIZE):
+        empty = float(gray.max() - gray.min()) < EMPTY_CONTRAST
+        framing.update(passthrough=True)
+        if not empty:
+            preview = np.clip(gray, 0.0, 1.0).astype(np.float32)
+    else:
+        ink, facts = extract_ink(gray)
+        framing.update(passthrough=False, **facts)
+        empty = ink is None
+        if not empty:
+            preview = frame_like_mnist(ink, threshold=0.0)
+            if max(gray.shape) > 4 * SIZE and facts["fill"] < 0.5:
+                notes.append(f"The digit filled {facts['fill']:.0%} of the picture; it was cut out and scaled to "
+                             "fit, as MNIST digits are.")
     if empty:
-        notes.append("Nothing is drawn in this image.")
-    return Preprocessed(x=preview.reshape(-1).copy(), preview=preview, is_empty=empty, inverted=inverted, notes=notes)
+        notes.append("No digit was found in this image.")
+    return Preprocessed(x=preview.reshape(-1).copy(), preview=preview, is_empty=empty, inverted=inverted,
+                        notes=notes, framing=framing)
 
 
 def require_ink(p: Preprocessed) -> Preprocessed:

@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
+from . import families
 from .data import N_CLASSES, load_mnist
 from .preprocess import frame_like_mnist
 
@@ -380,6 +381,12 @@ _SPECS = [
     (SetSpec("noise", "ood", "Random static: uniform, Gaussian and salt-and-pepper noise.", 102, 999), _noise),
     (SetSpec("natural", "ood", "Small grayscale patches cut from ordinary photos.", 103, 1000), _natural),
     (SetSpec("blank", "ood", "Plain images of a single shade, from black to white.", 104, 220), _blank),
+    (SetSpec("objects", "ood", "Silhouettes and outlines of everyday things: cups, houses, shoes, bags, keys, fish.",
+             105, 1000), families.objects),
+    (SetSpec("doodles", "ood", "Pen doodles that are not digits: scribbles, crosses, arrows, faces, spirals, ticks.",
+             106, 1000), families.doodles),
+    (SetSpec("photos", "ood", "Small patches of scikit-image's bundled photographs (a camera man, coins, a cat, text).",
+             107, 1000), families.photos),
     (SetSpec("rotated", "shift", "Test digits turned by 0 to 180 degrees in 15-degree steps.", 201, len(ANGLES) * 200), _rotated),
     (SetSpec("corrupted", "shift", "Test digits damaged by noise, blur, shear, lines, fog and more, at 5 strengths.",
              202, len(CORRUPTIONS) * len(SEVERITIES) * 100), _corrupted),

@@ -51,3 +51,69 @@ def overall(verdicts: dict[str, Verdict], *, reference: str = "ensemble") -> Ver
         return Verdict("ambiguous", ref.sentence + " Some methods read it differently: "
                        + ", ".join(str(x) for x in sorted(labels)) + ".", ref.label, ref.runner_up)
     return ref
+
+
+# ----------------------------------------------------------------------------- the headline
+
+def article(n: int) -> str:
+    """'a 7', 'an 8' (and 'an 18', 'an 80'...)."""
+    s = str(int(n))
+    return ("an " if s.startswith("8") or s in ("11", "18") else "a ") + s
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The one sentence an editor reads. ``evidence`` says which rule decided, in numbers."""
+
+    kind: str  # "confident" | "ambiguous" | "unfamiliar"
+    label: int
+    runner_up: int
+    sentence: str  # plain words, no jargon
+    reason: str  # plain words: which evidence decided
+    evidence: dict
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "label": self.label, "runner_up": self.runner_up, "sentence": self.sentence,
+                "reason": self.reason, "evidence": self.evidence}
+
+
+def headline(probs, *, familiarity: float, familiarity_threshold: float, familiar_share: float,
+             confident: float = CONFIDENT, source: str = "ensemble") -> Headline:
+    """The three-way rule, in this order (one rule, not a vote):
+
+    1. **unfamiliar** when the familiarity score (``uqcore.familiarity``: distance to the nearest
+       training digits) is above its threshold: the 99th percentile of clean validation digits;
+    2. **confident** when the top probability of ``source`` (the deep ensemble) is at least
+       ``confident``;
+    3. otherwise **ambiguous** between the two most likely digits (both named).
+
+    ``familiar_share`` is the share of clean validation digits closer than this image (0..1).
+    """
+    p = np.asarray(probs, dtype=np.float64)
+    if p.ndim != 1 or not np.isclose(p.sum(), 1.0, atol=1e-3):
+        raise ValueError(f"probs must be one probability vector, got shape {p.shape} summing to {p.sum():.3f}.")
+    order = np.argsort(-p)
+    a, b = int(order[0]), int(order[1])
+    share = min(familiar_share, 0.999)
+    evidence = {"familiarity": {"score": float(familiarity), "threshold": float(familiarity_threshold),
+                                "share_of_digits_closer": float(familiar_share)},
+                "probabilities": {"source": source, "top": float(p[a]), "runner_up": float(p[b]),
+                                  "confident_threshold": float(confident)}}
+    if familiarity > familiarity_threshold:
+        evidence["decided_by"] = "familiarity"
+        return Headline("unfamiliar", a, b,
+                        "This does not look like anything the model was trained on. Any digit it names would be a "
+                        "guess; do not trust it.",
+                        f"It is further from every digit the model learned than {share:.1%} of real handwritten "
+                        "digits are.", evidence)
+    if p[a] >= confident:
+        evidence["decided_by"] = "probability"
+        return Headline("confident", a, b, f"Confident: this is {article(a)} ({p[a]:.0%} sure).",
+                        f"It looks like the digits the model learned (closer to them than {1 - share:.0%} of real "
+                        f"digits are), and the models give {article(a)} {p[a]:.0%}.", evidence)
+    evidence["decided_by"] = "probability"
+    rest = "" if p[a] + p[b] >= TWO_WAY else " Other digits are possible too."
+    return Headline("ambiguous", a, b,
+                    f"Ambiguous between {a} and {b}: {p[a]:.0%} {article(a)}, {p[b]:.0%} {article(b)}.{rest}",
+                    f"It looks like a digit the model knows, but the shape fits more than one: no digit gets the "
+                    f"{confident:.0%} a confident answer needs.", evidence)

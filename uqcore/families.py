@@ -1,0 +1,321 @@
+"""Generated families of pictures that look like what people really bring, all made offline.
+
+Non-digits, framed like MNIST (28 x 28, white on black), as ``(n, 784)`` float32 builders for the
+set registry (``uqcore.shift``):
+
+- ``objects``: silhouettes and outlines of everyday things (cup, house, tree, car, shoe, bag, shirt,
+  key, umbrella, bottle, lamp, fish, heart, star, bell, leaf), some with a texture;
+- ``doodles``: handwriting-like non-digits drawn with a pen (scribbles, crosses, arrows, faces,
+  spirals, zigzags, hashes, ticks, boxes, waves);
+- ``photos``: crops of scikit-image's bundled photographs, shrunk to 28 x 28.
+
+And whole pictures, to go through the upload path (``uqcore.preprocess.to_mnist``):
+
+- ``digit_photos(n, rng)``: an MNIST test digit written with a dark pen on grey paper, photographed:
+  uneven lighting, a shadow, paper grain, blur, JPEG, the digit filling 5-30% of the picture;
+- ``paper_photos(n, rng)``: the same paper with nothing on it.
+"""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image, ImageDraw
+from scipy import ndimage
+
+from .data import load_mnist
+from .preprocess import frame_like_mnist
+
+CANVAS = 112
+OBJECTS = ("cup", "house", "tree", "car", "shoe", "bag", "shirt", "key", "umbrella", "bottle", "lamp", "fish",
+           "heart", "star", "bell", "leaf")
+DOODLES = ("scribble", "cross", "plus", "arrow", "face", "spiral", "zigzag", "hash", "tick", "box", "wave", "asterisk")
+PHOTOS = ("camera", "astronaut", "coffee", "chelsea", "coins", "rocket", "moon", "page", "text", "grass",
+          "gravel", "brick", "clock", "hubble_deep_field", "immunohistochemistry", "retina")
+
+
+def _frame(img: Image.Image) -> np.ndarray:
+    return frame_like_mnist(np.asarray(img, np.float32) / 255.0).ravel()
+
+
+def _star(cx, cy, r_out, r_in, points=5, phase=-np.pi / 2):
+    a = phase + np.arange(2 * points) * np.pi / points
+    r = np.where(np.arange(2 * points) % 2 == 0, r_out, r_in)
+    return [(cx + ri * np.cos(ai), cy + ri * np.sin(ai)) for ri, ai in zip(r, a)]
+
+
+class _Boxes:
+    """An ImageDraw whose box-shaped calls accept corners in any order (jitter may swap them)."""
+
+    def __init__(self, d: ImageDraw.ImageDraw):
+        self._d = d
+
+    def __getattr__(self, name):
+        f = getattr(self._d, name)
+        if name not in ("rectangle", "ellipse", "arc", "chord", "pieslice"):
+            return f
+
+        def boxed(xy, *a, **kw):
+            x0, y0, x1, y1 = xy
+            return f([min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)], *a, **kw)
+        return boxed
+
+
+def _draw_object(kind: str, d: ImageDraw.ImageDraw, rng: np.random.Generator, fill, width: int) -> None:
+    """One object on a 112 x 112 canvas; ``fill`` None draws the outline only (``width`` px)."""
+    d = _Boxes(d)
+    j = lambda v, s=4: v + rng.uniform(-s, s)  # noqa: E731 - a little hand-made irregularity
+    kw = dict(fill=fill, outline=255, width=width)
+    if kind == "cup":
+        d.rectangle([j(30), j(30), j(70), j(85)], **kw)
+        d.arc([j(60), j(40), j(92), j(72)], -90, 90, fill=255, width=max(width, 4))
+    elif kind == "house":
+        d.rectangle([j(28), j(52), j(84), j(92)], **kw)
+        d.polygon([(j(20), j(54)), (j(56), j(18)), (j(92), j(54))], **kw)
+    elif kind == "tree":
+        d.polygon([(j(56), j(12)), (j(22), j(62)), (j(90), j(62))], **kw)
+        d.polygon([(j(56), j(34)), (j(16), j(84)), (j(96), j(84))], **kw)
+        d.rectangle([j(50), j(84), j(62), j(102)], **kw)
+    elif kind == "car":
+        d.rectangle([j(14), j(52), j(98), j(78)], **kw)
+        d.polygon([(j(32), j(52)), (j(42), j(32)), (j(72), j(32)), (j(84), j(52))], **kw)
+        for cx in (34, 78):
+            d.ellipse([j(cx - 10), j(70), j(cx + 10), j(90)], **kw)
+    elif kind == "shoe":
+        d.polygon([(j(18), j(40)), (j(40), j(40)), (j(50), j(62)), (j(94), j(70)), (j(96), j(86)), (j(18), j(86))], **kw)
+    elif kind == "bag":
+        d.rectangle([j(22), j(44), j(90), j(96)], **kw)
+        d.arc([j(38), j(20), j(74), j(64)], 180, 360, fill=255, width=max(width, 4))
+    elif kind == "shirt":
+        d.polygon([(j(36), j(18)), (j(76), j(18)), (j(100), j(40)), (j(88), j(52)), (j(80), j(46)), (j(80), j(96)),
+                   (j(32), j(96)), (j(32), j(46)), (j(24), j(52)), (j(12), j(40))], **kw)
+    elif kind == "key":
+        d.ellipse([j(12), j(40), j(44), j(72)], **kw)
+        d.rectangle([j(42), j(52), j(98), j(60)], fill=255)
+        d.rectangle([j(80), j(58), j(86), j(72)], fill=255)
+        d.rectangle([j(90), j(58), j(96), j(68)], fill=255)
+    elif kind == "umbrella":
+        d.pieslice([j(12), j(20), j(100), j(96)], 180, 360, **kw)
+        d.line([(56, 58), (56, 94)], fill=255, width=max(width, 4))
+        d.arc([j(44), j(86), j(60), j(102)], 0, 180, fill=255, width=max(width, 4))
+    elif kind == "bottle":
+        d.rectangle([j(36), j(46), j(76), j(100)], **kw)
+        d.polygon([(j(36), j(48)), (j(48), j(30)), (j(64), j(30)), (j(76), j(48))], **kw)
+        d.rectangle([j(48), j(12), j(64), j(32)], **kw)
+    elif kind == "lamp":
+        d.polygon([(j(36), j(16)), (j(76), j(16)), (j(90), j(52)), (j(22), j(52))], **kw)
+        d.line([(56, 52), (56, 90)], fill=255, width=max(width, 4))
+        d.rectangle([j(34), j(88), j(78), j(98)], **kw)
+    elif kind == "fish":
+        d.ellipse([j(14), j(36), j(78), j(76)], **kw)
+        d.polygon([(j(74), j(56)), (j(100), j(34)), (j(100), j(80))], **kw)
+    elif kind == "heart":
+        d.ellipse([j(16), j(22), j(58), j(64)], **kw)
+        d.ellipse([j(54), j(22), j(96), j(64)], **kw)
+        d.polygon([(j(18), j(50)), (j(94), j(50)), (j(56), j(96))], **kw)
+    elif kind == "star":
+        d.polygon(_star(j(56), j(58), j(44, 3), j(18, 3)), **kw)
+    elif kind == "bell":
+        d.chord([j(24), j(20), j(88), j(100)], 180, 360, **kw)
+        d.rectangle([j(24), j(58), j(88), j(84)], **kw)
+        d.ellipse([j(48), j(82), j(64), j(98)], **kw)
+    elif kind == "leaf":
+        d.chord([j(14), j(14), j(98), j(98)], 200, 340, **kw)
+        d.chord([j(14), j(-20), j(98), j(64)], 20, 160, **kw)
+        d.line([(j(20), j(60)), (j(96), j(44))], fill=255, width=3)
+    else:
+        raise ValueError(f"unknown object {kind!r}")
+
+
+def _texture(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Stripes, dots or grain multiplied into the drawing (a patterned bag, a knitted jumper)."""
+    a = np.asarray(img, np.float32) / 255.0
+    yy, xx = np.mgrid[0:CANVAS, 0:CANVAS]
+    kind = rng.integers(0, 3)
+    if kind == 0:
+        t = 0.55 + 0.45 * (np.sin((xx * np.cos(rng.uniform(0, np.pi)) + yy) / rng.uniform(2, 5)) > 0)
+    elif kind == 1:
+        step = int(rng.integers(6, 12))
+        t = np.where(((xx % step) < step // 2) & ((yy % step) < step // 2), 0.5, 1.0)
+    else:
+        t = np.clip(0.6 + 0.4 * ndimage.gaussian_filter(rng.random((CANVAS, CANVAS)), 1.5) * 3 - 0.9, 0.3, 1.0)
+    return Image.fromarray((a * t * 255).astype(np.uint8))
+
+
+def objects(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, dict]:
+    kinds = np.array(OBJECTS)[rng.permutation(np.arange(n) % len(OBJECTS))]
+    style = rng.choice(["filled", "outline", "textured"], n)
+    angle = rng.uniform(-30, 30, n)
+    x = np.empty((n, 784), np.float32)
+    for i in range(n):
+        img = Image.new("L", (CANVAS, CANVAS))
+        filled = style[i] != "outline"
+        _draw_object(str(kinds[i]), ImageDraw.Draw(img), rng, 255 if filled else None, int(rng.integers(3, 9)))
+        if style[i] == "textured":
+            img = _texture(img, rng)
+        img = img.rotate(float(angle[i]), resample=Image.Resampling.BILINEAR)
+        x[i] = _frame(img)
+    return x, np.full(n, -1), {"object": kinds, "style": style, "angle": angle}
+
+
+def _pen(d: ImageDraw.ImageDraw, pts, width: int) -> None:
+    pts = [tuple(map(float, p)) for p in pts]
+    d.line(pts, fill=255, width=width, joint="curve")
+    r = width / 2
+    for px, py in (pts[0], pts[-1]):
+        d.ellipse([px - r, py - r, px + r, py + r], fill=255)
+
+
+def _smooth_path(rng, n_ctrl, n_out=80, spread=36.0):
+    ctrl = 56 + rng.uniform(-spread, spread, (n_ctrl, 2))
+    t = np.linspace(0, n_ctrl - 1, n_out)
+    return np.stack([np.interp(t, np.arange(n_ctrl), ctrl[:, k]) for k in (0, 1)], 1)
+
+
+def _draw_doodle(kind: str, d: ImageDraw.ImageDraw, rng: np.random.Generator, w: int) -> None:
+    j = lambda v, s=6: v + rng.uniform(-s, s)  # noqa: E731
+    d = _Boxes(d)
+    if kind == "scribble":
+        p = _smooth_path(rng, int(rng.integers(6, 12)))
+        _pen(d, ndimage.gaussian_filter1d(p, 2.0, axis=0), w)
+    elif kind == "cross":
+        _pen(d, [(j(20), j(20)), (j(92), j(92))], w)
+        _pen(d, [(j(92), j(20)), (j(20), j(92))], w)
+    elif kind == "plus":
+        _pen(d, [(j(56), j(14)), (j(56), j(98))], w)
+        _pen(d, [(j(14), j(56)), (j(98), j(56))], w)
+    elif kind == "arrow":
+        tip = (j(96), j(56))
+        _pen(d, [(j(14), j(56)), tip], w)
+        _pen(d, [(j(70), j(32)), tip, (j(70), j(80))], w)
+    elif kind == "face":
+        d.ellipse([j(14), j(14), j(98), j(98)], outline=255, width=w)
+        for ex in (40, 72):
+            d.ellipse([j(ex - 5, 3), j(38, 3), j(ex + 5, 3), j(48, 3)], fill=255)
+        d.arc([j(34), j(44), j(78), j(80)], 20, 160, fill=255, width=w)
+    elif kind == "spiral":
+        t = np.linspace(0, rng.uniform(3, 5) * np.pi, 120)
+        r = 4 + 40 * t / t.max()
+        _pen(d, np.stack([56 + r * np.cos(t), 56 + r * np.sin(t)], 1), w)
+    elif kind == "zigzag":
+        k = int(rng.integers(3, 7))
+        xs = np.linspace(14, 98, 2 * k + 1)
+        _pen(d, [(xv, j(30) if i % 2 else j(82)) for i, xv in enumerate(xs)], w)
+    elif kind == "hash":
+        for a in (38, 74):
+            _pen(d, [(j(a), j(14)), (j(a), j(98))], w)
+            _pen(d, [(j(14), j(a)), (j(98), j(a))], w)
+    elif kind == "tick":
+        _pen(d, [(j(16), j(60)), (j(44), j(92)), (j(98), j(18))], w)
+    elif kind == "box":
+        c = [(j(18), j(18)), (j(94), j(18)), (j(94), j(94)), (j(18), j(94))]
+        _pen(d, c + [c[0]], w)
+        if rng.random() < 0.5:
+            _pen(d, [c[0], c[2]], w)
+    elif kind == "wave":
+        xs = np.linspace(10, 102, 80)
+        _pen(d, np.stack([xs, 56 + rng.uniform(14, 30) * np.sin(xs / rng.uniform(6, 12))], 1), w)
+    elif kind == "asterisk":
+        for a in np.linspace(0, np.pi, 4, endpoint=False) + rng.uniform(0, 0.4):
+            _pen(d, [(56 - 42 * np.cos(a), 56 - 42 * np.sin(a)), (56 + 42 * np.cos(a), 56 + 42 * np.sin(a))], w)
+    else:
+        raise ValueError(f"unknown doodle {kind!r}")
+
+
+def doodles(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, dict]:
+    kinds = np.array(DOODLES)[rng.permutation(np.arange(n) % len(DOODLES))]
+    angle = rng.uniform(-20, 20, n)
+    x = np.empty((n, 784), np.float32)
+    for i in range(n):
+        img = Image.new("L", (CANVAS, CANVAS))
+        _draw_doodle(str(kinds[i]), ImageDraw.Draw(img), rng, int(rng.integers(7, 14)))
+        img = img.rotate(float(angle[i]), resample=Image.Resampling.BILINEAR)
+        x[i] = _frame(img)
+    return x, np.full(n, -1), {"doodle": kinds, "angle": angle}
+
+
+def _photo_library() -> dict[str, np.ndarray]:
+    import skimage.data
+
+    out = {}
+    for name in PHOTOS:
+        im = np.asarray(getattr(skimage.data, name)())
+        if im.ndim == 3:
+            im = np.asarray(Image.fromarray(im[..., :3].astype(np.uint8)).convert("L"))
+        out[name] = im.astype(np.uint8)
+    return out
+
+
+def photos(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, dict]:
+    lib = _photo_library()
+    names = list(lib)
+    src = rng.integers(0, len(names), n)
+    x = np.empty((n, 784), np.float32)
+    side = np.empty(n, np.int64)
+    for i in range(n):
+        g = lib[names[src[i]]]
+        s = side[i] = int(rng.integers(28, min(g.shape) + 1))
+        r0, c0 = rng.integers(0, g.shape[0] - s + 1), rng.integers(0, g.shape[1] - s + 1)
+        patch = Image.fromarray(g[r0:r0 + s, c0:c0 + s]).resize((28, 28), Image.Resampling.LANCZOS)
+        x[i] = np.asarray(patch, np.float32).ravel() / 255.0
+    return x, np.full(n, -1), {"source": np.array(names)[src], "crop_side": side}
+
+
+# ----------------------------------------------------------------------------- whole pictures
+
+
+def _paper(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """Grey paper under a lamp: level, a lighting gradient, a soft shadow, grain and fibres."""
+    level = rng.uniform(0.55, 0.92)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    a = rng.uniform(0, 2 * np.pi)
+    ramp = ((xx - w / 2) * np.cos(a) + (yy - h / 2) * np.sin(a)) / max(h, w)
+    paper = level * (1 - rng.uniform(0, 0.35) * (ramp + 0.5))
+    if rng.random() < 0.6:  # a soft shadow (a hand, a phone) over one side
+        b = rng.uniform(0, 2 * np.pi)
+        edge = ((xx - w * rng.uniform(0.2, 0.8)) * np.cos(b) + (yy - h * rng.uniform(0.2, 0.8)) * np.sin(b))
+        paper *= 1 - rng.uniform(0.1, 0.3) / (1 + np.exp(-edge / (0.05 * max(h, w))))
+    fibres = ndimage.gaussian_filter(rng.normal(0, 1, (h, w)), rng.uniform(1.0, 3.0))
+    paper += rng.uniform(0.005, 0.02) * fibres / (fibres.std() + 1e-8)
+    return paper + rng.normal(0, rng.uniform(0.005, 0.03), (h, w))
+
+
+def _photo_bytes(gray: np.ndarray, rng: np.random.Generator) -> bytes:
+    tint = rng.uniform(0.9, 1.05, 3)  # warm or cool light
+    rgb = np.clip(gray[..., None] * tint, 0, 1)
+    buf = io.BytesIO()
+    Image.fromarray((rgb * 255).round().astype(np.uint8)).save(buf, "JPEG", quality=int(rng.integers(60, 92)))
+    return buf.getvalue()
+
+
+def _size(rng) -> tuple[int, int]:
+    w, h = [(800, 600), (640, 480), (1024, 768), (600, 800), (960, 720)][rng.integers(0, 5)]
+    return h, w
+
+
+def digit_photos(n: int, rng: np.random.Generator) -> tuple[list[bytes], np.ndarray, dict]:
+    """``n`` JPEG photos of MNIST test digits written on paper -> (files, labels, meta)."""
+    test = load_mnist().test
+    idx = rng.permutation(len(test))[:n]
+    files, fill = [], np.empty(n)
+    for i, k in enumerate(idx):
+        h, w = _size(rng)
+        paper = _paper(rng, h, w)
+        area = rng.uniform(0.05, 0.30)  # of the picture, the digit's 28 x 28 frame
+        side = int(np.sqrt(area * h * w))
+        side = min(side, h - 4, w - 4)
+        digit = np.asarray(Image.fromarray((test.x[k].reshape(28, 28) * 255).astype(np.uint8))
+                           .resize((side, side), Image.Resampling.BICUBIC), np.float32) / 255.0
+        digit = ndimage.gaussian_filter(np.clip(digit, 0, 1), rng.uniform(0.3, 1.2))
+        r0, c0 = rng.integers(0, h - side), rng.integers(0, w - side)
+        ink = rng.uniform(0.6, 0.9)  # how dark the pen is, relative to the paper
+        paper[r0:r0 + side, c0:c0 + side] *= 1 - ink * digit
+        files.append(_photo_bytes(ndimage.gaussian_filter(paper, rng.uniform(0.3, 1.0)), rng))
+        fill[i] = side * side / (h * w)
+    return files, test.y[idx], {"index": idx, "fill": fill}
+
+
+def paper_photos(n: int, rng: np.random.Generator) -> list[bytes]:
+    """``n`` JPEG photos of blank paper (no digit: the answer must be "no digit found")."""
+    return [_photo_bytes(ndimage.gaussian_filter(_paper(rng, *_size(rng)), rng.uniform(0.3, 1.0)), rng)
+            for _ in range(n)]
