@@ -38,6 +38,7 @@ VERDICT_STYLE = {  # kind -> (streamlit box, icon, plain heading): the icon and 
     "ambiguous": (st.warning, ":material/balance:", "Ambiguous"),
     "unsure": (st.warning, ":material/help:", "Unsure"),
     "ood": (st.error, ":material/block:", "Not a digit?"),
+    "unfamiliar": (st.error, ":material/block:", "Unlike anything seen in training"),
 }
 
 
@@ -60,7 +61,22 @@ def digit_image(preview: np.ndarray, *, size: int = 168, caption: str | None = N
 def verdict_card(v) -> None:
     """The headline sentence of a ``uqcore.verdict.Verdict``, in a box whose icon and heading say the kind."""
     box, icon, heading = VERDICT_STYLE.get(v.kind, (st.info, ":material/info:", ""))
-    box(f"#### {v.sentence}", icon=icon)
+    reason = getattr(v, "reason", "")
+    box(f"#### {v.sentence}" + (f"\n\n**Why:** {reason}" if reason else ""), icon=icon)
+    evidence = getattr(v, "evidence", None)
+    if evidence:
+        with st.expander("Details: the scores behind this sentence"):
+            f, p = evidence["familiarity"], evidence["probabilities"]
+            st.markdown(
+                f"- **Decided by:** {'familiarity' if evidence['decided_by'] == 'familiarity' else 'probability'} "
+                "(the rule: unfamiliar if the familiarity score is above its threshold; otherwise confident if the "
+                "top probability reaches the confident threshold; otherwise ambiguous between the top two)\n"
+                f"- **Familiarity score** (sum of k-nearest-neighbour distances to training digits at the pixels, "
+                f"first and last layer, each scaled by validation digits): **{f['score']:.3f}**, threshold "
+                f"**{f['threshold']:.3f}** (99th percentile of clean validation digits); "
+                f"{f['share_of_digits_closer']:.1%} of validation digits score lower\n"
+                f"- **Probabilities** ({p['source']}): top **{p['top']:.3f}**, runner-up **{p['runner_up']:.3f}**, "
+                f"confident threshold **{p['confident_threshold']:.2f}**")
 
 
 def method_card(method, result: dict, *, quantile: float = 0.95, true_label: int | None = None) -> None:

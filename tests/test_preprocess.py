@@ -216,3 +216,54 @@ def test_round_trip_accuracy(mnist, tiny_model):
     raw, wob, bow = acc(x), acc(white_on_black), acc(black_on_white)
     print(f"\nround trip accuracy: raw {raw:.3f}, white-on-black {wob:.3f}, black-on-white {bow:.3f}")
     assert abs(wob - raw) <= 0.01 and abs(bow - raw) <= 0.01
+
+
+# ----------------------------------------------------------------------------- real pictures
+
+
+def test_png_round_trip_of_a_test_digit_equals_its_array(mnist):
+    """A 28x28 MNIST-like file reaches the model as it is: within 1/255 of the array."""
+    from uqcore.file_path import png_bytes
+
+    for x in mnist.test.x[:50]:
+        out = to_mnist(png_bytes(x))
+        assert out.framing["passthrough"] and np.abs(out.x - x).max() <= 1 / 255 + 1e-6
+
+
+def test_28x28_dark_ink_on_light_is_inverted_not_reframed(mnist):
+    x = mnist.test.x[3]
+    light = Image.fromarray(((1 - x.reshape(28, 28)) * 255).round().astype(np.uint8))
+    out = to_mnist(png_bytes(light))
+    assert out.inverted and np.abs(out.x - x).max() <= 1 / 255 + 1e-6
+
+
+def test_blank_paper_photos_have_no_digit():
+    from uqcore.families import paper_photos
+
+    for f in paper_photos(6, np.random.default_rng(0)):
+        out = to_mnist(f)
+        assert out.is_empty and not out.x.any()
+
+
+def test_digit_photos_come_out_like_the_digit(mnist):
+    """A small dark digit on grey, shaded, grainy paper (JPEG) is found, cut out and framed like the
+    clean digit: the two 28x28 inputs correlate strongly."""
+    from uqcore.families import digit_photos
+
+    files, y, meta = digit_photos(8, np.random.default_rng(1))
+    for f, k in zip(files, meta["index"]):
+        out = to_mnist(f)
+        clean = to_mnist(upscale(mnist.test.x[k]))
+        assert not out.is_empty and out.inverted
+        assert 0.04 <= out.framing["fill"] <= 0.4
+        assert np.corrcoef(out.x, clean.x)[0, 1] > 0.8
+
+
+def test_uneven_lighting_is_removed():
+    """A strong lighting gradient alone is not ink; a digit on it is still found."""
+    from uqcore.preprocess import estimate_background
+
+    yy, xx = np.mgrid[0:300, 0:400] / 400
+    gradient = (0.2 + 0.5 * xx + 0.2 * yy ** 2).astype(np.float32)
+    assert np.abs(estimate_background(gradient) - gradient).max() < 0.01
+    assert to_mnist((gradient * 255).astype(np.uint8)).is_empty

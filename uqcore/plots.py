@@ -4,6 +4,7 @@ Colours come from the Okabe–Ito palette, which stays distinguishable for colou
 """
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -367,4 +368,30 @@ def per_class_bars(table, *, font_size: int = 16, height: int = 340):
     fig.update_annotations(font_size=font_size)
     fig.update_xaxes(tickfont=dict(size=font_size), title_font=dict(size=font_size))
     fig.update_yaxes(showgrid=True, gridcolor="#e5e5e5", tickfont=dict(size=font_size - 1))
+    return fig
+
+
+def ood_histograms(test_scores, others: dict[str, np.ndarray], *, threshold: float | None = None,
+                   labels: dict[str, str] | None = None, bins: int = 60, height: int = 360,
+                   font_size: int = 15) -> go.Figure:
+    """Score histograms (share of each set per bin): test digits against each other set, one colour
+    a set, and the threshold as a vertical line. Scores of +inf ('no digit found') are left out."""
+    test_scores = np.asarray(test_scores, np.float64)
+    finite = [test_scores] + [np.asarray(v, np.float64)[np.isfinite(v)] for v in others.values()]
+    lo, hi = np.quantile(np.concatenate(finite), [0.0, 0.995])
+    edges = np.linspace(lo, hi if hi > lo else lo + 1, bins + 1)
+    fig = go.Figure()
+    for name, values in {"test digits": test_scores, **others}.items():
+        v = np.clip(np.asarray(values, np.float64)[np.isfinite(values)], edges[0], edges[-1])
+        counts, _ = np.histogram(v, edges)
+        fig.add_trace(go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts / max(len(v), 1), name=(labels or {}).get(name, name),
+                             opacity=0.55, width=np.diff(edges),
+                             hovertemplate="score %{x:.3g}: %{y:.1%} of the set<extra>%{fullData.name}</extra>"))
+    if threshold is not None:
+        fig.add_vline(x=threshold, line_dash="dash", line_color="#333",
+                      annotation_text="threshold", annotation_position="top")
+    fig.update_layout(barmode="overlay", height=height, margin=dict(l=10, r=10, t=30, b=10),
+                      font=dict(size=font_size), legend=dict(orientation="h", y=-0.25),
+                      xaxis_title="score (higher = more unusual; the last bin holds everything beyond)",
+                      yaxis_title="share of the set", yaxis_tickformat=".0%")
     return fig

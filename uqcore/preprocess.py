@@ -25,6 +25,7 @@ CENTRE = 14.0  # where MNIST puts the centre of mass (row, column)
 INK_THRESHOLD = 0.05  # relative to the brightest pixel: fainter pixels are background
 EMPTY_CONTRAST = 0.1  # less contrast than this (on 0..1) means there is nothing drawn
 SNR_MIN = 12.0  # ink must rise this many grain sigmas above the paper, or no digit is found
+PHOTO_GRAIN = 2.0 / 255  # grain above this (before smoothing) means a camera photo, not a canvas or a scan
 WORK_SIDE = 400  # large photos are reduced to this long side before the ink is looked for
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -278,7 +279,7 @@ def estimate_background(gray: np.ndarray, *, grid: int = 16, rounds: int = 4) ->
         return np.stack([np.ones_like(y), y, x, y * y, x * x, x * y], -1)
 
     a, z = design(yy.ravel(), xx.ravel()), med.ravel()
-    keep = np.ones(z.size, bool)
+    keep = z <= np.median(z)  # ink is bright: start from the darker half of the blocks
     coef = np.zeros(6)
     for _ in range(rounds):
         coef, *_ = np.linalg.lstsq(a[keep], z[keep], rcond=None)
@@ -290,6 +291,25 @@ def estimate_background(gray: np.ndarray, *, grid: int = 16, rounds: int = 4) ->
         keep = new
     fy, fx = np.meshgrid(np.arange(h) / max(h - 1, 1), np.arange(w) / max(w - 1, 1), indexing="ij")
     return (design(fy, fx) @ coef).astype(np.float32)
+
+
+def _grain(img: np.ndarray) -> float:
+    """Robust sigma of the background's noise from the lower half of the histogram (ink is bright)."""
+    centre = float(np.median(img))
+    return max((centre - float(np.percentile(img, 25))) / 0.6745, 0.5 / 255)
+
+
+def _local_level(resid: np.ndarray, grid: int = 16) -> np.ndarray:
+    """The paper's local level left after the smooth fit (a shadow's edge): block medians on a
+    ``grid`` raster, median-filtered 5 x 5 across blocks (so blocks full of ink do not count), then
+    bilinear back to full size. Pen strokes cover less than half of a block, so they stay."""
+    from scipy import ndimage
+
+    h, w = resid.shape
+    rows, cols = np.array_split(np.arange(h), min(grid, h)), np.array_split(np.arange(w), min(grid, w))
+    med = np.array([[np.median(resid[r[0]:r[-1] + 1, c[0]:c[-1] + 1]) for c in cols] for r in rows], np.float32)
+    med = ndimage.median_filter(med, size=5, mode="nearest")
+    return np.asarray(Image.fromarray(med).resize((w, h), Image.Resampling.BILINEAR), np.float32)
 
 
 def extract_ink(gray: np.ndarray) -> tuple[np.ndarray | None, dict]:
@@ -304,14 +324,16 @@ def extract_ink(gray: np.ndarray) -> tuple[np.ndarray | None, dict]:
 
     work, _ = _working_copy(gray)
     resid = work - estimate_background(work)
+    photo = _grain(resid) > PHOTO_GRAIN
+    if photo:  # a camera photo: follow shadows the smooth surface cannot
+        resid = resid - _local_level(resid)
     smooth = ndimage.gaussian_filter(resid, max(0.7, 0.004 * max(work.shape)))
-    centre = np.median(smooth)
-    sigma = max(1.4826 * float(np.median(np.abs(smooth - centre))), 0.5 / 255)
+    centre, sigma = float(np.median(smooth)), _grain(smooth)
     peak = float(smooth.max()) - float(centre)
     facts = {"grain": sigma, "contrast": max(peak, 0.0)}
     if peak < max(EMPTY_CONTRAST, SNR_MIN * sigma):
         return None, facts
-    high = centre + max(0.5 * peak, 6 * sigma)
+    high = centre + max(0.25 * peak, 6 * sigma)
     low = centre + max(INK_THRESHOLD * peak, 3 * sigma)
     labels, n = ndimage.label(smooth > low)
     strong = np.unique(labels[(smooth > high) & (labels > 0)])
@@ -320,7 +342,10 @@ def extract_ink(gray: np.ndarray) -> tuple[np.ndarray | None, dict]:
         return None, facts
     keep = strong[areas >= 0.03 * areas.max()]
     mask = np.isin(labels, keep)
-    ink = np.where(mask, np.clip((resid - centre) / peak, 0.0, 1.0), 0.0).astype(np.float32)
+    # a pen's stroke is evenly dark; in a photo, light and blur make it uneven: its typical
+    # darkness (90th percentile inside the mask), not its darkest pixel, becomes full ink
+    level = float(np.percentile(resid[mask] - centre, 90)) if photo else peak
+    ink = np.where(mask, np.clip((resid - centre) / max(level, 1e-6), 0.0, 1.0), 0.0).astype(np.float32)
     rr, cc = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     box_h, box_w = rr[-1] - rr[0] + 1, cc[-1] + 1 - cc[0]
     facts.update(fill=float(box_h * box_w / mask.size), aspect=float(box_h / box_w), stretch=float(1.0 / peak),

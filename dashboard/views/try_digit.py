@@ -8,10 +8,12 @@ from streamlit_drawable_canvas import st_canvas  # only importable inside a runn
 
 from dashboard import widgets
 from dashboard.resources import get_bundle, sample_set
-from uqcore.predict import overall_verdict, predict_one
+from uqcore.file_path import one_headline
+from uqcore.predict import predict_one
 from uqcore.preprocess import ImageError, to_mnist
 
-OOD_CHOICES = {"letters": "a printed capital letter", "noise": "random static", "natural": "a patch of a photo"}
+OOD_CHOICES = {"letters": "a printed capital letter", "noise": "random static", "natural": "a patch of a photo",
+               "objects": "a drawing of an everyday object", "doodles": "a doodle that is not a digit"}
 
 st.title("Try a digit")
 st.write("Draw a digit, upload a picture of one, or let the app pick an image. Six different methods read it "
@@ -31,7 +33,7 @@ def set_input(x: np.ndarray, preview: np.ndarray, *, source: str, true_label: in
     x = np.asarray(x, dtype=np.float32).reshape(784)
     t0 = time.perf_counter()
     results = predict_one(bundle.methods, x)
-    headline = overall_verdict(results)
+    headline = one_headline(bundle.familiarity, results, x)
     seconds = time.perf_counter() - t0
     state["current_input"] = {"x": x, "preview": np.asarray(preview).reshape(28, 28), "source": source,
                               "true_label": true_label, "notes": notes or [], "results": results,
@@ -47,6 +49,9 @@ def from_image(image, source: str) -> None:
         return
     if pre.is_empty:
         state["current_input"] = None  # the page then says "Draw a digit first"
+        if source != "Your drawing":
+            st.warning("No digit found in this picture: it looks blank, or nothing stands out from the paper. "
+                       "Try a closer photo with the digit written darker.", icon=":material/image_search:")
         return
     set_input(pre.x, pre.preview, source=source, notes=pre.notes)
 

@@ -1,0 +1,130 @@
+"""New OOD scores (k-NN, relative Mahalanobis), the familiarity score and the three-way headline."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.covariance import EmpiricalCovariance
+
+from uqcore.familiarity import Familiarity, FamiliarityConfig, stratified_bank
+from uqcore.file_path import headline_kinds
+from uqcore.ood import KNN, Mahalanobis, RelativeMahalanobis
+from uqcore.verdict import article, headline
+
+
+@pytest.fixture
+def blobs(rng):
+    means = np.array([[0.0, 0.0, 0.0], [6.0, 0.0, 1.0], [0.0, 6.0, -1.0]])
+    y = np.repeat(np.arange(3), 200)
+    x = means[y] + rng.normal(0, [1.0, 0.5, 2.0], (len(y), 3))
+    return x, y
+
+
+def test_knn_training_point_is_at_distance_zero(blobs):
+    x, _ = blobs
+    knn = KNN(k=1).fit(x)
+    assert np.allclose(knn.score(x[:50]), 0.0, atol=1e-5)
+
+
+def test_knn_equals_brute_force_on_normalised_features(blobs, rng):
+    x, _ = blobs
+    q = rng.normal(0, 3, (40, 3))
+    bank = x / np.linalg.norm(x, axis=1, keepdims=True)
+    qn = q / np.linalg.norm(q, axis=1, keepdims=True)
+    d = np.sort(np.linalg.norm(qn[:, None] - bank[None], axis=-1), axis=1)
+    assert np.allclose(KNN(k=7).fit(x).score(q), d[:, 6], atol=1e-5)
+    raw = np.sort(np.linalg.norm(q[:, None] - x[None], axis=-1), axis=1)[:, 2]
+    assert np.allclose(KNN(k=3, normalise=False).fit(x).score(q), raw, atol=1e-4)
+
+
+def test_knn_state_round_trip_and_errors(blobs):
+    x, _ = blobs
+    knn = KNN(k=5).fit(x)
+    again = KNN.from_state(knn.state())
+    assert np.allclose(again.score(x[:9] + 0.3), knn.score(x[:9] + 0.3))
+    with pytest.raises(ValueError, match="columns"):
+        knn.score(np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="k must"):
+        KNN(k=0)
+
+
+def test_mahalanobis_class_mean_is_zero_and_matches_sklearn(blobs, rng):
+    x, y = blobs
+    m = Mahalanobis(ridge=0).fit(x, y)
+    assert np.allclose(m.score(m.means_), 0.0, atol=1e-9)
+    # tied covariance: sklearn on the class-centred data gives the same precision
+    centred = x - m.means_[y]
+    ref = EmpiricalCovariance(assume_centered=True).fit(centred)
+    q = rng.normal(0, 4, (30, 3))
+    want = np.min([ref.mahalanobis(q - mu) for mu in m.means_], axis=0)
+    assert np.allclose(m.score(q), want, rtol=1e-6)
+
+
+def test_relative_mahalanobis_matches_sklearn(blobs, rng):
+    x, y = blobs
+    r = RelativeMahalanobis(ridge=0).fit(x, y)
+    q = rng.normal(0, 4, (30, 3))
+    background = EmpiricalCovariance().fit(x).mahalanobis(q)
+    assert np.allclose(r.background(q), background, rtol=1e-6)
+    assert np.allclose(r.score(q), Mahalanobis(ridge=0).fit(x, y).score(q) - background, rtol=1e-6, atol=1e-9)
+    again = RelativeMahalanobis.from_state(r.state())
+    assert np.allclose(again.score(q), r.score(q))
+    # a point far along a direction every class shares scores lower than one off every class
+    assert r.score(np.array([[0.0, 0.0, 9.0]]))[0] < r.score(np.array([[9.0, 9.0, 0.0]]))[0]
+
+
+def test_stratified_bank_is_balanced():
+    y = np.repeat(np.arange(10), [50 + 10 * k for k in range(10)])
+    idx = stratified_bank(y, 200, seed=0)
+    assert np.array_equal(np.bincount(y[idx]), np.full(10, 20))
+
+
+def test_familiarity_on_a_tiny_model(mnist, tiny_model):
+    cfg = FamiliarityConfig(k=5, bank=2000)
+    fam = Familiarity(cfg).fit(tiny_model, mnist.train.x[:5000], mnist.train.y[:5000], mnist.val.x[:2000])
+    # 1% of the validation digits are above the threshold, by construction
+    assert np.mean(fam.val_scores_ > fam.threshold_) == pytest.approx(0.01, abs=0.002)
+    digits = fam.score(mnist.test.x[:300])
+    noise = fam.score(np.random.default_rng(0).random((100, 784)).astype(np.float32))
+    assert np.mean(fam.is_unfamiliar(noise)) == 1.0 and np.mean(fam.is_unfamiliar(digits)) < 0.05
+    assert fam.percentile(float(fam.val_scores_.max()) + 1) == 1.0 and fam.percentile(-1e9) == 0.0
+    from uqcore.familiarity import LAYERS
+
+    again = Familiarity.from_state(tiny_model, fam.state(), cfg)
+    assert np.allclose(again.score(mnist.test.x[:20]), fam.score(mnist.test.x[:20]))
+    assert set(fam.layer_scores(mnist.test.x[:3])) == set(LAYERS)
+
+
+# ----------------------------------------------------------------------------- the headline
+
+
+def test_article():
+    assert article(8) == "an 8" and article(7) == "a 7" and article(0) == "a 0" and article(11) == "an 11"
+
+
+def h(probs, fam=0.0):
+    return headline(np.asarray(probs, float), familiarity=fam, familiarity_threshold=1.0, familiar_share=0.5)
+
+
+def test_headline_three_kinds():
+    p = np.full(10, 0.01)
+    p[8] = 0.91
+    v = h(p)
+    assert v.kind == "confident" and v.label == 8 and "an 8" in v.sentence
+    blend = np.zeros(10)
+    blend[4], blend[9] = 0.62, 0.38
+    v = h(blend)
+    assert v.kind == "ambiguous" and {v.label, v.runner_up} == {4, 9} and "4 and 9" in v.sentence
+    # an unfamiliar image is unfamiliar however sure the probabilities are: one rule, not a vote
+    v = headline(p, familiarity=2.0, familiarity_threshold=1.0, familiar_share=0.996)
+    assert v.kind == "unfamiliar" and "99.6%" in v.reason and v.evidence["decided_by"] == "familiarity"
+    assert set(v.to_json()) >= {"kind", "label", "runner_up", "sentence", "evidence"}
+
+
+def test_vectorised_kinds_match_the_rule(rng):
+    probs = rng.dirichlet(np.full(10, 0.3), 300)
+    fam = rng.normal(0.5, 0.6, 300)
+    empty = rng.random(300) < 0.05
+    kinds = headline_kinds(probs, fam, empty, threshold=1.0)
+    for i in range(300):
+        want = "no_digit" if empty[i] else h(probs[i] / probs[i].sum(), fam[i]).kind
+        assert kinds[i] == want
