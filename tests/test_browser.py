@@ -179,3 +179,45 @@ def test_click_a_reliability_bar_shows_its_bin(server, page):
         time.sleep(0.25)
     assert line.inner_text() != before, "clicking a bar did not change the bin shown"
     assert no_exception(page)
+
+
+def _canvas(page):
+    for frame in page.frames:
+        loc = frame.locator("canvas.upper-canvas")
+        try:
+            loc.first.wait_for(timeout=5000 if frame is not page.main_frame else 30000)
+        except Exception:
+            continue
+        return loc.first
+    raise AssertionError("no drawing canvas found")
+
+
+def _stroke(page, box, points) -> None:
+    """One pen stroke through ``points`` given as fractions (x, y) of the canvas."""
+    xs = [box["x"] + px * box["width"] for px, _ in points]
+    ys = [box["y"] + py * box["height"] for _, py in points]
+    page.mouse.move(xs[0], ys[0])
+    page.mouse.down()
+    for (xa, ya), (xb, yb) in zip(zip(xs, ys), zip(xs[1:], ys[1:])):
+        for t in (0.25, 0.5, 0.75, 1.0):
+            page.mouse.move(xa + (xb - xa) * t, ya + (yb - ya) * t)
+    page.mouse.up()
+
+
+def test_draw_a_4_or_9_and_read_ambiguous(server, page):
+    """A 4 whose top is almost closed (halfway to a 9): the headline says 'Ambiguous between' two digits."""
+    page.goto(f"{server}/try_digit")
+    wait_idle(page)
+    canvas = _canvas(page)
+    box = canvas.bounding_box()
+    _stroke(page, box, [(0.62, 0.22), (0.40, 0.20), (0.33, 0.40), (0.38, 0.52), (0.64, 0.50)])  # the almost-closed top
+    wait_idle(page)
+    _stroke(page, box, [(0.64, 0.20), (0.64, 0.85)])  # the long right stroke
+    page.get_by_text("Your drawing", exact=True).first.wait_for(timeout=30000)
+    wait_idle(page)
+    page.get_by_text("Ambiguous between", exact=False).first.wait_for(timeout=20000)
+    text = page.get_by_text("Ambiguous between", exact=False).first.inner_text()
+    import re
+
+    assert re.search(r"Ambiguous between \d and \d", text), text
+    assert page.locator('[data-testid="stException"]').count() == 0

@@ -381,11 +381,12 @@ def ood_histograms(test_scores, others: dict[str, np.ndarray], *, threshold: flo
     lo, hi = np.quantile(np.concatenate(finite), [0.0, 0.995])
     edges = np.linspace(lo, hi if hi > lo else lo + 1, bins + 1)
     fig = go.Figure()
-    for name, values in {"test digits": test_scores, **others}.items():
+    palette = [OKABE_ITO[0], OKABE_ITO[1], OKABE_ITO[3], OKABE_ITO[4], OKABE_ITO[2], OKABE_ITO[7], OKABE_ITO[5]]
+    for i, (name, values) in enumerate({"test digits": test_scores, **others}.items()):
         v = np.clip(np.asarray(values, np.float64)[np.isfinite(values)], edges[0], edges[-1])
         counts, _ = np.histogram(v, edges)
         fig.add_trace(go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts / max(len(v), 1), name=(labels or {}).get(name, name),
-                             opacity=0.55, width=np.diff(edges),
+                             opacity=0.55, width=np.diff(edges), marker_color=palette[i % len(palette)],
                              hovertemplate="score %{x:.3g}: %{y:.1%} of the set<extra>%{fullData.name}</extra>"))
     if threshold is not None:
         fig.add_vline(x=threshold, line_dash="dash", line_color="#333",

@@ -109,8 +109,8 @@ def headline(probs, *, familiarity: float, familiarity_threshold: float, familia
     if p[a] >= confident:
         evidence["decided_by"] = "probability"
         return Headline("confident", a, b, f"Confident: this is {article(a)} ({p[a]:.0%} sure).",
-                        f"It looks like the digits the model learned (closer to them than {1 - share:.0%} of real "
-                        f"digits are), and the models give {article(a)} {p[a]:.0%}.", evidence)
+                        f"It is as close to the digits the model learned as real handwritten digits usually are, "
+                        f"and the models are {p[a]:.0%} sure it is {article(a)}.", evidence)
     evidence["decided_by"] = "probability"
     rest = "" if p[a] + p[b] >= TWO_WAY else " Other digits are possible too."
     return Headline("ambiguous", a, b,
