@@ -153,7 +153,16 @@ def test_compare_table_slider_and_scatter(quick_app_env):
     at = start("views/compare.py")
     html = at.get("html")[0].proto.body
     assert "★" in html and "ECE" in html and "OOD AUROC: letters" in html
-    assert len(at.get("plotly_chart")) == 2  # risk-coverage curves and the aleatoric/epistemic scatter
+    # OOD score histograms, risk-coverage curves and the aleatoric/epistemic scatter
+    assert len(at.get("plotly_chart")) == 3
+    shown = at.dataframe[0].value
+    assert list(shown.index) == ["letters", "objects", "doodles"] and list(shown["held out"]) == ["", "yes", "yes"]
+    from uqcore.ood import ood_metrics
+    from uqcore.store import Store as _Store
+
+    fp = build(BuildConfig(quick=True), store=_Store(quick_app_env)).file_path
+    want = ood_metrics(fp["test/png/familiarity"], fp["letters/png/familiarity"])["auroc"]
+    assert shown.loc["letters", "AUROC"] == f"{want:.3f}"
 
     def readout():
         return [m.value for m in at.markdown if "abstain on" in m.value]

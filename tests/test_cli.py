@@ -93,6 +93,23 @@ def test_predict_answers_good_files_and_reports_bad_ones(quick_artifacts, tmp_pa
     assert "Traceback" not in r.stderr
     assert "not an image" in errors[str(bad)].lower() or "cannot" in errors[str(bad)].lower()
     assert errors[str(tmp_path / "missing.png")] == "No such file or folder."
+    h = out["results"][0]["headline"]
+    assert h["kind"] in ("confident", "ambiguous", "unfamiliar") and h["sentence"].endswith(".")
+    assert {"label", "runner_up", "evidence"} <= set(h) and h["evidence"]["decided_by"] in ("familiarity", "probability")
+
+
+def test_predict_blank_paper_photo_is_no_digit_found(quick_artifacts, tmp_path):
+    import json
+
+    import numpy as np
+
+    from uqcore.families import paper_photos
+
+    paper = tmp_path / "paper.jpg"
+    paper.write_bytes(paper_photos(1, np.random.default_rng(3))[0])
+    r = run_cli("predict", str(paper), "--quick", "--json", artifacts=quick_artifacts[0])
+    out = json.loads(r.stdout)
+    assert out["results"] == [] and out["errors"][0]["error"].startswith("No digit found")
 
 
 def test_unknown_command_exits_with_usage(tmp_path):

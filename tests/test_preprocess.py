@@ -255,7 +255,7 @@ def test_digit_photos_come_out_like_the_digit(mnist):
         out = to_mnist(f)
         clean = to_mnist(upscale(mnist.test.x[k]))
         assert not out.is_empty and out.inverted
-        assert 0.04 <= out.framing["fill"] <= 0.4
+        assert 0.01 <= out.framing["fill"] <= 0.3  # the ink's box: smaller than the 28x28 frame drawn at 5-30%
         assert np.corrcoef(out.x, clean.x)[0, 1] > 0.8
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from uqcore.verdict import Verdict, overall, verdict
+from uqcore.verdict import verdict
 
 
 def onehot(k, p=1.0):
@@ -36,10 +36,5 @@ def test_bad_probs_are_refused():
         verdict(np.ones(10), aleatoric=0, epistemic=0, is_ood=False)
 
 
-def test_overall_majority_ood_and_disagreement():
-    conf7 = Verdict("confident", "Confident: this is a 7 (97% sure).", 7, 1)
-    ood = Verdict("ood", "x", 7, 1)
-    assert overall({"ensemble": conf7, "a": ood, "b": ood}).kind == "ood"
-    assert overall({"ensemble": conf7, "a": conf7}) == conf7
-    mixed = overall({"ensemble": conf7, "a": Verdict("confident", "", 1, 7)})
-    assert "Some methods read it differently: 1, 7." in mixed.sentence
+def test_per_method_verdict_uses_the_right_article():
+    assert verdict(onehot(8, 0.97), aleatoric=0.1, epistemic=0.0, is_ood=False).sentence == "Confident: this is an 8 (97% sure)."

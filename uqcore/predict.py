@@ -76,11 +76,3 @@ def predict_paths(methods: dict[str, Method], paths: list[str | Path], familiari
         row["framing"] = pre.framing
         results.append(row)
     return {"results": results, "errors": errors}
-
-
-def overall_verdict(results: dict[str, dict]):
-    """The headline ``Verdict`` over ``predict_one``'s per-method results (see ``verdict.overall``)."""
-    from .verdict import overall
-
-    return overall({name: verdict(np.asarray(r["probs"]), aleatoric=r["aleatoric"], epistemic=r["epistemic"],
-                                  is_ood=r["is_ood"]) for name, r in results.items()})

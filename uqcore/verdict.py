@@ -1,4 +1,5 @@
-"""Plain-English verdicts for a non-technical reader: confident, ambiguous, unsure, or unlike the training data."""
+"""Plain-English verdicts for a non-technical reader: per method (``verdict``: confident, ambiguous, unsure,
+or unlike the training data) and the page's headline (``headline``: one three-way rule over all of them)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,31 +27,14 @@ def verdict(probs, *, aleatoric: float, epistemic: float, is_ood: bool) -> Verdi
     a, b = int(order[0]), int(order[1])
     if is_ood:
         return Verdict("ood", f"This does not look like anything the model was trained on: its best guess would be "
-                              f"a {a}, but do not trust it.", a, b)
+                              f"{article(a)}, but do not trust it.", a, b)
     if p[a] >= CONFIDENT:
-        return Verdict("confident", f"Confident: this is a {a} ({p[a]:.0%} sure).", a, b)
+        return Verdict("confident", f"Confident: this is {article(a)} ({p[a]:.0%} sure).", a, b)
     if p[a] + p[b] >= TWO_WAY:
         why = ("the image itself is unclear" if aleatoric >= epistemic
                else "the model has seen too few images like this to decide")
         return Verdict("ambiguous", f"Ambiguous between {a} and {b} ({p[a]:.0%} vs {p[b]:.0%}): {why}.", a, b)
-    return Verdict("unsure", f"Unsure: the best guess is a {a} ({p[a]:.0%}), but several digits are possible.", a, b)
-
-
-def overall(verdicts: dict[str, Verdict], *, reference: str = "ensemble") -> Verdict:
-    """The headline across methods: OOD when at least half the methods say so; otherwise the reference
-    method's verdict (the deep ensemble, the best calibrated here), with a note when methods disagree on the digit."""
-    if not verdicts:
-        raise ValueError("no verdicts to summarise.")
-    n_ood = sum(v.kind == "ood" for v in verdicts.values())
-    ref = verdicts.get(reference) or next(iter(verdicts.values()))
-    if n_ood * 2 >= len(verdicts):
-        return Verdict("ood", f"This does not look like anything the model was trained on ({n_ood} of "
-                              f"{len(verdicts)} methods say so). Any digit it names is a guess.", ref.label, ref.runner_up)
-    labels = {v.label for v in verdicts.values()}
-    if len(labels) > 1 and ref.kind == "confident":
-        return Verdict("ambiguous", ref.sentence + " Some methods read it differently: "
-                       + ", ".join(str(x) for x in sorted(labels)) + ".", ref.label, ref.runner_up)
-    return ref
+    return Verdict("unsure", f"Unsure: the best guess is {article(a)} ({p[a]:.0%}), but several digits are possible.", a, b)
 
 
 # ----------------------------------------------------------------------------- the headline
