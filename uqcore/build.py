@@ -352,7 +352,7 @@ def stage_keys(store: Store, config: BuildConfig) -> dict[str, str]:
     k["predictions"] = store.key("predictions", {"posthoc": k["posthoc"], "set_size": config.set_size, "sets": sets})
     k["familiarity"] = store.key("familiarity", {"mlp": k["mlp"], **config.familiarity.to_dict()})
     k["file_path"] = store.key("file_path", {"predictions": k["predictions"], "familiarity": k["familiarity"],
-                                             "photos": config.photos, "version": 2})
+                                             "photos": config.photos, "version": 3})
     k["embedding"] = store.key("embedding", {"predictions": k["predictions"], "method": config.embedding,
                                              "cap": EMBED_CAP})
     return k

@@ -35,7 +35,7 @@ def evaluate(bundle) -> dict:
                 p, ys = _field(pred, s, name, "probs"), pred[f"{s}/y"]
                 row["shift"][s] = {"accuracy": float((p.argmax(1) == ys).mean()), "ece": float(ece(p, ys))}
         out["methods"][name] = row
-    if getattr(bundle, "file_path", None):
+    if bundle.file_path:
         from .file_path import summary
 
         fp = summary(bundle.file_path, {m: meth.ood_score_name for m, meth in bundle.methods.items()})

@@ -80,10 +80,11 @@ class Familiarity:
     def _combine(self, per_layer: dict[str, np.ndarray]) -> np.ndarray:
         return sum((per_layer[n] - self.centre_[n]) / self.scale_[n] for n in LAYERS)
 
-    def layer_scores(self, x) -> dict[str, np.ndarray]:
-        """Per depth, the normalised k-NN distance (1.0 = the 99th percentile of validation digits)."""
-        raw = {n: self.knn_[n].score(f) for n, f in layer_inputs(self.model, x).items()}
-        return {n: (raw[n] - self.centre_[n]) / self.scale_[n] for n in LAYERS}
+    def layer_scores(self, x=None, *, features: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """Per depth, the normalised k-NN distance (1.0 = the 99th percentile of validation digits), of
+        images ``x`` or of their ``features`` (``layer_inputs``) when the caller already has them."""
+        features = layer_inputs(self.model, x) if features is None else features
+        return {n: (self.knn_[n].score(features[n]) - self.centre_[n]) / self.scale_[n] for n in LAYERS}
 
     def score(self, x) -> np.ndarray:
         return sum(self.layer_scores(x).values())
@@ -106,13 +107,11 @@ class Familiarity:
 
     @classmethod
     def from_state(cls, model: MLP, d, config: FamiliarityConfig) -> "Familiarity":
-        from .ood import KNN as _KNN
-
         obj = cls(config)
         obj.model = model
         obj.val_scores_ = np.asarray(d["val_scores"], dtype=np.float64)
         obj.threshold_ = float(d["threshold"])
         obj.centre_ = dict(zip(LAYERS, np.asarray(d["centre"]).tolist()))
         obj.scale_ = dict(zip(LAYERS, np.asarray(d["scale"]).tolist()))
-        obj.knn_ = {n: _KNN.from_state({"bank": d[f"bank.{n}"], "k": config.k, "normalise": True}) for n in LAYERS}
+        obj.knn_ = {n: KNN.from_state({"bank": d[f"bank.{n}"], "k": config.k, "normalise": True}) for n in LAYERS}
         return obj

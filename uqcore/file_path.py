@@ -10,22 +10,22 @@ digits at 40-60%), ``sklearn_digits``, ``digit_photos`` (synthetic photos of dig
 from __future__ import annotations
 
 import io
-import json
 from typing import Callable
 
 import numpy as np
 from PIL import Image
 
-from .familiarity import LAYERS, Familiarity
+from .data import load_mnist
+from .familiarity import LAYERS, Familiarity, layer_inputs, stratified_bank
 from .methods import Method
 from .ood import RelativeMahalanobis, ood_metrics
 from .preprocess import ImageError, to_mnist
-from .verdict import CONFIDENT, headline
+from .verdict import CONFIDENT, HEADLINE_SOURCE
 
 HELD_OUT = ("objects", "doodles")
 KINDS = ("confident", "ambiguous", "unfamiliar", "no_digit")
 BLEND_MAX = 0.6  # blends with the dominant digit at most 60%
-HEADLINE_SOURCE = "ensemble"
+LABELLED = ("test", "blends", "sklearn_digits", "digit_photos")  # digits; every other family is OOD
 
 
 def png_bytes(x784: np.ndarray) -> bytes:
@@ -87,14 +87,12 @@ def measure(methods: dict[str, Method], fam: Familiarity, predictions: dict[str,
     """Arrays and file-path predictions of every method, and the familiarity scores, per family."""
     progress = progress or (lambda d, t, m: None)
     fams, extras = _families(predictions, n_photos)
-    from .familiarity import layer_inputs, stratified_bank
-    from .data import load_mnist
-
     train = load_mnist().train
     bank = stratified_bank(train.y, fam.config.bank, fam.config.seed)
     rmd = RelativeMahalanobis().fit(layer_inputs(fam.model, train.x[bank])["hidden2"], train.y[bank])
     out: dict[str, np.ndarray] = {"families": np.array([f[0] for f in fams]),
-                                  "held_out": np.array(HELD_OUT), "threshold": np.asarray(fam.threshold_), **extras}
+                                  "held_out": np.array(HELD_OUT), "threshold": np.asarray(fam.threshold_),
+                                  "quantile": np.asarray(fam.config.quantile), **extras}
     for i, (name, y, x, files) in enumerate(fams):
         progress(i, len(fams), f"file path: {name}")
         out[f"{name}/y"] = np.asarray(y)
@@ -108,10 +106,11 @@ def measure(methods: dict[str, Method], fam: Familiarity, predictions: dict[str,
             out[f"{p}/empty"] = empty
             if view == "png":
                 out[f"{p}/x"] = np.round(v * 255).astype(np.uint8)
-            for layer, s in fam.layer_scores(v).items():
+            feats = layer_inputs(fam.model, v)
+            for layer, s in fam.layer_scores(features=feats).items():
                 out[f"{p}/knn_{layer}"] = s.astype(np.float32)
             out[f"{p}/familiarity"] = sum(out[f"{p}/knn_{n}"] for n in LAYERS).astype(np.float32)
-            out[f"{p}/rmd_hidden2"] = rmd.score(layer_inputs(fam.model, v)["hidden2"]).astype(np.float32)
+            out[f"{p}/rmd_hidden2"] = rmd.score(feats["hidden2"]).astype(np.float32)
             for m, method in methods.items():
                 pred = method.predict(v)
                 out[f"{p}/{m}/probs"] = pred.probs.astype(np.float32)
@@ -131,9 +130,20 @@ def headline_kinds(probs: np.ndarray, familiarity: np.ndarray, empty: np.ndarray
     return np.where(empty, "no_digit", kind)
 
 
-def _metrics(s_in, s_out, empty_out) -> dict:
-    """OOD metrics with 'no digit found' counted as detected (it never gets a reading)."""
-    s_out = np.where(empty_out, np.inf, s_out)
+def ood_families(fp: dict[str, np.ndarray], view: str = "png") -> list[str]:
+    """The non-digit families measured in ``view`` ("png" or "arrays")."""
+    return [str(f) for f in fp["families"] if str(f) not in LABELLED and f"{f}/{view}/empty" in fp]
+
+
+def score_values(fp: dict[str, np.ndarray], family: str, view: str, score: str) -> np.ndarray:
+    """One score of one family (float64): ``score`` is a method's name (its own OOD score),
+    "familiarity", "knn_<layer>" or "rmd_hidden2"; +inf where no digit was found (never a reading)."""
+    key = f"{family}/{view}/{score}" + ("/ood_score" if f"{family}/{view}/{score}/ood_score" in fp else "")
+    return np.where(fp[f"{family}/{view}/empty"], np.inf, fp[key].astype(np.float64))
+
+
+def _metrics(s_in, s_out) -> dict:
+    """OOD metrics with 'no digit found' (+inf) counted as detected."""
     finite = np.isfinite(s_out)
     if not finite.any():
         return {"auroc": 1.0, "aupr": 1.0, "fpr95": 0.0}
@@ -144,27 +154,17 @@ def _metrics(s_in, s_out, empty_out) -> dict:
 def summary(fp: dict[str, np.ndarray], method_scores: dict[str, str]) -> dict:
     """The file-path part of ``evaluate --json``: OOD tables (arrays vs PNG), accuracy, verdict matrix."""
     fams = [str(f) for f in fp["families"]]
-    ood = [f for f in fams if f not in ("test", "blends", "sklearn_digits", "digit_photos")]
+    ood = ood_families(fp)
     thr = float(fp["threshold"])
-    scores = {f"{m} ({s})": ("method", m) for m, s in method_scores.items()}
-    scores.update({f"knn_{n}": ("score", f"knn_{n}") for n in LAYERS})
-    scores["rmd_hidden2"] = ("score", "rmd_hidden2")
-    scores["familiarity (headline)"] = ("score", "familiarity")
-
-    def values(fam, view, spec):
-        kind, key = spec
-        return fp[f"{fam}/{view}/{key}/ood_score"] if kind == "method" else fp[f"{fam}/{view}/{key}"]
-
+    scores = {f"{m} ({s})": m for m, s in method_scores.items()}
+    scores.update({f"knn_{n}": f"knn_{n}" for n in LAYERS})
+    scores["rmd_hidden2"] = "rmd_hidden2"
+    scores["familiarity (headline)"] = "familiarity"
     table: dict = {}
-    for label, spec in scores.items():
-        table[label] = {}
-        for f in ood:
-            row = {}
-            for view in ("arrays", "png"):
-                if f"{f}/{view}/empty" not in fp:
-                    continue
-                row[view] = _metrics(values("test", view, spec), values(f, view, spec), fp[f"{f}/{view}/empty"])
-            table[label][f] = row
+    for label, score in scores.items():
+        table[label] = {f: {view: _metrics(score_values(fp, "test", view, score), score_values(fp, f, view, score))
+                            for view in ("arrays", "png") if f"{f}/{view}/empty" in fp}
+                        for f in ood}
     matrix, accuracy = {}, {}
     for f in fams:
         for view in ("arrays", "png"):
@@ -183,7 +183,7 @@ def summary(fp: dict[str, np.ndarray], method_scores: dict[str, str]) -> dict:
     if "blends/label_b" in fp:
         for view in matrix.get("blends", {}):
             matrix["blends"][view]["ambiguous_naming_both"] = blends_naming_both(fp, view)
-    return {"threshold": thr, "quantile": 0.99, "confident_threshold": CONFIDENT, "source": HEADLINE_SOURCE,
+    return {"threshold": thr, "quantile": float(fp["quantile"]), "confident_threshold": CONFIDENT, "source": HEADLINE_SOURCE,
             "held_out": list(HELD_OUT), "tuned_on": [f for f in ood if f not in HELD_OUT],
             "scores": table, "verdict_matrix": matrix, "test_accuracy": accuracy}
 
@@ -196,16 +196,3 @@ def blends_naming_both(fp: dict[str, np.ndarray], view: str = "png") -> float:
     y, label_b = fp["blends/y"], fp["blends/label_b"]
     both = ((top2[:, 0] == y) & (top2[:, 1] == label_b)) | ((top2[:, 1] == y) & (top2[:, 0] == label_b))
     return float(((kinds == "ambiguous") & both).mean())
-
-
-def one_headline(fam: Familiarity, results: dict[str, dict], x: np.ndarray):
-    """The headline for one image from ``predict_one``'s results (the ensemble's probabilities; the
-    single network's where the ensemble is missing) and the familiarity of ``x``."""
-    source = HEADLINE_SOURCE if HEADLINE_SOURCE in results else next(iter(results))
-    s = float(fam.score(np.asarray(x, np.float32).reshape(1, 784))[0])
-    return headline(np.asarray(results[source]["probs"]), familiarity=s, familiarity_threshold=fam.threshold_,
-                    familiar_share=fam.percentile(s), source=source)
-
-
-def to_json(obj) -> str:
-    return json.dumps(obj, indent=2)

@@ -7,7 +7,7 @@ import numpy as np
 
 from .methods import Method
 from .preprocess import ImageError, to_mnist
-from .verdict import verdict
+from .verdict import HEADLINE_SOURCE, Headline, headline, verdict
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".svg"}
 
@@ -70,9 +70,16 @@ def predict_paths(methods: dict[str, Method], paths: list[str | Path], familiari
         per_method = predict_one(methods, pre.x)
         row = {"path": str(f), "methods": per_method}
         if familiarity is not None:
-            from .file_path import one_headline
-
-            row["headline"] = one_headline(familiarity, per_method, pre.x).to_json()
+            row["headline"] = headline_for(familiarity, per_method, pre.x).to_json()
         row["framing"] = pre.framing
         results.append(row)
     return {"results": results, "errors": errors}
+
+
+def headline_for(familiarity, results: dict[str, dict], x: np.ndarray) -> Headline:
+    """The headline for one image: ``predict_one``'s ``results`` (the ensemble's probabilities; the
+    single network's where the ensemble is missing) and the familiarity (``uqcore.familiarity``) of ``x``."""
+    source = HEADLINE_SOURCE if HEADLINE_SOURCE in results else next(iter(results))
+    s = float(familiarity.score(np.asarray(x, np.float32).reshape(1, 784))[0])
+    return headline(np.asarray(results[source]["probs"]), familiarity=s, familiarity_threshold=familiarity.threshold_,
+                    familiar_share=familiarity.percentile(s), source=source)

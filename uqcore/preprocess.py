@@ -1,9 +1,11 @@
 """Any user image -> what the model expects: a 28x28 MNIST-style digit, white ink on black.
 
 Pipeline (``to_mnist``): decode safely (``load_image``) -> EXIF orientation -> first frame of an
-animation -> composite transparency -> grayscale -> invert if the background is light -> remove the
-background level and stretch the contrast -> crop to the ink -> long side to 20 px (LANCZOS) ->
-paste in 28x28 with the centre of mass at the centre (``frame_like_mnist``, as the original MNIST).
+animation -> composite transparency -> grayscale -> invert if the background is light. A 28x28
+image then reaches the model as it is (MNIST's own format). Anything else: ``extract_ink`` (remove
+the paper's level and lighting, measure its grain, keep the ink that rises clearly above it) ->
+long side to 20 px (LANCZOS) -> paste in 28x28 with the centre of mass at the centre
+(``frame_like_mnist``, as the original MNIST). Nothing standing out of the paper: no digit found.
 
 Every failure reaches the user as an ``ImageError`` with a plain message, never a PIL traceback.
 """
@@ -249,14 +251,22 @@ def _light_background(gray: np.ndarray) -> bool:
     return (med - lo) > (hi - med)
 
 
-def _working_copy(gray: np.ndarray) -> tuple[np.ndarray, float]:
+def _working_copy(gray: np.ndarray) -> np.ndarray:
     """Large photos are reduced (area averaging) to at most WORK_SIDE on the long side."""
     h, w = gray.shape
     f = WORK_SIDE / max(h, w)
     if f >= 1:
-        return gray, 1.0
+        return gray
     size = (max(1, round(w * f)), max(1, round(h * f)))
-    return np.asarray(Image.fromarray(gray).resize(size, Image.Resampling.BOX), np.float32), f
+    return np.asarray(Image.fromarray(gray).resize(size, Image.Resampling.BOX), np.float32)
+
+
+def _block_medians(img: np.ndarray, grid: int) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    """Medians of ``img`` over a ``grid`` x ``grid`` raster of blocks -> (medians, row blocks, column blocks)."""
+    h, w = img.shape
+    rows, cols = np.array_split(np.arange(h), min(grid, h)), np.array_split(np.arange(w), min(grid, w))
+    med = np.array([[np.median(img[r[0]:r[-1] + 1, c[0]:c[-1] + 1]) for c in cols] for r in rows], np.float32)
+    return med, rows, cols
 
 
 def estimate_background(gray: np.ndarray, *, grid: int = 16, rounds: int = 4) -> np.ndarray:
@@ -267,10 +277,7 @@ def estimate_background(gray: np.ndarray, *, grid: int = 16, rounds: int = 4) ->
     (a canvas, a scan) comes out flat; a shadow or a lighting gradient comes out as that gradient.
     """
     h, w = gray.shape
-    gy, gx = min(grid, h), min(grid, w)
-    rows = np.array_split(np.arange(h), gy)
-    cols = np.array_split(np.arange(w), gx)
-    med = np.array([[np.median(gray[r[0]:r[-1] + 1, c[0]:c[-1] + 1]) for c in cols] for r in rows])
+    med, rows, cols = _block_medians(gray, grid)
     cy = np.array([r.mean() for r in rows]) / max(h - 1, 1)
     cx = np.array([c.mean() for c in cols]) / max(w - 1, 1)
     yy, xx = np.meshgrid(cy, cx, indexing="ij")
@@ -305,11 +312,8 @@ def _local_level(resid: np.ndarray, grid: int = 16) -> np.ndarray:
     bilinear back to full size. Pen strokes cover less than half of a block, so they stay."""
     from scipy import ndimage
 
-    h, w = resid.shape
-    rows, cols = np.array_split(np.arange(h), min(grid, h)), np.array_split(np.arange(w), min(grid, w))
-    med = np.array([[np.median(resid[r[0]:r[-1] + 1, c[0]:c[-1] + 1]) for c in cols] for r in rows], np.float32)
-    med = ndimage.median_filter(med, size=5, mode="nearest")
-    return np.asarray(Image.fromarray(med).resize((w, h), Image.Resampling.BILINEAR), np.float32)
+    med = ndimage.median_filter(_block_medians(resid, grid)[0], size=5, mode="nearest")
+    return np.asarray(Image.fromarray(med).resize(resid.shape[::-1], Image.Resampling.BILINEAR), np.float32)
 
 
 def extract_ink(gray: np.ndarray) -> tuple[np.ndarray | None, dict]:
@@ -322,7 +326,7 @@ def extract_ink(gray: np.ndarray) -> tuple[np.ndarray | None, dict]:
     """
     from scipy import ndimage
 
-    work, _ = _working_copy(gray)
+    work = _working_copy(gray)
     resid = work - estimate_background(work)
     photo = _grain(resid) > PHOTO_GRAIN
     if photo:  # a camera photo: follow shadows the smooth surface cannot
@@ -335,7 +339,7 @@ def extract_ink(gray: np.ndarray) -> tuple[np.ndarray | None, dict]:
         return None, facts
     high = centre + max(0.25 * peak, 6 * sigma)
     low = centre + max(INK_THRESHOLD * peak, 3 * sigma)
-    labels, n = ndimage.label(smooth > low)
+    labels, _ = ndimage.label(smooth > low)
     strong = np.unique(labels[(smooth > high) & (labels > 0)])
     areas = ndimage.sum_labels(np.ones_like(labels), labels, strong) if strong.size else np.zeros(0)
     if not strong.size:
@@ -348,7 +352,7 @@ def extract_ink(gray: np.ndarray) -> tuple[np.ndarray | None, dict]:
     ink = np.where(mask, np.clip((resid - centre) / max(level, 1e-6), 0.0, 1.0), 0.0).astype(np.float32)
     rr, cc = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     box_h, box_w = rr[-1] - rr[0] + 1, cc[-1] + 1 - cc[0]
-    facts.update(fill=float(box_h * box_w / mask.size), aspect=float(box_h / box_w), stretch=float(1.0 / peak),
+    facts.update(fill=float(box_h * box_w / mask.size), aspect=float(box_h / box_w), stretch=float(1.0 / max(level, 1e-6)),
                  ink_share=float(mask.sum() / (box_h * box_w)), regions=int(keep.size))
     return ink[rr[0]:rr[-1] + 1, cc[0]:cc[-1] + 1], facts
 

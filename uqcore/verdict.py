@@ -8,6 +8,7 @@ import numpy as np
 
 CONFIDENT = 0.90  # top probability at or above this: "confident"
 TWO_WAY = 0.80  # top two together at or above this: "ambiguous between X and Y"
+HEADLINE_SOURCE = "ensemble"  # whose probabilities the headline reads (the best calibrated here)
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class Headline:
 
 
 def headline(probs, *, familiarity: float, familiarity_threshold: float, familiar_share: float,
-             confident: float = CONFIDENT, source: str = "ensemble") -> Headline:
+             confident: float = CONFIDENT, source: str = HEADLINE_SOURCE) -> Headline:
     """The three-way rule, in this order (one rule, not a vote):
 
     1. **unfamiliar** when the familiarity score (``uqcore.familiarity``: distance to the nearest

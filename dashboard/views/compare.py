@@ -5,7 +5,7 @@ import streamlit as st
 
 from dashboard import widgets
 from dashboard.resources import evaluation, get_bundle, risk_curves
-from uqcore.ood import ood_metrics
+from uqcore.file_path import ood_families, score_values
 from uqcore.plots import ood_histograms, risk_coverage_curves, uncertainty_scatter
 from uqcore.selective import accuracy_at_coverage
 from uqcore.uncertainty import spearman
@@ -65,31 +65,26 @@ st.write("Each method has its own score for how unusual an image is; the headlin
          "**familiarity** score (how far the image is from the digits the model learned). A good score puts the "
          "test digits (blue) on the left and everything else on the right of its threshold.")
 fp = bundle.file_path
+fp_summary = result["file_path"]
 hist_scores = {"familiarity": "Familiarity (decides the headline)", **titles}
+score_label = {"familiarity": "familiarity (headline)", **{n: f"{n} ({m.ood_score_name})" for n, m in methods.items()}}
 h_left, h_right = st.columns([2, 1])
 h_choice = h_left.selectbox("Score", list(hist_scores), format_func=hist_scores.get, key="hist_score")
 h_view = h_right.radio("Images", ["png", "arrays"], horizontal=True, key="hist_view",
                        format_func={"png": "as uploaded files", "arrays": "as generated arrays"}.get,
                        help="Uploaded files go through the same preprocessing as a user's picture.")
-ood_fams = [str(f) for f in fp["families"] if str(f) not in ("test", "blends", "sklearn_digits", "digit_photos")
-            and f"{f}/{h_view}/empty" in fp]
-
-
-def hist_values(fam: str) -> np.ndarray:
-    key = f"{fam}/{h_view}/familiarity" if h_choice == "familiarity" else f"{fam}/{h_view}/{h_choice}/ood_score"
-    return np.where(fp[f"{fam}/{h_view}/empty"], np.inf, fp[key].astype(np.float64))
-
-
+ood_fams = ood_families(fp, h_view)
 shown = st.multiselect("Sets", ood_fams, default=[f for f in ("letters", "objects", "doodles") if f in ood_fams],
                        key="hist_sets")
-h_threshold = float(fp["threshold"]) if h_choice == "familiarity" else methods[h_choice].threshold_
-st.plotly_chart(ood_histograms(hist_values("test"), {f: hist_values(f) for f in shown}, threshold=h_threshold),
+h_threshold = fp_summary["threshold"] if h_choice == "familiarity" else methods[h_choice].threshold_
+st.plotly_chart(ood_histograms(score_values(fp, "test", h_view, h_choice),
+                               {f: score_values(fp, f, h_view, h_choice) for f in shown}, threshold=h_threshold),
                 width="stretch")
 summary_rows = {}
 for f in shown:
-    m = ood_metrics(hist_values("test"), np.nan_to_num(hist_values(f), posinf=1e12))
+    m = fp_summary["scores"][score_label[h_choice]][f][h_view]
     summary_rows[f] = {"AUROC": f"{m['auroc']:.3f}", "FPR at 95% TPR": f"{m['fpr95']:.1%}",
-                       "held out": "yes" if f in set(map(str, fp["held_out"])) else "",
+                       "held out": "yes" if f in fp_summary["held_out"] else "",
                        "no digit found": f"{fp[f'{f}/{h_view}/empty'].mean():.0%}"}
 if summary_rows:
     st.dataframe(pd.DataFrame(summary_rows).T, width="stretch")

@@ -8,8 +8,7 @@ from streamlit_drawable_canvas import st_canvas  # only importable inside a runn
 
 from dashboard import widgets
 from dashboard.resources import get_bundle, sample_set
-from uqcore.file_path import one_headline
-from uqcore.predict import predict_one
+from uqcore.predict import headline_for, predict_one
 from uqcore.preprocess import ImageError, to_mnist
 
 OOD_CHOICES = {"letters": "a printed capital letter", "noise": "random static", "natural": "a patch of a photo",
@@ -33,7 +32,7 @@ def set_input(x: np.ndarray, preview: np.ndarray, *, source: str, true_label: in
     x = np.asarray(x, dtype=np.float32).reshape(784)
     t0 = time.perf_counter()
     results = predict_one(bundle.methods, x)
-    headline = one_headline(bundle.familiarity, results, x)
+    headline = headline_for(bundle.familiarity, results, x)
     seconds = time.perf_counter() - t0
     state["current_input"] = {"x": x, "preview": np.asarray(preview).reshape(28, 28), "source": source,
                               "true_label": true_label, "notes": notes or [], "results": results,
