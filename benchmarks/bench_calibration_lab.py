@@ -56,7 +56,8 @@ def main() -> None:
 
     from streamlit.testing.v1 import AppTest
 
-    from uqcore.calibration_lab import lab_metrics, logits_for, rescale, temperature_grid
+    from dashboard.logic.calibration import temperature_grid
+    from uqcore.analysis.calibration import lab_metrics, logits_for, rescale
 
     script_times: list[float] = []
     time_script_runs(script_times)
@@ -82,7 +83,7 @@ def main() -> None:
 
     pred = bundle.predictions
     logits, _ = logits_for(pred, "test", "mlp")
-    y = pred["test/y"]
+    y = pred.y("test")
     pure = []
     for i in range(30):
         t0 = time.perf_counter()

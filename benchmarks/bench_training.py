@@ -16,8 +16,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from uqcore.data import load_mnist  # noqa: E402
 from uqcore.methods import mc_dropout_probs
-from uqcore.models import MLP, ModelConfig, TrainConfig
-from uqcore.training import predict_logits, train_ensemble
+from uqcore.methods.nets import MLP, ModelConfig, TrainConfig
+from uqcore.methods.training import predict_logits, train_ensemble
 
 
 def ensemble_accuracy(members, x, y):

@@ -49,8 +49,8 @@ def evaluation() -> dict:
 
 @st.cache_data(show_spinner=False)
 def sample_set(name: str, n: int = 40) -> tuple:
-    """(x (n, 784), y (n,), meta) of a small OOD / shift set from ``uqcore.shift.make``, for random picks."""
-    from uqcore.shift import make
+    """(x (n, 784), y (n,), meta) of a small OOD / shift set from ``uqcore.data.shift.make``, for random picks."""
+    from uqcore.data.shift import make
 
     s = make(name, n=n)
     return s.x, s.y, s.meta
@@ -59,14 +59,14 @@ def sample_set(name: str, n: int = 40) -> tuple:
 @st.cache_data(show_spinner=False)
 def risk_curves() -> dict[str, dict]:
     """Per method, on the test split: the risk-coverage curve by total uncertainty, and its inputs."""
-    from uqcore.selective import risk_coverage
+    from uqcore.metrics.selective import risk_coverage
 
     pred = get_bundle().predictions
-    y = pred["test/y"]
+    y = pred.y("test")
     out = {}
     for name in get_bundle().methods:
-        total = pred[f"test/{name}/total"]
-        correct = pred[f"test/{name}/probs"].argmax(1) == y
+        total = pred.get("test", name, "total")
+        correct = pred.get("test", name, "probs").argmax(1) == y
         rc = risk_coverage(total, correct)
         out[name] = {"coverage": rc.coverage, "risk": rc.risk, "total": total, "correct": correct}
     return out
@@ -75,8 +75,8 @@ def risk_curves() -> dict[str, dict]:
 # ----------------------------------------------------------------------------- embedding map, errors
 @st.cache_data(show_spinner=False)
 def map_points(method: str, sets: tuple[str, ...]):
-    """``uqcore.explore.map_frame`` of ``sets`` read by ``method`` (flags from its validation threshold)."""
-    from uqcore.explore import map_frame
+    """``uqcore.analysis.tables.map_frame`` of ``sets`` read by ``method`` (flags from its validation threshold)."""
+    from uqcore.analysis.tables import map_frame
 
     bundle = get_bundle()
     return map_frame(bundle.predictions, bundle.embedding, method, sets, threshold=bundle.methods[method].threshold_)
@@ -85,21 +85,22 @@ def map_points(method: str, sets: tuple[str, ...]):
 @st.cache_data(show_spinner=False)
 def digit_position(x) -> tuple[float, float]:
     """Map position of one image (784 values in [0, 1]): the single network's features of it, placed among
-    their 15 nearest test digits (``uqcore.embedding.place_by_neighbours``). Cached per image."""
+    their 15 nearest test digits (``uqcore.analysis.embedding.place_by_neighbours``). Cached per image."""
     import numpy as np
 
-    from uqcore.embedding import place_by_neighbours
+    from uqcore.analysis.embedding import place_by_neighbours
 
     bundle = get_bundle()
     features = bundle.methods["mlp"].predict(np.asarray(x, np.float32).reshape(1, 784)).embeddings
-    xy = place_by_neighbours(features, bundle.predictions["test/mlp/embeddings"], bundle.embedding["test/xy"])[0]
+    xy = place_by_neighbours(features, bundle.predictions.get("test", "mlp", "embeddings").astype(np.float32),
+                             bundle.embedding["test/xy"])[0]
     return float(xy[0]), float(xy[1])
 
 
 @st.cache_data(show_spinner=False)
 def test_frame(method: str):
-    """``uqcore.explore.prediction_frame`` of ``method`` on the 10,000 test digits."""
-    from uqcore.explore import prediction_frame
+    """``uqcore.analysis.tables.prediction_frame`` of ``method`` on the 10,000 test digits."""
+    from uqcore.analysis.tables import prediction_frame
 
     return prediction_frame(get_bundle().predictions, method, "test")
 
@@ -107,10 +108,10 @@ def test_frame(method: str):
 @st.cache_data(show_spinner=False)
 def class_tables(method: str) -> tuple:
     """(per-class table, confusion counts) of ``method`` on the test digits."""
-    from uqcore.explore import confusion, per_class
+    from uqcore.analysis.tables import confusion, per_class
 
     pred = get_bundle().predictions
-    probs, y = pred[f"test/{method}/probs"], pred["test/y"]
+    probs, y = pred.get("test", method, "probs"), pred.y("test")
     return per_class(probs, y), confusion(probs, y)
 
 
@@ -121,19 +122,19 @@ def calibration_arrays(method: str) -> dict:
 
     Keys: val_logits, val_y, test_logits, test_y (arrays), from_logits (bool).
     """
-    from uqcore.calibration_lab import logits_for
+    from uqcore.analysis.calibration import logits_for
 
     pred = get_bundle().predictions
     val, from_logits = logits_for(pred, "val", method)
     test, _ = logits_for(pred, "test", method)
-    return {"val_logits": val, "val_y": pred["val/y"], "test_logits": test, "test_y": pred["test/y"],
+    return {"val_logits": val, "val_y": pred.y("val"), "test_logits": test, "test_y": pred.y("test"),
             "from_logits": from_logits}
 
 
 @st.cache_data(show_spinner="Fitting the best temperature on the validation digits…")
 def optimal_temperatures() -> dict[str, float]:
     """Per method, the temperature that minimises NLL on the validation split."""
-    from uqcore.calibration import optimal_temperature
+    from uqcore.metrics.calibration import optimal_temperature
 
     out = {}
     for name in get_bundle().methods:
@@ -147,7 +148,7 @@ def temperature_sweep_curves(method: str, n_bins: int, strategy: str, n_temps: i
     """Test ECE and NLL of ``method`` over ``n_temps`` log-spaced temperatures (0.2 to 5)."""
     import numpy as np
 
-    from uqcore.calibration_lab import T_MAX, T_MIN, temperature_sweep
+    from uqcore.analysis.calibration import T_MAX, T_MIN, temperature_sweep
 
     a = calibration_arrays(method)
     return temperature_sweep(a["test_logits"], a["test_y"], np.geomspace(T_MIN, T_MAX, n_temps),
@@ -163,8 +164,8 @@ def shift_thresholds() -> dict[str, float | None]:
 
 @st.cache_data(show_spinner="Measuring every method at every severity…")
 def shift_curves(kind: str):
-    """``uqcore.shift_lab.severity_curves`` of every method for one shift (``"rotation"``, a corruption, ...)."""
-    from uqcore.shift_lab import severity_curves
+    """``uqcore.analysis.shift.severity_curves`` of every method for one shift (``"rotation"``, a corruption, ...)."""
+    from uqcore.analysis.shift import severity_curves
 
     bundle = get_bundle()
     return severity_curves(bundle.predictions, kind, methods=list(bundle.methods), thresholds=shift_thresholds())

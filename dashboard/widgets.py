@@ -1,10 +1,13 @@
 """Reusable UI pieces: the glossary, a digit image, the verdict card, a per-method card."""
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import numpy as np
 import streamlit as st
 from PIL import Image
 
+from dashboard.logic import view as urlview
 from uqcore.plots import probability_bars
 
 # Plain-word definitions; the same text feeds the sidebar glossary, the About page and tooltips.
@@ -141,28 +144,116 @@ def html_table(styler, *, font_size: int = 16) -> None:
     st.html(styler.to_html())
 
 
-def remember(key: str, default, valid=None) -> dict:
-    """Keyword arguments for the widget ``key`` that keep its value across pages, with bad values replaced.
+class PageView:
+    """One page's view, kept in the URL's query parameters (so a link reopens it) and across pages.
 
-    Streamlit forgets a widget's value on runs where it is not drawn (another page), so the value is
-    mirrored under ``_keep_<key>`` by an ``on_change`` callback and put back before the widget is drawn.
-    A value that fails ``valid`` (stale, or set by hand through the session state or a test) becomes
-    ``default``. Use as ``st.selectbox(label, options, **remember(key, default, valid))`` with no
-    default/index of the widget's own; ``st.session_state[key]`` holds the value after the call."""
-    mirror = f"_keep_{key}"
-    value = st.session_state[mirror] if mirror in st.session_state else st.session_state.get(key, default)
+    ``specs`` are ``dashboard.logic.view`` parameters. On a fresh link the values are read once, with a
+    warning naming each value that cannot be used (its default is shown instead). Each widget takes
+    ``**view.widget(name)`` (its key and a callback; no default of its own); after the widgets,
+    ``view.publish()`` writes the view back into the URL and ``view.share()`` offers the link.
+    """
+
+    def __init__(self, page: str, prefix: str, specs, *, plain=()):
+        """``page``: the page's URL path ("calibration_lab"); ``prefix``: of its session keys ("cal" ->
+        "cal_method"). ``plain`` names are held in plain session keys that no widget owns (code and tests may
+        set them directly); the others belong to widgets, whose own state Streamlit drops while another page
+        is shown, so their kept copy wins."""
+        self.page, self.prefix, self.specs = page, prefix, {s.name: s for s in specs}
+        params = st.query_params.to_dict()
+        if params and params != st.session_state.get("_url_last"):  # a link, not a page's own last write
+            given = {k: v for k, v in params.items() if k in self.specs}
+            values, problems = urlview.read(given, self.specs.values())
+            for name in given:
+                set_kept(self.key(name), values[name])
+            if problems:
+                st.warning(urlview.warning_text(problems), icon=":material/warning:")
+        for name, spec in self.specs.items():
+            key = self.key(name)
+            first, second = (key, f"_keep_{key}") if name in plain else (f"_keep_{key}", key)
+            value = st.session_state.get(first, st.session_state.get(second, spec.default))
+            value = spec.clean(value) if spec.clean else value
+            set_kept(key, value if _fits(spec, value) else spec.default)
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}_{name}"
+
+    def __getitem__(self, name: str):
+        return st.session_state[self.key(name)]
+
+    def set(self, name: str, value) -> None:
+        """Change one value (before its widget is drawn, or from a callback)."""
+        set_kept(self.key(name), value)
+
+    def widget(self, name: str) -> dict:
+        """Keyword arguments binding a widget to ``name``: ``st.selectbox(label, options, **view.widget(name))``."""
+        return {"key": self.key(name), "on_change": _sync, "args": (self.key(name),)}
+
+    def publish(self) -> dict[str, str]:
+        """Write the view into the URL; returns the query parameters."""
+        params = urlview.to_params({n: self[n] for n in self.specs}, self.specs.values())
+        if st.query_params.to_dict() != params:
+            st.query_params.from_dict(params)
+        st.session_state["_url_last"] = params
+        return params
+
+    def share(self, params: dict[str, str] | None = None) -> None:
+        """A "copy link to this view" control: the page's full address with its view."""
+        params = self.publish() if params is None else params
+        base = str(getattr(st.context, "url", None) or self.page).split("?")[0]
+        link = f"{base}?{urlencode(params)}" if params else base
+        text, button = st.columns([5, 1], vertical_alignment="center")
+        text.caption(f":material/link: **Share this view:** `{link}` (anyone opening it sees this page with the "
+                     "same choices).")
+        with button.popover("Copy link", icon=":material/content_copy:", width="stretch"):
+            st.code(link, language=None, wrap_lines=True)  # its corner button copies the link
+
+
+def _fits(spec, value) -> bool:
+    """True when ``value`` survives being written into a URL and read back (stale or hand-set values do not)."""
     try:
-        ok = valid is None or bool(valid(value))
-    except (TypeError, ValueError):
-        ok = False
-    set_kept(key, value if ok else default)
-    return {"key": key, "on_change": _sync, "args": (key,)}
+        back, problem = spec.read(spec.write(value))
+    except Exception:  # noqa: BLE001 - any value that cannot be written is simply not kept
+        return False
+    return problem is None and back == value
 
 
 def set_kept(key: str, value) -> None:
-    """Set a remembered widget's value (before the widget is drawn)."""
+    """Set a widget's value before it is drawn; a mirror keeps it while another page is shown (Streamlit
+    forgets the state of widgets that are not drawn)."""
     st.session_state[key] = st.session_state[f"_keep_{key}"] = value
 
 
 def _sync(key: str) -> None:
     st.session_state[f"_keep_{key}"] = st.session_state[key]
+
+
+def reading_columns(ood_score_name: str, *, flagged: bool = False) -> dict:
+    """``st.dataframe`` column settings for a table of readings (true, pred, confidence, T / A / E, OOD score)."""
+    cols = {
+        "true": st.column_config.NumberColumn("true digit", help="-1: no label (not a digit)"),
+        "pred": st.column_config.NumberColumn("read as"),
+        "confidence": st.column_config.NumberColumn("confidence", format="percent"),
+        "total": st.column_config.NumberColumn("total", format="%.4f", help=HELP["total"]),
+        "aleatoric": st.column_config.NumberColumn("aleatoric", format="%.4f", help=HELP["aleatoric"]),
+        "epistemic": st.column_config.NumberColumn("epistemic", format="%.4f", help=HELP["epistemic"]),
+        "ood_score": st.column_config.NumberColumn(f"OOD score ({ood_score_name.replace('_', ' ')})", format="%.4g",
+                                                   help=HELP["ood"]),
+    }
+    if flagged:
+        cols["flagged"] = st.column_config.CheckboxColumn(
+            "flagged", help="The OOD score is above the method's threshold (the 95th percentile on clean validation "
+                            "digits).")
+    return cols
+
+
+PER_CLASS_COLUMNS = {
+    "images": st.column_config.NumberColumn("test images"),
+    "accuracy": st.column_config.NumberColumn("accuracy", format="percent",
+                                              help="Share of this digit's test images read correctly (recall)."),
+    "precision": st.column_config.NumberColumn("precision", format="percent",
+                                               help="Of the images read as this digit, the share that really are."),
+    "confidence": st.column_config.NumberColumn("mean confidence", format="percent",
+                                                help="Average top probability on this digit's test images."),
+    "ece": st.column_config.NumberColumn("ECE (one-vs-rest)", format="%.4f",
+                                         help="Calibration error of the probability for this digit."),
+}

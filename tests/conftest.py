@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from uqcore.data import load_mnist
-from uqcore.models import ModelConfig, TrainConfig
+from uqcore.methods.nets import ModelConfig, TrainConfig
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +24,7 @@ def tiny_cfg():
 
 @pytest.fixture(scope="session")
 def tiny_model(mnist, tiny_cfg):
-    from uqcore.training import train_mlp
+    from uqcore.methods.training import train_mlp
 
     model, _ = train_mlp(mnist.train, mnist.val.subset(1000), tiny_cfg)
     return model

@@ -148,7 +148,7 @@ def test_empty_canvas_is_not_an_error(quick_app_env):
 
 def test_compare_table_slider_and_scatter(quick_app_env):
     from uqcore.build import BuildConfig, build
-    from uqcore.selective import accuracy_at_coverage
+    from uqcore.metrics.selective import accuracy_at_coverage
 
     at = start("views/compare.py")
     html = at.get("html")[0].proto.body
@@ -157,7 +157,7 @@ def test_compare_table_slider_and_scatter(quick_app_env):
     assert len(at.get("plotly_chart")) == 3
     shown = at.dataframe[0].value
     assert list(shown.index) == ["letters", "objects", "doodles"] and list(shown["held out"]) == ["", "yes", "yes"]
-    from uqcore.ood import ood_metrics
+    from uqcore.metrics.ood import ood_metrics
     from uqcore.store import Store as _Store
 
     fp = build(BuildConfig(quick=True), store=_Store(quick_app_env)).file_path
@@ -168,14 +168,14 @@ def test_compare_table_slider_and_scatter(quick_app_env):
         return [m.value for m in at.markdown if "abstain on" in m.value]
 
     before = readout()
-    at.slider(key="coverage").set_value(0.80).run()
+    at.slider(key="cmp_coverage").set_value(0.80).run()
     assert not at.exception, at.exception
     after = readout()
     assert after != before
     bundle = build(BuildConfig(quick=True))
     pred = bundle.predictions
     m = bundle.methods["ensemble"]
-    correct = pred["test/ensemble/probs"].argmax(1) == pred["test/y"]
-    expected = accuracy_at_coverage(pred["test/ensemble/total"], correct, 0.80)
+    correct = pred.get("test", "ensemble", "probs").argmax(1) == pred.y("test")
+    expected = accuracy_at_coverage(pred.get("test", "ensemble", "total"), correct, 0.80)
     assert len(after) == 6
     assert f"**{m.title}**  \nabstain on 20% → accuracy **{expected:.2%}**" in after

@@ -4,7 +4,7 @@ import torch
 from sklearn.metrics import f1_score, log_loss
 from torchmetrics.classification import MulticlassCalibrationError
 
-from uqcore.calibration import (
+from uqcore.metrics.calibration import (
     NotFittedError,
     TemperatureScaler,
     accuracy,

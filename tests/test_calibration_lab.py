@@ -6,17 +6,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from uqcore.calibration import ece, mce, nll, reliability_bins, softmax
-from uqcore.calibration_lab import (
-    ViewState,
-    bin_members,
-    lab_metrics,
-    logits_for,
-    parse_view,
-    slider_temperatures,
-    temperature_sweep,
-    view_params,
-)
+from uqcore.metrics.calibration import ece, mce, nll, reliability_bins, softmax
+from dashboard.logic.calibration import ViewState, parse_view, slider_temperatures, view_params
+from uqcore.analysis.calibration import bin_members, lab_metrics, logits_for, temperature_sweep
+from uqcore.predictions import Predictions
 
 from conftest import open_page
 
@@ -47,13 +40,14 @@ def test_lab_metrics_match_calibration_module():
 def test_log_probs_as_logits_is_power_renormalised():
     z, _ = _toy()
     p = softmax(z)
-    pred = {"test/m/probs": p.astype(np.float32)}
+    pred = Predictions()
+    pred.put("test", "m", "probs", p)
     logits, real = logits_for(pred, "test", "m")
     assert not real
     q = softmax(logits, 2.0)
     r = p ** 0.5
     np.testing.assert_allclose(q, r / r.sum(1, keepdims=True), rtol=1e-4, atol=1e-6)
-    pred["test/m/logits"] = z
+    pred.put("test", "m", "logits", z)
     assert logits_for(pred, "test", "m")[1]
 
 
@@ -62,7 +56,7 @@ def test_sweep_minimum_near_optimal_temperature():
     temps = np.geomspace(0.2, 5, 40)
     s = temperature_sweep(z, y, temps)
     assert s["ece"].shape == s["nll"].shape == (40,)
-    from uqcore.calibration import optimal_temperature
+    from uqcore.metrics.calibration import optimal_temperature
 
     t_best = temps[np.argmin(s["nll"])]
     assert abs(np.log(t_best) - np.log(optimal_temperature(z, y))) < 0.1
@@ -110,7 +104,7 @@ def shown(at: AppTest) -> dict[str, str]:
 
 def expected(predictions, method, t, n_bins=15, strategy="uniform") -> dict[str, str]:
     z, _ = logits_for(predictions, "test", method)
-    y = predictions["test/y"]
+    y = predictions.y("test")
     p = softmax(z, t)
     return {"ECE": f"{ece(p, y, n_bins=n_bins, strategy=strategy):.2%}", "NLL": f"{nll(p, y):.4f}"}
 

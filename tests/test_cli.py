@@ -103,7 +103,7 @@ def test_predict_blank_paper_photo_is_no_digit_found(quick_artifacts, tmp_path):
 
     import numpy as np
 
-    from uqcore.families import paper_photos
+    from uqcore.data.families import paper_photos
 
     paper = tmp_path / "paper.jpg"
     paper.write_bytes(paper_photos(1, np.random.default_rng(3))[0])

@@ -4,7 +4,7 @@ import struct
 import numpy as np
 import pytest
 
-from uqcore import data as D
+from uqcore.data import mnist as D
 
 
 def test_split_sizes_and_dtypes(mnist):

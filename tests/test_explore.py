@@ -12,11 +12,11 @@ from PIL import Image
 from sklearn.metrics import confusion_matrix as sk_confusion
 from sklearn.metrics import precision_score, recall_score
 
-from uqcore.calibration import classwise_ece
-from uqcore.explore import (
+from uqcore.metrics.calibration import classwise_ece
+from dashboard.logic.explore import data_urls, selection_ids
+from uqcore.analysis.tables import (
     confusion,
     confusion_cell,
-    data_urls,
     error_list,
     images_of,
     map_frame,
@@ -24,9 +24,9 @@ from uqcore.explore import (
     most_confused,
     per_class,
     prediction_frame,
-    selection_ids,
     selection_summary,
 )
+from uqcore.predictions import Predictions
 from uqcore.plots import embedding_map
 
 from conftest import open_page
@@ -40,14 +40,17 @@ def toy_predictions(n=60, seed=0):
     logits = rng.normal(size=(n, 10))
     logits[np.arange(n), y] += 3.0
     p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
-    pred = {"test/y": y, "test/x": rng.integers(0, 256, (n, 784), dtype=np.uint8), "test/m/probs": p.astype(np.float32)}
+    pred = Predictions()
+    pred.add_set("test", rng.integers(0, 256, (n, 784), dtype=np.uint8), y)
+    pred.put("test", "m", "probs", p)
     for f in ("total", "aleatoric", "epistemic", "ood_score"):
-        pred[f"test/m/{f}"] = rng.random(n).astype(np.float32)
+        pred.put("test", "m", f, rng.random(n))
     q = rng.dirichlet(np.ones(10), 5)
-    pred.update({"noise/y": np.full(5, -1), "noise/x": np.zeros((5, 784), np.uint8), "noise/m/probs": q.astype(np.float32)})
+    pred.add_set("noise", np.zeros((5, 784), np.uint8), np.full(5, -1))
+    pred.put("noise", "m", "probs", q)
     for f in ("total", "aleatoric", "epistemic"):
-        pred[f"noise/m/{f}"] = np.full(5, 1.5, np.float32)
-    pred["noise/m/ood_score"] = np.array([0.1, 0.9, 2.0, 3.0, 0.5], np.float32)
+        pred.put("noise", "m", f, np.full(5, 1.5))
+    pred.put("noise", "m", "ood_score", np.array([0.1, 0.9, 2.0, 3.0, 0.5]))
     emb = {"test/xy": rng.normal(size=(n, 2)).astype(np.float32), "test/idx": np.arange(n),
            "noise/xy": np.array([[9, 9], [8, 8], [7, 7]], np.float32), "noise/idx": np.array([0, 2, 3])}
     return pred, emb
@@ -58,7 +61,7 @@ def test_prediction_frame_marks_right_wrong_and_unlabelled():
     pred, _ = toy_predictions()
     f = prediction_frame(pred, "m")
     assert len(f) == 60 and list(f.index) == list(range(60))
-    assert (f["correct"] == (pred["test/m/probs"].argmax(1) == pred["test/y"])).all()
+    assert (f["correct"] == (pred.get("test", "m", "probs").argmax(1) == pred.y("test"))).all()
     g = prediction_frame(pred, "m", "noise")
     assert not g["correct"].any() and not g["labelled"].any()  # no right answer for OOD images
     with pytest.raises(KeyError, match="available: m"):
@@ -89,7 +92,7 @@ def test_error_lists_filter_and_sort():
 
 def test_per_class_matches_sklearn_and_classwise_ece():
     pred, _ = toy_predictions(n=400, seed=1)
-    p, y = pred["test/m/probs"], pred["test/y"]
+    p, y = pred.get("test", "m", "probs"), pred.y("test")
     t = per_class(p, y)
     labels = list(range(10))
     np.testing.assert_allclose(t["accuracy"], recall_score(y, p.argmax(1), labels=labels, average=None))
@@ -104,9 +107,9 @@ def test_most_confused_and_a_cell():
     assert most_confused(counts) == (1, 2)  # the diagonal (right answers) never counts
     pred, _ = toy_predictions(n=300, seed=2)
     f = prediction_frame(pred, "m")
-    t, p = most_confused(confusion(pred["test/m/probs"], pred["test/y"]))
+    t, p = most_confused(confusion(pred.get("test", "m", "probs"), pred.y("test")))
     cell = confusion_cell(f, t, p)
-    assert len(cell) == confusion(pred["test/m/probs"], pred["test/y"])[t, p] > 0
+    assert len(cell) == confusion(pred.get("test", "m", "probs"), pred.y("test"))[t, p] > 0
     assert (cell["true"] == t).all() and (cell["pred"] == p).all()
     assert np.all(np.diff(cell["confidence"].to_numpy()) <= 0)
 
@@ -166,10 +169,10 @@ def test_selection_event_maps_back_to_ids():
 def test_images_and_data_urls_round_trip():
     pred, _ = toy_predictions()
     imgs = images_of(pred, ["test:4", "noise:1"])
-    np.testing.assert_allclose(imgs[0].ravel(), pred["test/x"][4] / 255.0, atol=1e-7)
+    np.testing.assert_allclose(imgs[0].ravel(), pred.x("test")[4] / 255.0, atol=1e-7)
     url = data_urls(imgs[:1])[0]
     back = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
-    np.testing.assert_array_equal(back.ravel(), pred["test/x"][4])
+    np.testing.assert_array_equal(back.ravel(), pred.x("test")[4])
 
 
 # ----------------------------------------------------------------------------- pages (AppTest, quick build)
@@ -216,11 +219,11 @@ def test_errors_filters_change_the_list_and_match_uqcore(bundle):
 def test_errors_per_class_and_confusion_cell(bundle):
     pred = bundle.predictions
     at = open_page("views/errors.py", state={"err_method": "ensemble", "err_cell": (7, 2)})
-    t = per_class(pred["test/ensemble/probs"], pred["test/y"])
+    t = per_class(pred.get("test", "ensemble", "probs"), pred.y("test"))
     table = at.dataframe[-1].value
     np.testing.assert_allclose(table["accuracy"].to_numpy(), t["accuracy"].to_numpy())
     np.testing.assert_allclose(table["ece"].to_numpy(), t["ece"].to_numpy())
-    cm = confusion(pred["test/ensemble/probs"], pred["test/y"])
+    cm = confusion(pred.get("test", "ensemble", "probs"), pred.y("test"))
     head = next(m.value for m in at.markdown if m.value.startswith("**True 7, read as 2"))
     assert f"{cm[7, 2]:,} image" in head
     at.session_state["err_cell"] = (3, 3)
@@ -230,7 +233,7 @@ def test_errors_per_class_and_confusion_cell(bundle):
 
 def test_map_selection_shows_those_images_and_numbers(bundle):
     pred = bundle.predictions
-    wrong = np.flatnonzero(pred["test/ensemble/probs"].argmax(1) != pred["test/y"])[:3]
+    wrong = np.flatnonzero(pred.get("test", "ensemble", "probs").argmax(1) != pred.y("test"))[:3]
     chosen = [f"test:{i}" for i in wrong] + ["test:0", "noise:1", "not-a-point:7"]
     at = open_page("views/embedding_map.py", state={"map_method": "ensemble", "map_sets": ["test", "noise"],
                                               "map_selection": chosen})
@@ -254,7 +257,7 @@ def test_map_selection_shows_those_images_and_numbers(bundle):
 
 
 def test_map_shows_the_last_drawn_digit_as_a_star(bundle):
-    x = bundle.predictions["test/x"][0] / 255.0
+    x = bundle.predictions.x("test")[0] / 255.0
     at = open_page("views/embedding_map.py", state={"last_digit": x.astype(np.float32)})
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
     star = [t for t in fig["data"] if t.get("name") == "your last digit"]
@@ -283,8 +286,8 @@ def test_map_colour_and_sets_controls_redraw_the_map(bundle):
     assert traces() == n
     at.selectbox(key="map_colour").set_value("true class").run()
     got = traces()
-    y = bundle.predictions["test/y"]
-    assert got["digit 3"] == int((y == 3).sum()) + int((bundle.predictions["rotated/y"][bundle.embedding["rotated/idx"]] == 3).sum())
+    y = bundle.predictions.y("test")
+    assert got["digit 3"] == int((y == 3).sum()) + int((bundle.predictions.y("rotated")[bundle.embedding["rotated/idx"]] == 3).sum())
     assert got["no label (OOD)"] == n["letters"]
     at.multiselect(key="map_sets").set_value(["noise"]).run()
     assert traces() == {"no label (OOD)": len(bundle.embedding["noise/idx"])}

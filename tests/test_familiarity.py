@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from sklearn.covariance import EmpiricalCovariance
 
-from uqcore.familiarity import Familiarity, FamiliarityConfig, stratified_bank
+from uqcore.metrics.familiarity import Familiarity, FamiliarityConfig, stratified_bank
 from uqcore.file_path import headline_kinds
-from uqcore.ood import KNN, Mahalanobis, RelativeMahalanobis
+from uqcore.metrics.ood import KNN, Mahalanobis, RelativeMahalanobis
 from uqcore.verdict import article, headline
 
 
@@ -87,7 +87,7 @@ def test_familiarity_on_a_tiny_model(mnist, tiny_model):
     noise = fam.score(np.random.default_rng(0).random((100, 784)).astype(np.float32))
     assert np.mean(fam.is_unfamiliar(noise)) == 1.0 and np.mean(fam.is_unfamiliar(digits)) < 0.05
     assert fam.percentile(float(fam.val_scores_.max()) + 1) == 1.0 and fam.percentile(-1e9) == 0.0
-    from uqcore.familiarity import LAYERS
+    from uqcore.metrics.familiarity import LAYERS
 
     again = Familiarity.from_state(tiny_model, fam.state(), cfg)
     assert np.allclose(again.score(mnist.test.x[:20]), fam.score(mnist.test.x[:20]))

@@ -1,6 +1,6 @@
 import torch
 
-from uqcore.models import MLP, BatchedMLP, ModelConfig
+from uqcore.methods.nets import MLP, BatchedMLP, ModelConfig
 
 
 def test_forward_and_embed_shapes():

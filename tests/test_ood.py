@@ -3,8 +3,8 @@ import pytest
 from scipy.special import logsumexp
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from uqcore.calibration import NotFittedError
-from uqcore.ood import (
+from uqcore.metrics.calibration import NotFittedError
+from uqcore.metrics.ood import (
     SCORES,
     Mahalanobis,
     energy_score,

@@ -10,8 +10,8 @@ import pytest
 import torch
 from PIL import Image, features
 
-from uqcore.preprocess import ImageError, Preprocessed, frame_like_mnist, load_image, require_ink, to_mnist
-from uqcore.training import predict_logits
+from uqcore.data.preprocess import ImageError, Preprocessed, frame_like_mnist, load_image, require_ink, to_mnist
+from uqcore.methods.training import predict_logits
 
 
 def png_bytes(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
@@ -238,7 +238,7 @@ def test_28x28_dark_ink_on_light_is_inverted_not_reframed(mnist):
 
 
 def test_blank_paper_photos_have_no_digit():
-    from uqcore.families import paper_photos
+    from uqcore.data.families import paper_photos
 
     for f in paper_photos(6, np.random.default_rng(0)):
         out = to_mnist(f)
@@ -248,7 +248,7 @@ def test_blank_paper_photos_have_no_digit():
 def test_digit_photos_come_out_like_the_digit(mnist):
     """A small dark digit on grey, shaded, grainy paper (JPEG) is found, cut out and framed like the
     clean digit: the two 28x28 inputs correlate strongly."""
-    from uqcore.families import digit_photos
+    from uqcore.data.families import digit_photos
 
     files, y, meta = digit_photos(8, np.random.default_rng(1))
     for f, k in zip(files, meta["index"]):
@@ -261,7 +261,7 @@ def test_digit_photos_come_out_like_the_digit(mnist):
 
 def test_uneven_lighting_is_removed():
     """A strong lighting gradient alone is not ink; a digit on it is still found."""
-    from uqcore.preprocess import estimate_background
+    from uqcore.data.preprocess import estimate_background
 
     yy, xx = np.mgrid[0:300, 0:400] / 400
     gradient = (0.2 + 0.5 * xx + 0.2 * yy ** 2).astype(np.float32)

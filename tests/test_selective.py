@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from uqcore.selective import accuracy_at_coverage, aurc, risk_coverage
+from uqcore.metrics.selective import accuracy_at_coverage, aurc, risk_coverage
 
 
 def test_known_tiny_example():

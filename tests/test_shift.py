@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from uqcore import shift
-from uqcore.shift import CORRUPTIONS, REGISTRY, SetSpec, corrupt, list_sets, make, true_distribution
+from uqcore.data import shift
+from uqcore.data.shift import CORRUPTIONS, REGISTRY, SetSpec, corrupt, list_sets, make, true_distribution
 
 SMALL = 130  # enough to cover every angle (13) and several corruption cells
 
@@ -116,7 +116,7 @@ def test_ood_sets_far_from_mnist(mnist, tiny_model):
     activations, like a faint digit), letters ~8% (about the 5-6% false-alarm rate on digits: to
     this weak feature space capital letters look like digits; AUROC vs test digits ~0.58).
     """
-    from uqcore.ood import Mahalanobis, fit_threshold
+    from uqcore.metrics.ood import Mahalanobis, fit_threshold
 
     def embed(x):
         with torch.no_grad():

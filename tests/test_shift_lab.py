@@ -9,29 +9,32 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from uqcore.calibration import accuracy, ece
-from uqcore.shift import ANGLES, CORRUPTIONS
-from uqcore.shift_lab import (
-    ALL_CORRUPTIONS,
+from uqcore.metrics.calibration import accuracy, ece
+from uqcore.data.shift import ANGLES, CORRUPTIONS
+from dashboard.logic.shift import (
     DESCRIPTIONS,
     METRIC_LABELS,
-    METRICS,
-    ROTATION,
-    SHIFT_KINDS,
     as_shown,
     best_methods,
-    cell_metrics,
     convert_severity,
-    examples,
     reading,
-    select,
-    severities,
-    severity_curves,
     severity_figure,
     severity_label,
     shift_label,
     snap_severity,
 )
+from uqcore.analysis.shift import (
+    ALL_CORRUPTIONS,
+    METRICS,
+    ROTATION,
+    SHIFT_KINDS,
+    cell_metrics,
+    examples,
+    select,
+    severities,
+    severity_curves,
+)
+from uqcore.predictions import Predictions
 
 from conftest import open_page
 
@@ -48,32 +51,34 @@ def _probs(said, confidence, n_classes=10):
     return p.astype(np.float32)
 
 
-def _set(pred, name, y, said_a, conf_a, said_b, conf_b, *, epistemic_a, score_a, score_b):
+def _set(pred, name, y, said_a, conf_a, said_b, conf_b, *, epistemic_a, score_a, score_b, meta=None):
     n = len(y)
-    pred[f"{name}/y"] = np.asarray(y)
-    pred[f"{name}/x"] = np.tile(np.arange(n, dtype=np.uint8)[:, None] * 50, (1, 784))
-    pred[f"{name}/a/probs"], pred[f"{name}/b/probs"] = _probs(said_a, conf_a), _probs(said_b, conf_b)
-    pred[f"{name}/a/epistemic"], pred[f"{name}/b/epistemic"] = np.asarray(epistemic_a, float), np.zeros(n)
-    pred[f"{name}/a/ood_score"], pred[f"{name}/b/ood_score"] = np.asarray(score_a, float), np.asarray(score_b, float)
+    pred.add_set(name, np.tile(np.arange(n, dtype=np.uint8)[:, None] * 50, (1, 784)), y, meta=meta)
+    pred.put(name, "a", "probs", _probs(said_a, conf_a))
+    pred.put(name, "b", "probs", _probs(said_b, conf_b))
+    pred.put(name, "a", "epistemic", np.asarray(epistemic_a, float))
+    pred.put(name, "b", "epistemic", np.zeros(n))
+    pred.put(name, "a", "ood_score", np.asarray(score_a, float))
+    pred.put(name, "b", "ood_score", np.asarray(score_b, float))
 
 
 @pytest.fixture
 def tiny():
     """Two methods: ``a`` (threshold 0.5) and ``b`` (no threshold); a 4-image test split, a rotated set
     with images only at 0° and 15°, and a corrupted set with fog and gaussian_blur rows."""
-    pred = {}
+    pred = Predictions()
     # test: a reads 2 of 4 right at 90% each; b reads all 4 right at 60%.
     _set(pred, "test", [0, 1, 2, 3], [0, 1, 5, 5], 0.9, [0, 1, 2, 3], 0.6,
          epistemic_a=[0.0, 0.1, 0.2, 0.3], score_a=[0.1, 0.5, 0.9, 2.0], score_b=[9, 9, 9, 9])
     # rotated: two images at 0° (both right), three at 15° (a: one right).
     _set(pred, "rotated", [4, 5, 6, 7, 8], [4, 5, 6, 0, 0], 0.8, [4, 5, 6, 7, 8], 0.7,
-         epistemic_a=[0.0, 0.0, 0.3, 0.6, 0.9], score_a=[0, 0, 1, 1, 0], score_b=[0] * 5)
-    pred["rotated/meta/angle"] = np.array([0, 0, 15, 15, 15])
+         epistemic_a=[0.0, 0.0, 0.3, 0.6, 0.9], score_a=[0, 0, 1, 1, 0], score_b=[0] * 5,
+         meta={"angle": np.array([0, 0, 15, 15, 15])})
     # corrupted: fog 1, fog 2, fog 2, gaussian_blur 2, gaussian_blur 5; a is right on rows 0, 1, 3.
     _set(pred, "corrupted", [1, 2, 3, 4, 5], [1, 2, 0, 4, 0], 0.7, [1, 2, 3, 4, 5], 0.5,
-         epistemic_a=[0.1, 0.2, 0.4, 0.6, 1.0], score_a=[0, 1, 1, 0, 1], score_b=[0] * 5)
-    pred["corrupted/meta/variant"] = np.array(["fog", "fog", "fog", "gaussian_blur", "gaussian_blur"])
-    pred["corrupted/meta/severity"] = np.array([1, 2, 2, 2, 5])
+         epistemic_a=[0.1, 0.2, 0.4, 0.6, 1.0], score_a=[0, 1, 1, 0, 1], score_b=[0] * 5,
+         meta={"variant": np.array(["fog", "fog", "fog", "gaussian_blur", "gaussian_blur"]),
+               "severity": np.array([1, 2, 2, 2, 5])})
     return pred
 
 
@@ -151,15 +156,17 @@ def test_ece_and_accuracy_agree_with_the_calibration_module():
     y = np.where(rng.random(n) < 0.6, p.argmax(1), rng.integers(0, 10, n))
     variant = rng.choice(["fog", "shear"], n)
     severity = rng.integers(1, 6, n)
-    pred = {"corrupted/y": y, "corrupted/m/probs": p, "corrupted/m/epistemic": np.zeros(n),
-            "corrupted/m/ood_score": rng.random(n), "corrupted/meta/variant": variant,
-            "corrupted/meta/severity": severity}
+    pred = Predictions()
+    pred.add_set("corrupted", np.zeros((n, 784), np.uint8), y, meta={"variant": variant, "severity": severity})
+    pred.put("corrupted", "m", "probs", p)
+    pred.put("corrupted", "m", "epistemic", np.zeros(n))
+    pred.put("corrupted", "m", "ood_score", rng.random(n))
     for kind in ("fog", ALL_CORRUPTIONS):
         rows = (severity == 3) & ((variant == "fog") | (kind == ALL_CORRUPTIONS))
         m = cell_metrics(pred, kind, 3, methods=["m"], thresholds={"m": 0.7})
         assert m.loc["m", "ece"] == pytest.approx(ece(p[rows], y[rows], n_bins=15), abs=1e-12)
         assert m.loc["m", "accuracy"] == accuracy(p[rows], y[rows])
-        assert m.loc["m", "flag_rate"] == pytest.approx(np.mean(pred["corrupted/m/ood_score"][rows] > 0.7))
+        assert m.loc["m", "flag_rate"] == pytest.approx(np.mean(pred.get("corrupted", "m", "ood_score")[rows] > 0.7))
 
 
 def test_curves_are_cell_metrics_at_every_severity(tiny):
@@ -377,7 +384,7 @@ def test_page_opens_on_rotation(bundle):
     assert all(metric.help for metric in at.metric), "every metric explains itself"
     assert all("pp = percentage points" in at.metric[i].help for i in (0, 1, 3)), "the deltas' unit is explained"
     check_numbers(at, bundle, ROTATION, 90)
-    n = int((bundle.predictions["rotated/meta/angle"] == 90).sum())
+    n = int((bundle.predictions.meta("rotated", "angle") == 90).sum())
     assert len(at.get("image")) == min(10, n)
     ex = examples(bundle.predictions, ROTATION, 90, "ensemble", k=10)
     nb = "\u00a0"
@@ -402,13 +409,13 @@ def test_slider_and_picker_move_the_numbers(bundle):
     assert at.session_state["shift_kind"] == "fog" and at.session_state["shift_severity"] == 5
     assert at.select_slider[0].options == ["0 (clean)", "1", "2", "3", "4", "5"]
     fog5 = check_numbers(at, bundle, "fog", 5)
-    n = int(((bundle.predictions["corrupted/meta/variant"] == "fog")
-             & (bundle.predictions["corrupted/meta/severity"] == 5)).sum())
+    n = int(((bundle.predictions.meta("corrupted", "variant") == "fog")
+             & (bundle.predictions.meta("corrupted", "severity") == 5)).sum())
     assert len(at.get("image")) == n and n < 20 and any("noisy" in c.value for c in at.caption)
 
     at.select_slider(key="shift_severity_slider").set_value(0).run()
     clean = check_numbers(at, bundle, "fog", 0)  # severity 0 = the clean test split
-    y, p = bundle.predictions["test/y"], bundle.predictions["test/ensemble/probs"]
+    y, p = bundle.predictions.y("test"), bundle.predictions.get("test", "ensemble", "probs")
     assert clean["Accuracy"] == f"{accuracy(p, y):.1%}" and clean["ECE"] == f"{ece(p, y):.1%}"
     assert clean != fog5
     assert any(f"{len(y):,} clean test digits" in c.value for c in at.caption)
@@ -418,7 +425,7 @@ def test_session_state_sets_the_view_and_the_method(bundle):
     at = open_lab({"shift_kind": ALL_CORRUPTIONS, "shift_severity": 4, "shift_method": "mc_dropout"})
     assert at.select_slider[0].value == 4 and at.selectbox(key="shift_kind_picker").value == ALL_CORRUPTIONS
     check_numbers(at, bundle, ALL_CORRUPTIONS, 4, method="mc_dropout")
-    n = int((bundle.predictions["corrupted/meta/severity"] == 4).sum())
+    n = int((bundle.predictions.meta("corrupted", "severity") == 4).sum())
     assert any(f"{n:,} damaged test digits at severity 4" in c.value for c in at.caption)
     at.session_state["shift_kind"] = ROTATION
     at.session_state["shift_severity"] = 45

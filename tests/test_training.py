@@ -3,8 +3,8 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from uqcore.models import TrainConfig
-from uqcore.training import predict_logits, random_shift, train_ensemble, train_mlp
+from uqcore.methods.nets import TrainConfig
+from uqcore.methods.training import predict_logits, random_shift, train_ensemble, train_mlp
 
 
 def test_tiny_run_learns(mnist):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from uqcore.uncertainty import decompose, dirichlet_uncertainty, entropy, spearman
+from uqcore.metrics.uncertainty import decompose, dirichlet_uncertainty, entropy, spearman
 
 LN2 = np.log(2.0)
 

@@ -6,7 +6,6 @@ A cached stage is a load (under a second); a missing, stale or corrupt one is re
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
@@ -14,17 +13,19 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .calibration import TemperatureScaler
-from .data import MNIST, load_mnist
-from .embedding import fit_embedding
-from .familiarity import Familiarity, FamiliarityConfig
-from .methods import NAMES, Method, Parts, make_methods
-from .models import MLP, ModelConfig, TrainConfig
-from .ood import Mahalanobis, fit_threshold
-from .shift import REGISTRY, list_sets
-from .shift import make as make_set
-from .store import Store
-from .training import predict_logits, train_ensemble, train_evidential, train_mlp
+from uqcore.data import load_mnist
+from uqcore.analysis.embedding import fit_embedding
+from uqcore.metrics.familiarity import Familiarity, FamiliarityConfig
+from uqcore.methods import NAMES, Method, Parts, make_methods
+from uqcore.methods.laplace import fit_laplace_covariance
+from uqcore.methods.temperature import fit_temperature
+from uqcore.methods.nets import MLP, ModelConfig, TrainConfig
+from uqcore.metrics.ood import Mahalanobis, fit_threshold
+from uqcore.data.shift import REGISTRY, list_sets
+from uqcore.data.shift import make as make_set
+from uqcore.predictions import Predictions
+from uqcore.store import Store
+from uqcore.methods.training import predict_logits, train_ensemble, train_evidential, train_mlp
 
 StageProgress = Callable[[str, int, int, str], None]
 
@@ -74,21 +75,14 @@ class Bundle:
     methods: dict[str, Method]
     parts: Parts
     meta: dict[str, dict]  # per stage: metadata (histories, timings, accuracies)
-    predictions: dict[str, np.ndarray]  # "<set>/<method>/<field>", "<set>/x", "<set>/y", "<set>/meta/<k>"
+    predictions: Predictions  # every method's outputs on every set (uqcore.predictions)
     embedding: dict[str, np.ndarray]  # "<set>/xy" 2-D coordinates; "reference" = "test"
     familiarity: Familiarity | None = None  # the headline's unfamiliar score (uqcore.familiarity)
     file_path: dict[str, np.ndarray] = field(default_factory=dict)  # uqcore.file_path.measure's arrays
 
     @property
-    def data(self) -> MNIST:
-        return load_mnist()
-
-    @property
     def set_names(self) -> list[str]:
-        return [str(s) for s in self.predictions["sets"]]
-
-    def set_info(self, name: str) -> dict:
-        return json.loads(str(self.predictions[f"{name}/info"]))
+        return self.predictions.sets
 
 
 def _noop(stage: str, done: int, total: int, message: str) -> None:
@@ -163,24 +157,6 @@ def evidential_stage(store: Store, cfg: TrainConfig, *, force: bool, progress: S
     return _model_stage(store, "evidential", "evidential", cfg, train_evidential, force=force, progress=progress)
 
 
-def fit_laplace_covariance(model: MLP, x: np.ndarray, y: np.ndarray, *, batch_size: int = 512) -> tuple[torch.Tensor, dict]:
-    """laplace-torch, last layer, Kronecker-factored GGN, prior precision by marginal likelihood.
-
-    Returns the dense posterior covariance of the last layer's parameters (P, P), P = C*(d+1) (650
-    for our MLP: small enough to store and to use without laplace-torch at prediction time), and
-    the fitted prior precision.
-    """
-    from laplace import Laplace
-    from torch.utils.data import DataLoader, TensorDataset
-
-    loader = DataLoader(TensorDataset(torch.as_tensor(x), torch.as_tensor(y)), batch_size=batch_size)
-    la = Laplace(model.eval(), "classification", subset_of_weights="last_layer", hessian_structure="kron")
-    la.fit(loader, progress_bar=False)
-    la.optimize_prior_precision(method="marglik")
-    cov = la.posterior_precision.to_matrix(exponent=-1).detach().to(torch.float32)
-    return cov, {"prior_precision": float(la.prior_precision.mean())}
-
-
 def posthoc_stage(store: Store, config: BuildConfig, key: str, mlp: MLP, members: list[MLP],
                   evidential: MLP, *, force: bool, progress: StageProgress) -> tuple[Parts, dict[str, float], dict]:
     """Temperature, Laplace covariance, Mahalanobis statistics and each method's OOD threshold."""
@@ -202,7 +178,7 @@ def posthoc_stage(store: Store, config: BuildConfig, key: str, mlp: MLP, members
     timings = {}
     progress("calibrate", 0, 4, "calibrate: fitting the temperature")
     t0 = time.perf_counter()
-    temperature = TemperatureScaler().fit(predict_logits(mlp, data.val.x).numpy(), data.val.y).temperature_
+    temperature = fit_temperature(mlp, data.val.x, data.val.y)
     timings["temperature"] = time.perf_counter() - t0
     progress("calibrate", 1, 4, f"calibrate: T = {temperature:.2f}; fitting the Laplace approximation")
     t0 = time.perf_counter()
@@ -245,9 +221,9 @@ def familiarity_stage(store: Store, config: BuildConfig, key: str, mlp: MLP, *, 
 
 
 def file_path_stage(store: Store, config: BuildConfig, key: str, methods: dict[str, Method], fam: Familiarity,
-                    predictions: dict[str, np.ndarray], *, force: bool, progress: StageProgress) -> dict[str, np.ndarray]:
+                    predictions: Predictions, *, force: bool, progress: StageProgress) -> dict[str, np.ndarray]:
     """Every family as files through the upload path (``uqcore.file_path.measure``), cached."""
-    from .file_path import measure
+    from uqcore.file_path import measure
 
     cached = None if force else store.load_arrays(key)
     if cached is not None:
@@ -276,63 +252,56 @@ def _load_set(name: str, config: BuildConfig) -> tuple[np.ndarray, np.ndarray, d
 
 
 def predictions_stage(store: Store, config: BuildConfig, key: str, methods: dict[str, Method], *,
-                      force: bool, progress: StageProgress) -> tuple[dict[str, np.ndarray], dict]:
+                      force: bool, progress: StageProgress) -> tuple[Predictions, dict]:
     sets = evaluation_sets(config)
     cached = None if force else store.load_arrays(key)
     if cached is not None:
         progress("predict", 1, 1, "predictions loaded from cache")
-        return cached
-    arrays: dict[str, np.ndarray] = {"sets": np.array([n for n, _, _ in sets])}
+        return Predictions(cached[0]), cached[1]
+    preds = Predictions()
     timings: dict[str, dict[str, float]] = {}
     total = len(sets)
     for i, (name, kind, description) in enumerate(sets):
         progress("predict", i, total, f"predict: {name}")
         x, y, meta = _load_set(name, config)
-        arrays[f"{name}/x"] = np.round(x * 255).astype(np.uint8)
-        arrays[f"{name}/y"] = y
-        arrays[f"{name}/info"] = np.array(json.dumps({"kind": kind, "description": description, "n": len(y)}))
-        for k, v in meta.items():
-            arrays[f"{name}/meta/{k}"] = np.asarray(v)
+        preds.add_set(name, x, y, kind=kind, description=description, meta=meta)
         timings[name] = {}
         for mname, method in methods.items():
             t0 = time.perf_counter()
             pred = method.predict(x)
             timings[name][mname] = time.perf_counter() - t0
-            for field_ in ("probs", "total", "aleatoric", "epistemic", "ood_score"):
-                arrays[f"{name}/{mname}/{field_}"] = getattr(pred, field_).astype(np.float32)
-            if mname == "mlp":
-                arrays[f"{name}/mlp/logits"] = pred.logits.astype(np.float32)
-                arrays[f"{name}/mlp/embeddings"] = pred.embeddings.astype(np.float32)
+            preds.put_prediction(name, method, pred)
     progress("predict", total, total, "predict: done")
-    meta = {"timings": timings, "sets": [n for n, _, _ in sets]}
-    store.save_arrays(key, arrays, meta)
-    return arrays, meta
+    meta = {"timings": timings, "sets": preds.sets}
+    store.save_arrays(key, preds.arrays, meta)
+    return preds, meta
 
 
 EMBED_CAP = 1000  # points per non-test set placed on the map
 
 
-def embedding_stage(store: Store, config: BuildConfig, key: str, predictions: dict[str, np.ndarray], *,
+def embedding_stage(store: Store, config: BuildConfig, key: str, predictions: Predictions, *,
                     force: bool, progress: StageProgress) -> dict[str, np.ndarray]:
     cached = None if force else store.load_arrays(key)
     if cached is not None:
         progress("map", 1, 1, "map loaded from cache")
         return cached[0]
-    sets = [str(s) for s in predictions["sets"]]
+    sets = predictions.sets
     progress("map", 0, len(sets), f"map: fitting {config.embedding.upper()} on the test embeddings")
     t0 = time.perf_counter()
-    reducer = fit_embedding(predictions["test/mlp/embeddings"], method=config.embedding)
-    arrays = {"test/xy": reducer.embedding_ if hasattr(reducer, "embedding_") else reducer.transform(predictions["test/mlp/embeddings"]),
-              "test/idx": np.arange(len(predictions["test/y"]))}
+    features = predictions.get("test", "mlp", "embeddings").astype(np.float32)
+    reducer = fit_embedding(features, method=config.embedding)
+    arrays = {"test/xy": reducer.embedding_ if hasattr(reducer, "embedding_") else reducer.transform(features),
+              "test/idx": np.arange(predictions.n("test"))}
     fit_seconds = time.perf_counter() - t0
     for i, name in enumerate(sets):
         if name == "test":
             continue
         progress("map", i, len(sets), f"map: placing {name}")
-        n = len(predictions[f"{name}/y"])
+        n = predictions.n(name)
         idx = np.sort(np.random.default_rng(0).choice(n, size=min(n, EMBED_CAP), replace=False))
         arrays[f"{name}/idx"] = idx
-        arrays[f"{name}/xy"] = reducer.transform(predictions[f"{name}/mlp/embeddings"][idx]).astype(np.float32)
+        arrays[f"{name}/xy"] = reducer.transform(predictions.get(name, "mlp", "embeddings")[idx].astype(np.float32)).astype(np.float32)
     arrays["test/xy"] = np.asarray(arrays["test/xy"], dtype=np.float32)
     progress("map", len(sets), len(sets), "map: done")
     store.save_arrays(key, arrays, {"method": config.embedding, "fit_seconds": fit_seconds,
@@ -349,7 +318,8 @@ def stage_keys(store: Store, config: BuildConfig) -> dict[str, str]:
     k["posthoc"] = store.key("posthoc", {"mlp": k["mlp"], "ensemble": k["ensemble"], "evidential": k["evidential"],
                                          "mc": config.mc_samples, "laplace": config.laplace_samples})
     sets = [(n, REGISTRY[n].seed, REGISTRY[n].size) if n in REGISTRY else n for n, _, _ in evaluation_sets(config)]
-    k["predictions"] = store.key("predictions", {"posthoc": k["posthoc"], "set_size": config.set_size, "sets": sets})
+    k["predictions"] = store.key("predictions", {"posthoc": k["posthoc"], "set_size": config.set_size, "sets": sets,
+                                                 "store": 2})  # 2: uqcore.predictions (every method's logits)
     k["familiarity"] = store.key("familiarity", {"mlp": k["mlp"], **config.familiarity.to_dict()})
     k["file_path"] = store.key("file_path", {"predictions": k["predictions"], "familiarity": k["familiarity"],
                                              "photos": config.photos, "version": 3})

@@ -6,7 +6,7 @@ import json
 import sys
 import time
 
-from .data import DataError
+from uqcore.data import DataError
 
 
 class _Bars:
@@ -34,8 +34,8 @@ class _Bars:
 
 def _bundle(args, *, force: bool = False):
     """Load the build (training what is missing, with bars on stderr so --json stays clean)."""
-    from .build import BuildConfig, build
-    from .store import Store
+    from uqcore.build import BuildConfig, build
+    from uqcore.store import Store
 
     store = Store(args.artifacts, log=lambda m: print(m, file=sys.stderr))
     bars = _Bars()
@@ -61,7 +61,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .evaluate import evaluate, table
+    from uqcore.evaluate import evaluate, table
 
     result = evaluate(_bundle(args))
     print(json.dumps(result, indent=2) if args.json else table(result))
@@ -69,7 +69,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from .predict import predict_paths
+    from uqcore.predict import predict_paths
 
     bundle = _bundle(args)
     result = predict_paths(bundle.methods, args.paths, bundle.familiarity)

@@ -1,42 +1,36 @@
 """Metrics of every method on every evaluation set, from the build's cached predictions (no forward pass)."""
 from __future__ import annotations
 
-import numpy as np
-
-from .calibration import calibration_report, ece
-from .ood import ood_metrics
-from .selective import aurc
-
-
-def _field(pred: dict, set_name: str, method: str, field: str) -> np.ndarray:
-    return pred[f"{set_name}/{method}/{field}"]
+from uqcore.metrics.calibration import calibration_report, ece
+from uqcore.metrics.ood import ood_metrics
+from uqcore.metrics.selective import aurc
 
 
 def evaluate(bundle) -> dict:
     """The JSON of ``python -m uqcore evaluate``: per method, test metrics, OOD detection per OOD set
     (the method's own OOD score; test digits are the negatives), and accuracy / ECE per shifted set."""
     pred = bundle.predictions
-    y = pred["test/y"]
+    y = pred.y("test")
     sets = bundle.set_names
     out = {"n_test": int(len(y)), "methods": {}}
     for name, method in bundle.methods.items():
-        probs = _field(pred, "test", name, "probs")
+        probs = pred.get("test", name, "probs")
         row = {k: float(v) for k, v in calibration_report(probs, y, n_bins=15).items()}
-        row["aurc"] = float(aurc(_field(pred, "test", name, "total"), probs.argmax(1) == y))
+        row["aurc"] = float(aurc(pred.get("test", name, "total"), probs.argmax(1) == y))
         row["temperature"] = float(bundle.parts.temperature) if name == "temperature" else None
-        scores_in = _field(pred, "test", name, "ood_score")
+        scores_in = pred.get("test", name, "ood_score")
         row["ood"], row["shift"] = {}, {}
         for s in sets:
-            kind = bundle.set_info(s)["kind"]
+            kind = pred.info(s)["kind"]
             if kind == "ood":
-                m = ood_metrics(scores_in, _field(pred, s, name, "ood_score"))
+                m = ood_metrics(scores_in, pred.get(s, name, "ood_score"))
                 row["ood"][s] = {**{k: float(v) for k, v in m.items()}, "score": method.ood_score_name}
             elif kind == "shift":
-                p, ys = _field(pred, s, name, "probs"), pred[f"{s}/y"]
+                p, ys = pred.get(s, name, "probs"), pred.y(s)
                 row["shift"][s] = {"accuracy": float((p.argmax(1) == ys).mean()), "ece": float(ece(p, ys))}
         out["methods"][name] = row
     if bundle.file_path:
-        from .file_path import summary
+        from uqcore.file_path import summary
 
         fp = summary(bundle.file_path, {m: meth.ood_score_name for m, meth in bundle.methods.items()})
         for name, meth in bundle.methods.items():

@@ -1,5 +1,5 @@
 """What users really do: save a picture as a file and upload it. Every family is measured twice,
-as the arrays the build made and as files through ``uqcore.preprocess.to_mnist``, then summed up as
+as the arrays the build made and as files through ``uqcore.data.preprocess.to_mnist``, then summed up as
 OOD tables and a verdict matrix (the share of each headline kind per family).
 
 Families: ``test`` (clean MNIST test digits), every OOD set of the build, ``blends`` (two different
@@ -15,12 +15,13 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
-from .data import load_mnist
-from .familiarity import LAYERS, Familiarity, layer_inputs, stratified_bank
-from .methods import Method
-from .ood import RelativeMahalanobis, ood_metrics
-from .preprocess import ImageError, to_mnist
-from .verdict import CONFIDENT, HEADLINE_SOURCE
+from uqcore.data import load_mnist
+from uqcore.metrics.familiarity import LAYERS, Familiarity, layer_inputs, stratified_bank
+from uqcore.methods import Method
+from uqcore.metrics.ood import RelativeMahalanobis, ood_metrics
+from uqcore.data.preprocess import ImageError, to_mnist
+from uqcore.predictions import Predictions
+from uqcore.verdict import CONFIDENT, HEADLINE_SOURCE
 
 HELD_OUT = ("objects", "doodles")
 KINDS = ("confident", "ambiguous", "unfamiliar", "no_digit")
@@ -50,15 +51,15 @@ def through_files(files: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     return x, empty
 
 
-def _families(predictions: dict[str, np.ndarray], n_photos: int):
+def _families(predictions: Predictions, n_photos: int):
     """(name, labels, arrays (n, 784) or None, files) for every family."""
-    from . import families
-    from .shift import REGISTRY
+    from uqcore.data import families
+    from uqcore.data.shift import REGISTRY
 
     def stored(name, rows=slice(None)):
-        return predictions[f"{name}/x"][rows].astype(np.float32) / 255.0, predictions[f"{name}/y"][rows]
+        return predictions.images(name)[rows].reshape(-1, 784), predictions.y(name)[rows]
 
-    sets = [str(s) for s in predictions["sets"]]
+    sets = predictions.sets
     out, extras = [], {}
     x, y = stored("test")
     out.append(("test", y, x, None))
@@ -67,10 +68,10 @@ def _families(predictions: dict[str, np.ndarray], n_photos: int):
             x, y = stored(s)
             out.append((s, y, x, None))
     if "ambiguous" in sets:
-        rows = np.flatnonzero(predictions["ambiguous/meta/mix_weight"] <= BLEND_MAX)
+        rows = np.flatnonzero(predictions.meta("ambiguous", "mix_weight") <= BLEND_MAX)
         x, y = stored("ambiguous", rows)
         out.append(("blends", y, x, None))
-        extras["blends/label_b"] = predictions["ambiguous/meta/label_b"][rows]
+        extras["blends/label_b"] = predictions.meta("ambiguous", "label_b")[rows]
     if "sklearn_digits" in sets:
         x, y = stored("sklearn_digits")
         out.append(("sklearn_digits", y, x, None))
@@ -82,7 +83,7 @@ def _families(predictions: dict[str, np.ndarray], n_photos: int):
     return out, extras
 
 
-def measure(methods: dict[str, Method], fam: Familiarity, predictions: dict[str, np.ndarray], *,
+def measure(methods: dict[str, Method], fam: Familiarity, predictions: Predictions, *,
             n_photos: int = 300, progress: Callable[[int, int, str], None] | None = None) -> dict[str, np.ndarray]:
     """Arrays and file-path predictions of every method, and the familiarity scores, per family."""
     progress = progress or (lambda d, t, m: None)

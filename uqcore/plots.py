@@ -8,6 +8,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from uqcore.analysis.tables import marker_kind
+
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 FONT = dict(size=16)
 
@@ -63,7 +65,6 @@ def risk_coverage_curves(curves: dict[str, tuple], *, max_points: int = 200, mar
     ``max_points`` evenly spaced points (always keeping the last). ``marker`` draws a vertical line
     at that coverage. Methods differ by colour, dash and marker shape.
     """
-    import numpy as np
 
     fig = go.Figure()
     for i, (name, (coverage, risk)) in enumerate(curves.items()):
@@ -86,7 +87,6 @@ def risk_coverage_curves(curves: dict[str, tuple], *, max_points: int = 200, mar
 
 def uncertainty_scatter(aleatoric, epistemic, correct, *, title: str = "") -> go.Figure:
     """Aleatoric against epistemic uncertainty (nats), WebGL; wrong predictions are orange crosses."""
-    import numpy as np
 
     aleatoric, epistemic, correct = np.asarray(aleatoric), np.asarray(epistemic), np.asarray(correct, bool)
     fig = go.Figure()
@@ -102,7 +102,7 @@ def uncertainty_scatter(aleatoric, epistemic, correct, *, title: str = "") -> go
     return fig
 
 
-# ----------------------------------------------------------------------------- calibration lab
+# ----------------------------------------------------------------------------- calibration: reliability, temperature
 # These two figures are redrawn on every move of the temperature slider, so they are written as one
 # plain dict and validated once: plotly's make_subplots / update_* / add_vline calls cost ~40 ms each
 # figure, the single validation ~4 ms.
@@ -116,7 +116,6 @@ def reliability_lab(edges, count, confidence, accuracy, *, ref_confidence=None, 
     """Reliability diagram for projecting: accuracy bars (opacity by bin count), the gap to the
     diagonal shaded in hatched red, an optional faint T = 1 reference, and the number of images per
     bin beneath on a shared x axis. Arrays are per bin (``ReliabilityBins`` fields); nan = empty."""
-    import numpy as np
 
     edges = np.asarray(edges, dtype=float)
     count = np.asarray(count, dtype=float)
@@ -210,8 +209,9 @@ def temperature_curves(temperature, ece, nll, *, current: float, current_ece: fl
     return go.Figure(dict(data=data, layout=layout))
 
 
-# ----------------------------------------------------------------------------- embedding map, errors
+# ----------------------------------------------------------------------------- maps, confusion, per class
 # Ten digit colours that stay apart for colour-blind readers (Okabe-Ito plus two from Paul Tol's set).
+COLOUR_BY = ("epistemic", "aleatoric", "total", "true class", "correctness", "data set")  # embedding_map's colourings
 DIGIT_COLOURS = OKABE_ITO[:7] + ["#882255", "#44AA99", "#999933"]
 KIND_SYMBOLS = {"normal": "circle", "misclassified": "x", "flagged as unusual": "diamond"}
 SET_COLOURS = {"test": "#9aa5b1", "val": "#c0c7cf"}
@@ -219,7 +219,7 @@ SET_COLOURS = {"test": "#9aa5b1", "val": "#c0c7cf"}
 
 def embedding_map(frame, colour_by: str, *, star=None, star_label: str = "your last digit", height: int = 640,
                   font_size: int = 16):
-    """The map of ``uqcore.explore.map_frame`` rows as WebGL scatter traces, one per colour group.
+    """The map of ``uqcore.analysis.tables.map_frame`` rows as WebGL scatter traces, one per colour group.
 
     ``colour_by``: "epistemic" / "aleatoric" / "total" (continuous, viridis), "true class", "correctness"
     or "data set". Marker shape: circle normal, x misclassified, diamond flagged as unusual. Every point
@@ -227,9 +227,7 @@ def embedding_map(frame, colour_by: str, *, star=None, star_label: str = "your l
     point ids of trace k in order (None for legend-only traces), so a selection's (curve, point index)
     maps back to rows.
     """
-    import numpy as np
 
-    from .explore import marker_kind
 
     fig = go.Figure()
     ids: list = []
@@ -312,7 +310,6 @@ def confusion_heatmap(counts, *, selected: tuple[int, int] | None = None, font_s
     """Confusion matrix (rows true, columns predicted) with counts written in; colour = log count of mistakes,
     the diagonal in grey so the errors stand out. An invisible marker on each cell makes it clickable:
     its ``customdata`` is [true, predicted]."""
-    import numpy as np
 
     counts = np.asarray(counts)
     k = counts.shape[0]
@@ -349,7 +346,7 @@ def confusion_heatmap(counts, *, selected: tuple[int, int] | None = None, font_s
 
 
 def per_class_bars(table, *, font_size: int = 16, height: int = 340):
-    """Per digit: accuracy and one-vs-rest ECE (``uqcore.explore.per_class`` output). Accuracy is drawn as
+    """Per digit: accuracy and one-vs-rest ECE (``uqcore.analysis.tables.per_class`` output). Accuracy is drawn as
     dots, not bars, because its axis does not start at 0 (all digits are read 96-100% right)."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("accuracy per true digit", "ECE per digit (one-vs-rest)"),
                         horizontal_spacing=0.1)
@@ -395,4 +392,53 @@ def ood_histograms(test_scores, others: dict[str, np.ndarray], *, threshold: flo
                       font=dict(size=font_size), legend=dict(orientation="h", y=-0.25),
                       xaxis_title="score (higher = more unusual; the last bin holds everything beyond)",
                       yaxis_title="share of the set", yaxis_tickformat=".0%")
+    return fig
+
+
+def severity_figure(curves, *, panels: dict[str, str], steps, tick_labels, x_title: str, unit: str = "",
+                    current: int | None = None, labels: dict | None = None, font_size: int = 16,
+                    height: int = 720) -> go.Figure:
+    """Four small panels (``panels``: column of ``curves`` -> title; "epistemic" in nats, the others shares)
+    against severity, one line per method; the fourth panel (the flag rate) marks the 5% flagged by design.
+
+    ``curves`` is ``uqcore.analysis.shift.severity_curves``' output; ``steps`` and ``tick_labels`` the x ticks;
+    ``current`` draws a dotted vertical line at that severity. Methods differ by colour (Okabe–Ito), dash and
+    marker shape, so the lines survive a grey projector.
+    """
+    labels = labels or {}
+    metrics = list(panels)
+    fig = make_subplots(rows=2, cols=2, subplot_titles=list(panels.values()),
+                        horizontal_spacing=0.1, vertical_spacing=0.14)
+    for i, method in enumerate(dict.fromkeys(curves["method"])):
+        c = curves[curves["method"] == method].sort_values("severity")
+        name = labels.get(method, method)
+        for j, metric in enumerate(metrics):
+            is_nats = metric == "epistemic"
+            fmt = ":.3f} nats" if is_nats else ":.1%}"
+            fig.add_trace(go.Scatter(
+                x=c["severity"].tolist(), y=c[metric].tolist(), name=name, legendgroup=method,
+                showlegend=j == 0, mode="lines+markers",
+                line=dict(color=OKABE_ITO[i % len(OKABE_ITO)], dash=DASHES[i % len(DASHES)], width=2.5),
+                marker=dict(symbol=SYMBOLS[i % len(SYMBOLS)], size=9),
+                hovertemplate=f"{name}<br>%{{x}}{unit}: %{{y{fmt}<extra></extra>"),
+                row=j // 2 + 1, col=j % 2 + 1)
+    fig.add_hline(y=0.05, line=dict(color="#777777", dash="dot", width=1.5), row=2, col=2,
+                  annotation_text="5% of clean digits, by design", annotation_position="top right",
+                  annotation_bgcolor="rgba(255,255,255,0.85)")
+    if current is not None:
+        fig.add_vline(x=int(current), line=dict(color="#333333", dash="dot", width=2), row="all", col="all")
+    axis_fonts = dict(tickfont=dict(size=font_size - 2), title_font=dict(size=font_size - 1))
+    fig.update_xaxes(tickmode="array", tickvals=steps, ticktext=list(tick_labels),
+                     showgrid=True, gridcolor="#e5e5e5", zeroline=False, **axis_fonts)
+    fig.update_xaxes(title_text=x_title, row=2)
+    fig.update_yaxes(showgrid=True, gridcolor="#e5e5e5", zeroline=False, **axis_fonts)
+    for j in (0, 1, 3):  # shares in [0, 1]: accuracy, ECE, flag rate
+        fig.update_yaxes(tickformat=".0%", rangemode="tozero", row=j // 2 + 1, col=j % 2 + 1)
+    fig.update_yaxes(range=[0, 1.04], row=1, col=1)
+    fig.update_yaxes(range=[0, 1.04], row=2, col=2)
+    fig.update_yaxes(title_text="nats", rangemode="tozero", row=2, col=1)
+    fig.update_annotations(font_size=font_size)  # the panel titles
+    fig.update_layout(font=dict(size=font_size), height=height, plot_bgcolor="white",
+                      margin=dict(t=90, b=60, l=70, r=20), hovermode="closest",
+                      legend=dict(orientation="h", yanchor="bottom", y=1.07, x=0, font=dict(size=font_size - 1)))
     return fig

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .methods import Method
-from .preprocess import ImageError, to_mnist
-from .verdict import HEADLINE_SOURCE, Headline, headline, verdict
+from uqcore.methods import Method
+from uqcore.data.preprocess import ImageError, to_mnist
+from uqcore.verdict import HEADLINE_SOURCE, Headline, headline, verdict
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".svg"}
 
@@ -54,7 +54,7 @@ def predict_one(methods: dict[str, Method], x: np.ndarray) -> dict[str, dict]:
 
 def predict_paths(methods: dict[str, Method], paths: list[str | Path], familiarity=None) -> dict:
     """The JSON of ``python -m uqcore predict``: results for good images, plain errors for the rest.
-    With ``familiarity`` (``uqcore.familiarity.Familiarity``) every result also gets the headline."""
+    With ``familiarity`` (``uqcore.metrics.familiarity.Familiarity``) every result also gets the headline."""
     files, errors = expand_paths(paths)
     results = []
     for f in files:
@@ -78,7 +78,7 @@ def predict_paths(methods: dict[str, Method], paths: list[str | Path], familiari
 
 def headline_for(familiarity, results: dict[str, dict], x: np.ndarray) -> Headline:
     """The headline for one image: ``predict_one``'s ``results`` (the ensemble's probabilities; the
-    single network's where the ensemble is missing) and the familiarity (``uqcore.familiarity``) of ``x``."""
+    single network's where the ensemble is missing) and the familiarity (``uqcore.metrics.familiarity``) of ``x``."""
     source = HEADLINE_SOURCE if HEADLINE_SOURCE in results else next(iter(results))
     s = float(familiarity.score(np.asarray(x, np.float32).reshape(1, 784))[0])
     return headline(np.asarray(results[source]["probs"]), familiarity=s, familiarity_threshold=familiarity.threshold_,

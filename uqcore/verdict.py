@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from uqcore.methods import DEFAULT_METHOD
+
 CONFIDENT = 0.90  # top probability at or above this: "confident"
 TWO_WAY = 0.80  # top two together at or above this: "ambiguous between X and Y"
-HEADLINE_SOURCE = "ensemble"  # whose probabilities the headline reads (the best calibrated here)
+HEADLINE_SOURCE = DEFAULT_METHOD  # whose probabilities the headline reads (the best calibrated here)
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ def headline(probs, *, familiarity: float, familiarity_threshold: float, familia
              confident: float = CONFIDENT, source: str = HEADLINE_SOURCE) -> Headline:
     """The three-way rule, in this order (one rule, not a vote):
 
-    1. **unfamiliar** when the familiarity score (``uqcore.familiarity``: distance to the nearest
+    1. **unfamiliar** when the familiarity score (``uqcore.metrics.familiarity``: distance to the nearest
        training digits) is above its threshold: the 99th percentile of clean validation digits;
     2. **confident** when the top probability of ``source`` (the deep ensemble) is at least
        ``confident``;

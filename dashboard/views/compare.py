@@ -1,62 +1,39 @@
-"""Compare methods: metrics on the test split, OOD detection, selective prediction, the uncertainty split."""
+"""Compare methods: metrics on the test split, OOD detection, selective prediction, the uncertainty split.
+The chosen score, sets, coverage and method live in the URL."""
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from dashboard import widgets
+from dashboard.logic import view as urlview
+from dashboard.logic.compare import VIEWS, column_notes, metrics_table
 from dashboard.resources import evaluation, get_bundle, risk_curves
 from uqcore.file_path import ood_families, score_values
+from uqcore.methods import DEFAULT_METHOD
 from uqcore.plots import ood_histograms, risk_coverage_curves, uncertainty_scatter
-from uqcore.selective import accuracy_at_coverage
-from uqcore.uncertainty import spearman
-
-LOWER_IS_BETTER = {"NLL", "Brier", "ECE", "AURC"}
-COLUMN_HELP = {
-    "Accuracy": "Share of the test digits read correctly. Higher is better.",
-    "NLL": "Negative log-likelihood: how surprised the model is by the true digit, on average (nats). Punishes "
-           "confident mistakes hard. Lower is better.",
-    "Brier": "Squared distance between the predicted probabilities and the true digit (0 to 2). Lower is better.",
-    "ECE": "Expected calibration error: average gap between confidence and accuracy (15 bins). Lower is better.",
-    "AURC": "Area under the risk-coverage curve: the average error rate when the model may abstain on its least "
-            "certain images first. Lower is better.",
-}
+from uqcore.metrics.selective import accuracy_at_coverage
+from uqcore.metrics.uncertainty import spearman
 
 st.title("Compare methods")
 bundle = get_bundle()
 result = evaluation()
 methods = bundle.methods
 titles = {name: m.title for name, m in methods.items()}
+fp = bundle.file_path
+fp_summary = result["file_path"]
+hist_scores = {"familiarity": "Familiarity (decides the headline)", **titles}
+view = widgets.PageView("compare", "cmp", (
+    urlview.choice("score", hist_scores, "familiarity"), urlview.choice("images", VIEWS, "png"),
+    urlview.subset("sets", sorted({f for v in VIEWS for f in ood_families(fp, v)}), ["letters", "objects", "doodles"]),
+    urlview.number("coverage", 0.95, 0.5, 1.0, digits=2),
+    urlview.choice("method", methods, DEFAULT_METHOD if DEFAULT_METHOD in methods else next(iter(methods)))))
 st.write(f"Every number below is computed on the {result['n_test']:,} MNIST test digits, which no method saw "
          "during training. The best value in each column is marked ★.")
 
 # ------------------------------------------------------------------ metrics table
-ood_sets = list(next(iter(result["methods"].values()))["ood"])
-rows = {}
-for name, r in result["methods"].items():
-    row = {"Accuracy": r["accuracy"], "NLL": r["nll"], "Brier": r["brier"], "ECE": r["ece"], "AURC": r["aurc"]}
-    row |= {f"OOD AUROC: {s}": r["ood"][s]["auroc"] for s in ood_sets}
-    rows[titles[name]] = row
-table = pd.DataFrame(rows).T
-best = {c: (table[c].idxmin() if c in LOWER_IS_BETTER else table[c].idxmax()) for c in table.columns}
-
-
-def fmt(col):
-    pct = col == "Accuracy"
-    return lambda v: (f"{v:.2%}" if pct else f"{v:.4f}") + (" ★" if v == table.loc[best[col], col] else "")
-
-
-styler = table.style.format({c: fmt(c) for c in table.columns})
-for c in table.columns:
-    styler = (styler.highlight_min if c in LOWER_IS_BETTER else styler.highlight_max)(
-        subset=[c], props="background-color: #cfe3f3; font-weight: bold")
 # Rendered as HTML, not st.dataframe, so the best value per column can be shaded and read from afar.
-widgets.html_table(styler)
-scores = {titles[n]: methods[n].ood_score_name.replace("_", " ") for n in methods}
-lines = [f"**{c}**: {h}" for c, h in COLUMN_HELP.items()]
-lines.append("**OOD AUROC: <set>**: how well the method's own unusualness score separates that set's images "
-             "(letters, noise, photos, blank images) from test digits: 1 = perfectly, 0.5 = chance. Higher is "
-             "better. Scores: " + "; ".join(f"{t}: {s}" for t, s in scores.items()) + ".")
-for line in lines:
+widgets.html_table(metrics_table(result, titles))
+for line in column_notes({titles[n]: methods[n].ood_score_name.replace("_", " ") for n in methods}):
     st.caption(line)
 
 # ------------------------------------------------------------------ OOD score histograms
@@ -64,18 +41,14 @@ st.subheader("How well each score spots unusual images")
 st.write("Each method has its own score for how unusual an image is; the headline uses one more, the "
          "**familiarity** score (how far the image is from the digits the model learned). A good score puts the "
          "test digits (blue) on the left and everything else on the right of its threshold.")
-fp = bundle.file_path
-fp_summary = result["file_path"]
-hist_scores = {"familiarity": "Familiarity (decides the headline)", **titles}
 score_label = {"familiarity": "familiarity (headline)", **{n: f"{n} ({m.ood_score_name})" for n, m in methods.items()}}
 h_left, h_right = st.columns([2, 1])
-h_choice = h_left.selectbox("Score", list(hist_scores), format_func=hist_scores.get, key="hist_score")
-h_view = h_right.radio("Images", ["png", "arrays"], horizontal=True, key="hist_view",
-                       format_func={"png": "as uploaded files", "arrays": "as generated arrays"}.get,
+h_choice = h_left.selectbox("Score", list(hist_scores), format_func=hist_scores.get, **view.widget("score"))
+h_view = h_right.radio("Images", list(VIEWS), horizontal=True, format_func=VIEWS.get, **view.widget("images"),
                        help="Uploaded files go through the same preprocessing as a user's picture.")
 ood_fams = ood_families(fp, h_view)
-shown = st.multiselect("Sets", ood_fams, default=[f for f in ("letters", "objects", "doodles") if f in ood_fams],
-                       key="hist_sets")
+view.set("sets", [f for f in view["sets"] if f in ood_fams])
+shown = st.multiselect("Sets", ood_fams, **view.widget("sets"))
 h_threshold = fp_summary["threshold"] if h_choice == "familiarity" else methods[h_choice].threshold_
 st.plotly_chart(ood_histograms(score_values(fp, "test", h_view, h_choice),
                                {f: score_values(fp, f, h_view, h_choice) for f in shown}, threshold=h_threshold),
@@ -99,8 +72,8 @@ st.write("A method that knows when it is unsure can hand its least certain image
          "choose how many images each method must answer; the rest are set aside, least certain first "
          "(by total uncertainty).")
 curves = risk_curves()
-coverage = st.slider("Share of test images the methods answer", min_value=0.50, max_value=1.00, value=0.95,
-                     step=0.01, format="%.2f", key="coverage",
+coverage = st.slider("Share of test images the methods answer", min_value=0.50, max_value=1.00,
+                     step=0.01, format="%.2f", **view.widget("coverage"),
                      help="1.00 = answer everything. 0.95 = set aside the 5% the method is least sure about.")
 readout = {}
 for name, c in curves.items():
@@ -116,10 +89,11 @@ st.plotly_chart(risk_coverage_curves({titles[n]: (c["coverage"], c["risk"]) for 
 
 # ------------------------------------------------------------------ aleatoric vs epistemic
 st.subheader("Is the uncertainty split clean?")
-choice = st.selectbox("Method", list(methods), format_func=titles.get, index=list(methods).index("ensemble"),
+choice = st.selectbox("Method", list(methods), format_func=titles.get, **view.widget("method"),
                       help="Which method's uncertainty split to plot.")
+params = view.publish()
 pred = bundle.predictions
-ale, epi = pred[f"test/{choice}/aleatoric"], pred[f"test/{choice}/epistemic"]
+ale, epi = pred.get("test", choice, "aleatoric"), pred.get("test", choice, "epistemic")
 correct = curves[choice]["correct"]
 rho = spearman(ale, epi)
 idx = np.sort(np.random.default_rng(0).choice(len(ale), size=min(2000, len(ale)), replace=False))
@@ -135,3 +109,4 @@ else:
     st.write(together + " Mucsányi et al. (2024) found that across many methods the aleatoric and epistemic "
              "estimates are often highly correlated, so read the split as a hint, not a clean separation.")
 st.caption(f"{len(idx):,} of {len(ale):,} test images shown (a fixed random sample); wrong readings are orange crosses.")
+view.share(params)

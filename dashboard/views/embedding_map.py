@@ -10,11 +10,13 @@ import numpy as np
 import streamlit as st
 
 from dashboard import resources, widgets
-from uqcore.explore import COLOUR_BY, images_of, selection_ids, selection_summary
-from uqcore.plots import embedding_map
+from dashboard.logic import view as urlview
+from dashboard.logic.explore import SET_LABELS, selection_ids
+from uqcore.analysis.tables import images_of, selection_summary
+from uqcore.methods import DEFAULT_METHOD
+from uqcore.plots import COLOUR_BY, embedding_map
 
-K_METHOD, K_COLOUR, K_SETS, K_SEL, K_CHART, K_IDS = "map_method", "map_colour", "map_sets", "map_selection", \
-    "map_chart", "map_trace_ids"
+K_SEL, K_CHART, K_IDS = "map_selection", "map_chart", "map_trace_ids"
 GRID_MAX = 48
 
 st.title("Embedding map")
@@ -26,34 +28,31 @@ st.write("Each dot is one image. The network turns every image into 64 numbers; 
 
 bundle = resources.get_bundle()
 pred, emb = bundle.predictions, bundle.embedding
-methods = [m for m in bundle.methods if f"test/{m}/probs" in pred]
+methods = [m for m in bundle.methods if pred.has("test", m)]
 titles = {m: bundle.methods[m].title for m in methods}
 on_map = [s for s in bundle.set_names if f"{s}/xy" in emb and s != "val"]
+view = widgets.PageView("embedding_map", "map", (
+    urlview.choice("method", methods, DEFAULT_METHOD if DEFAULT_METHOD in methods else methods[0]),
+    urlview.choice("colour", COLOUR_BY, COLOUR_BY[0], what="colouring"),
+    urlview.subset("sets", on_map, [s for s in on_map if s in ("test", "letters", "noise")])))
 
 # ----------------------------------------------------------------------------- controls
-SET_LABELS = {"test": "MNIST test digits", "letters": "letters (not digits)", "noise": "noise (not digits)",
-              "natural": "photo patches (not digits)", "blank": "blank images (not digits)",
-              "rotated": "rotated digits", "corrupted": "damaged digits", "sklearn_digits": "other handwriting",
-              "ambiguous": "blends of two digits"}
 c1, c2, c3 = st.columns([1, 1, 3])
-remember = widgets.remember  # keeps each control's value across pages; replaces bad values by defaults
-method = c1.selectbox("Method", methods, format_func=titles.get,
+method = c1.selectbox("Method", methods, format_func=titles.get, **view.widget("method"),
                       help="Whose predictions, uncertainties and OOD flags colour and shape the dots. The map "
-                           "positions are the same for every method (they come from the single network).",
-                      **remember(K_METHOD, "ensemble" if "ensemble" in methods else methods[0], lambda v: v in methods))
-colour_by = c2.selectbox("Colour by", COLOUR_BY, format_func=str.capitalize,
+                           "positions are the same for every method (they come from the single network).")
+colour_by = c2.selectbox("Colour by", COLOUR_BY, format_func=str.capitalize, **view.widget("colour"),
                          help="Epistemic: the model lacks experience. Aleatoric: the image itself is unclear. "
-                              "Total: both. Or the true digit, right/wrong, or which data set the image is from.",
-                         **remember(K_COLOUR, COLOUR_BY[0], lambda v: v in COLOUR_BY))
-sets_args = remember(K_SETS, [s for s in on_map if s in ("test", "letters", "noise")], lambda v: isinstance(v, list))
-widgets.set_kept(K_SETS, [s for s in dict.fromkeys(st.session_state[K_SETS]) if s in on_map])  # drop unknown names
+                              "Total: both. Or the true digit, right/wrong, or which data set the image is from.")
 sets = c3.multiselect("Data sets on the map", on_map, format_func=lambda s: SET_LABELS.get(s, s),
+                      **view.widget("sets"),
                       help="MNIST test digits: the 10,000 the model was tested on. 'Not digits': images that are "
                            "no digit at all (OOD). The others are digits that are changed (rotated, damaged, "
-                           "blended, another handwriting collection). Up to 1,000 images of each set are placed.",
-                      **sets_args)
+                           "blended, another handwriting collection). Up to 1,000 images of each set are placed.")
+params = view.publish()
 if not sets:
     st.info("Pick at least one data set to draw the map.", icon=":material/scatter_plot:")
+    view.share(params)
     st.stop()
 
 frame = resources.map_points(method, tuple(sets))
@@ -92,6 +91,7 @@ selected = [i for i in st.session_state.get(K_SEL, []) if i in frame.index]
 if not selected:
     st.info("Use the lasso (default) or the box tool on the map to select a region; its images appear here. "
             "Double-click the map to clear.", icon=":material/gesture_select:")
+    view.share(params)
     st.stop()
 
 part = frame.loc[selected]
@@ -118,17 +118,7 @@ widgets.image_grid(images_of(pred, show.index), [
     widgets.reading_caption(r.true, r.pred, r.confidence, r.total, r.aleatoric, r.epistemic)
     for r in show.itertuples()])
 with st.expander("Table of the selection (exact numbers, sortable)"):
-    st.dataframe(part[["set", "row", "true", "pred", "confidence", "total", "aleatoric", "epistemic",
-                       "ood_score", "flagged"]], width="stretch", height=360,
-                 column_config={"true": st.column_config.NumberColumn("true digit", help="-1: no label (not a digit)"),
-                                "pred": st.column_config.NumberColumn("read as"),
-                                "confidence": st.column_config.NumberColumn(format="percent"),
-                                "total": st.column_config.NumberColumn(format="%.4f"),
-                                "aleatoric": st.column_config.NumberColumn(format="%.4f"),
-                                "epistemic": st.column_config.NumberColumn(format="%.4f"),
-                                "ood_score": st.column_config.NumberColumn(
-                                    f"OOD score ({bundle.methods[method].ood_score_name.replace('_', ' ')})",
-                                    format="%.4g", help=widgets.HELP["ood"]),
-                                "flagged": st.column_config.CheckboxColumn(
-                                    "flagged", help="The OOD score is above the method's threshold (the 95th "
-                                                    "percentile on clean validation digits).")})
+    st.dataframe(part[["set", "row", "true", "pred", "confidence", "total", "aleatoric", "epistemic", "ood_score",
+                       "flagged"]], width="stretch", height=360,
+                 column_config=widgets.reading_columns(bundle.methods[method].ood_score_name, flagged=True))
+view.share(params)

@@ -1,24 +1,25 @@
-"""Try a digit: draw, upload or pick an image; every method reads it and says how sure it is."""
+"""Try a digit: draw, upload or pick an image; every method reads it and says how sure it is.
+A picked test digit is kept in the URL (``?test=1234``), so a link reopens it."""
 import hashlib
-import time
 
 import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas  # only importable inside a running app: keep it in this page
 
 from dashboard import widgets
+from dashboard.logic import view as urlview
+from dashboard.logic.try_digit import NO_DIGIT, blend, read_input, test_digit, unusual
 from dashboard.resources import get_bundle, sample_set
-from uqcore.predict import headline_for, predict_one
-from uqcore.preprocess import ImageError, to_mnist
-
-OOD_CHOICES = {"letters": "a printed capital letter", "noise": "random static", "natural": "a patch of a photo",
-               "objects": "a drawing of an everyday object", "doodles": "a doodle that is not a digit"}
+from uqcore.data.preprocess import ImageError, to_mnist
 
 st.title("Try a digit")
 st.write("Draw a digit, upload a picture of one, or let the app pick an image. Six different methods read it "
          "and each says how sure it is, and **why** it is unsure.")
 
 bundle = get_bundle()
+n_test = bundle.predictions.n("test")
+view = widgets.PageView("try_digit", "try", (urlview.integer("test", -1, -1, n_test - 1, optional=True,
+                                                              what="test digit number"),))
 state = st.session_state
 state.setdefault("canvas_n", 0)  # bumping it gives the canvas a new key: that clears it
 state.setdefault("canvas_seen", None)
@@ -26,18 +27,12 @@ state.setdefault("upload_seen", None)
 state.setdefault("current_input", None)
 
 
-def set_input(x: np.ndarray, preview: np.ndarray, *, source: str, true_label: int | None = None,
-              notes: list[str] | None = None) -> None:
-    """Make ``x`` the current input and compute every method's answer once (timed on the server)."""
-    x = np.asarray(x, dtype=np.float32).reshape(784)
-    t0 = time.perf_counter()
-    results = predict_one(bundle.methods, x)
-    headline = headline_for(bundle.familiarity, results, x)
-    seconds = time.perf_counter() - t0
-    state["current_input"] = {"x": x, "preview": np.asarray(preview).reshape(28, 28), "source": source,
-                              "true_label": true_label, "notes": notes or [], "results": results,
-                              "verdict": headline, "seconds": seconds}
-    state["last_digit"] = x  # other pages place this digit on their maps
+def show(record: dict | None) -> None:
+    """Make ``record`` (``dashboard.logic.try_digit.read_input``) the current input; None clears it."""
+    state["current_input"] = record
+    view.set("test", -1 if record is None or record["test"] is None else record["test"])
+    if record is not None:
+        state["last_digit"] = record["x"]  # other pages place this digit on their maps
 
 
 def from_image(image, source: str) -> None:
@@ -47,34 +42,11 @@ def from_image(image, source: str) -> None:
         st.error(f"This image cannot be used: {err}")
         return
     if pre.is_empty:
-        state["current_input"] = None  # the page then says "Draw a digit first"
+        show(None)  # the page then says "Draw a digit first"
         if source != "Your drawing":
-            st.warning("No digit found in this picture: it looks blank, or nothing stands out from the paper. "
-                       "Try a closer photo with the digit written darker.", icon=":material/image_search:")
+            st.warning(NO_DIGIT, icon=":material/image_search:")
         return
-    set_input(pre.x, pre.preview, source=source, notes=pre.notes)
-
-
-def pick_test_digit() -> None:
-    x, y = bundle.predictions["test/x"], bundle.predictions["test/y"]
-    i = int(np.random.default_rng().integers(len(y)))
-    img = x[i].astype(np.float32) / 255.0
-    set_input(img, img, source=f"Random MNIST test digit (no. {i})", true_label=int(y[i]))
-
-
-def pick_ood() -> None:
-    rng = np.random.default_rng()
-    name = str(rng.choice(list(OOD_CHOICES)))
-    x, _, _ = sample_set(name)
-    i = int(rng.integers(len(x)))
-    set_input(x[i], x[i], source=f"Random unusual image: {OOD_CHOICES[name]} (not a digit)")
-
-
-def pick_blend() -> None:
-    x, y, meta = sample_set("ambiguous")
-    i = int(np.random.default_rng().integers(len(x)))
-    w = float(meta["mix_weight"][i])
-    set_input(x[i], x[i], source=f"Blend of a {int(y[i])} ({w:.0%}) and a {int(meta['label_b'][i])} ({1 - w:.0%})")
+    show(read_input(bundle, pre.x, pre.preview, source=source, notes=pre.notes))
 
 
 @st.fragment
@@ -107,11 +79,11 @@ def workbench() -> None:
     drawing_id = hashlib.sha1(drawing).hexdigest() if drawing else None
     upload_id = upload.file_id if upload is not None else None
     if test_clicked:
-        pick_test_digit()
+        show(test_digit(bundle))
     elif ood_clicked:
-        pick_ood()
+        show(unusual(bundle, sample_set))
     elif blend_clicked:
-        pick_blend()
+        show(blend(bundle, sample_set))
     elif upload_id is not None and upload_id != state["upload_seen"]:
         state["upload_seen"] = upload_id
         from_image(upload.getvalue(), source=f"Uploaded picture '{upload.name}'")
@@ -120,6 +92,7 @@ def workbench() -> None:
         from_image(canvas.image_data, source="Your drawing")
 
     current = state["current_input"]
+    view.publish()
     with seen_col:
         st.markdown("**What the model sees**", help="Every image is shrunk to 28 × 28 grey pixels, white ink on "
                     "black, centred like the training digits. This is exactly what the methods read.")
@@ -146,6 +119,12 @@ def workbench() -> None:
                                     true_label=current["true_label"])
     st.caption(f"All {len(names)} methods answered in {current['seconds'] * 1000:.0f} ms on the server "
                f"(from the new input to the last card's numbers).")
+    if current["test"] is not None:
+        view.share()
 
 
+if view["test"] >= 0 and (state["current_input"] or {}).get("test") != view["test"]:
+    pick_test_digit(view["test"])  # a link to a test digit
+if view["test"] >= 0 and (state["current_input"] or {}).get("test") != view["test"]:
+    show(test_digit(bundle, view["test"]))  # a link to a test digit
 workbench()

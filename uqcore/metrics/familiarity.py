@@ -2,7 +2,7 @@
 
 Deep nearest neighbours (Sun et al., 2022) at three depths of the single network: the pixels, the
 first hidden layer (256) and the penultimate features (64). At each depth the score is the distance
-of the L2-normalised input to its k-th nearest training digit (``uqcore.ood.KNN``), put on a common
+of the L2-normalised input to its k-th nearest training digit (``uqcore.metrics.ood.KNN``), put on a common
 scale by the clean validation digits: ``(d - median_val) / (q99_val - median_val)``; the three are
 summed. Distances to the nearest *digits*, not disagreement between models: an image that sits
 between two digits (ambiguity) stays close to both, so this score barely moves on blends, while the
@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from .models import MLP
-from .ood import KNN
+from uqcore.methods.nets import MLP
+from uqcore.metrics.ood import KNN
 
 LAYERS = ("pixels", "hidden1", "hidden2")
 LAYER_TITLES = {"pixels": "the pixels", "hidden1": "the first layer's features",

@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import Split
-from .models import MLP, BatchedMLP, TrainConfig
+from uqcore.data import Split
+from uqcore.methods.nets import MLP, BatchedMLP, TrainConfig
 
 Progress = Callable[[int, int, str], None]
 LossFn = Callable[[nn.Module, torch.Tensor, torch.Tensor, int], torch.Tensor]

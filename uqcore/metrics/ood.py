@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
-from .calibration import NotFittedError
-from .uncertainty import decompose, entropy
+from uqcore.metrics.calibration import NotFittedError
+from uqcore.metrics.uncertainty import decompose, entropy
 
 __all__ = [
     "SCORES",

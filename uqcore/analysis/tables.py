@@ -1,43 +1,31 @@
-"""Tables behind the Embedding map and Errors pages: cached prediction arrays in, pandas out.
+"""Per-image and per-class tables of the cached predictions, the confusion matrix and the map's points:
+cached arrays in, pandas out. Nothing here runs a model.
 
-Nothing here runs a model. ``predictions`` is ``Bundle.predictions`` (keys ``"<set>/<method>/<field>"``,
-``"<set>/x"``, ``"<set>/y"``), ``embedding`` is ``Bundle.embedding`` (``"<set>/xy"`` and ``"<set>/idx"``,
-the rows of that set placed on the map). OOD sets have label -1: they have no "right answer".
+``predictions`` is a ``uqcore.predictions.Predictions``; ``embedding`` is ``Bundle.embedding`` (``"<set>/xy"``
+and ``"<set>/idx"``, the rows of that set placed on the map). OOD sets have label -1: no "right answer".
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from .calibration import _bin, _ece_from_bins, confusion_matrix
+from uqcore.metrics.calibration import _bin, _ece_from_bins, confusion_matrix
+from uqcore.predictions import Predictions
 
 UNCERTAINTIES = ("total", "aleatoric", "epistemic")
-COLOUR_BY = ("epistemic", "aleatoric", "total", "true class", "correctness", "data set")
-LISTS = ("misclassified", "confidently wrong", "most uncertain", "most epistemic")
-LIST_HELP = {
-    "misclassified": "Every digit the method reads wrongly, most confident mistakes first.",
-    "confidently wrong": "Wrong answers given with at least the chosen confidence: the dangerous mistakes.",
-    "most uncertain": "All digits, right or wrong, by total uncertainty, highest first.",
-    "most epistemic": "All digits by epistemic uncertainty (the model's lack of experience), highest first.",
-}
+LISTS = ("misclassified", "confidently wrong", "most uncertain", "most epistemic")  # error_list's kinds
 
 
-def _check(predictions: dict, split: str, method: str) -> None:
-    if f"{split}/{method}/probs" not in predictions:
-        have = sorted({k.split("/")[1] for k in predictions if k.startswith(f"{split}/") and k.endswith("/probs")})
-        raise KeyError(f"no predictions of method {method!r} on set {split!r}; available: {', '.join(have) or 'none'}.")
-
-
-def prediction_frame(predictions: dict, method: str, split: str = "test", rows=None) -> pd.DataFrame:
+def prediction_frame(predictions: Predictions, method: str, split: str = "test", rows=None) -> pd.DataFrame:
     """One row per image of ``split`` (or only ``rows``): true, pred, confidence, correct, uncertainties, OOD score.
 
     The index is the image's row in the set's arrays. ``correct`` is NaN-free boolean: False for OOD images
     (label -1), which have no correct answer; ``labelled`` says which rows have one.
     """
-    _check(predictions, split, method)
-    rows = np.arange(len(predictions[f"{split}/y"])) if rows is None else np.asarray(rows, dtype=np.int64)
-    probs = predictions[f"{split}/{method}/probs"][rows]
-    y = np.asarray(predictions[f"{split}/y"])[rows].astype(np.int64)
+    probs = predictions.get(split, method, "probs")
+    rows = np.arange(len(probs)) if rows is None else np.asarray(rows, dtype=np.int64)
+    probs = probs[rows]
+    y = np.asarray(predictions.y(split))[rows].astype(np.int64)
     pred = probs.argmax(1)
     frame = pd.DataFrame({
         "true": y,
@@ -45,8 +33,8 @@ def prediction_frame(predictions: dict, method: str, split: str = "test", rows=N
         "confidence": probs.max(1).astype(np.float64),
         "correct": (pred == y) & (y >= 0),
         "labelled": y >= 0,
-        **{u: predictions[f"{split}/{method}/{u}"][rows].astype(np.float64) for u in UNCERTAINTIES},
-        "ood_score": predictions[f"{split}/{method}/ood_score"][rows].astype(np.float64),
+        **{u: predictions.get(split, method, u)[rows].astype(np.float64) for u in UNCERTAINTIES},
+        "ood_score": predictions.get(split, method, "ood_score")[rows].astype(np.float64),
     }, index=pd.Index(rows, name="row"))
     return frame
 
@@ -57,7 +45,8 @@ def error_list(frame: pd.DataFrame, kind: str, *, true: int | None = None, pred:
     """Rows of ``frame`` (from ``prediction_frame``) for one of ``LISTS``, filtered and sorted.
 
     Filters: true class, predicted class, and ``low <= frame[uncertainty] <= high``. "confidently wrong"
-    keeps mistakes with confidence >= ``min_confidence``. Sorted as ``LIST_HELP`` says.
+    keeps mistakes with confidence >= ``min_confidence``. Sorted: mistakes by confidence, the others by
+    total or epistemic uncertainty, highest first.
     """
     if kind not in LISTS:
         raise ValueError(f"unknown list {kind!r}; choose one of: {', '.join(LISTS)}.")
@@ -85,7 +74,7 @@ def error_list(frame: pd.DataFrame, kind: str, *, true: int | None = None, pred:
 def per_class(probs, y_true, *, n_bins: int = 15) -> pd.DataFrame:
     """Per digit class k: images, accuracy (share of true k read as k), precision, mean confidence on
     them, and the one-vs-rest ECE of p_k against 1[y = k] over all images (its mean over k is
-    ``uqcore.calibration.classwise_ece``)."""
+    ``uqcore.metrics.calibration.classwise_ece``)."""
     p = np.asarray(probs, dtype=np.float64)
     y = np.asarray(y_true).astype(np.int64)
     pred = p.argmax(1)
@@ -124,7 +113,7 @@ def confusion_cell(frame: pd.DataFrame, true: int, pred: int) -> pd.DataFrame:
     return rows.sort_values("confidence", ascending=False, kind="stable")
 
 
-def map_frame(predictions: dict, embedding: dict, method: str, sets, *, threshold: float | None = None) -> pd.DataFrame:
+def map_frame(predictions: Predictions, embedding: dict, method: str, sets, *, threshold: float | None = None) -> pd.DataFrame:
     """The points of the embedding map for ``sets``: map position, set, row, and the method's reading.
 
     Columns: set, row, x, y, true, pred, confidence, correct, labelled, total, aleatoric, epistemic,
@@ -172,45 +161,10 @@ def selection_summary(frame: pd.DataFrame) -> dict:
     }
 
 
-def images_of(predictions: dict, ids) -> np.ndarray:
+def images_of(predictions: Predictions, ids) -> np.ndarray:
     """(n, 28, 28) float images in [0, 1] for map ids ``"<set>:<row>"``."""
     out = np.zeros((len(ids), 28, 28), np.float32)
     for i, key in enumerate(ids):
         s, r = str(key).rsplit(":", 1)
-        out[i] = predictions[f"{s}/x"][int(r)].reshape(28, 28) / 255.0
+        out[i] = predictions.x(s)[int(r)].reshape(28, 28) / 255.0
     return out
-
-
-
-def data_urls(images) -> list[str]:
-    """PNG data URLs of (n, 28, 28) images in [0, 1], for thumbnails in tables."""
-    import base64
-    import io
-
-    from PIL import Image
-
-    out = []
-    for img in np.asarray(images):
-        buf = io.BytesIO()
-        Image.fromarray((np.clip(img, 0, 1) * 255).astype(np.uint8).reshape(28, 28)).save(buf, format="PNG")
-        out.append("data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii"))
-    return out
-
-
-def selection_ids(points, trace_ids) -> list[str]:
-    """Map ids of the points in a plotly selection event (``event["selection"]["points"]``).
-
-    Each map point carries ``[id, ...]`` as customdata; when an event lacks it, the point's
-    (``curve_number``, ``point_index``) is looked up in ``trace_ids`` (per trace, its ids in order, None for
-    legend-only traces). Unknown points are skipped; the order is kept, duplicates dropped."""
-    chosen = []
-    for p in points or []:
-        data = p.get("customdata")
-        if isinstance(data, (list, tuple)) and data and isinstance(data[0], str):
-            chosen.append(data[0])
-            continue
-        k, i = p.get("curve_number"), p.get("point_index")
-        if (isinstance(k, int) and isinstance(i, int) and 0 <= k < len(trace_ids) and trace_ids[k] is not None
-                and 0 <= i < len(trace_ids[k])):
-            chosen.append(trace_ids[k][i])
-    return list(dict.fromkeys(chosen))

@@ -15,9 +15,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
-from . import families
-from .data import N_CLASSES, load_mnist
-from .preprocess import frame_like_mnist
+from uqcore.data import families
+from uqcore.data import N_CLASSES, load_mnist
+from uqcore.data.preprocess import frame_like_mnist
 
 ANGLES = tuple(range(0, 181, 15))  # rotated: 0..180 degrees in 15-degree steps
 MIX_WEIGHTS = (0.5, 0.6, 0.7)  # ambiguous: weight of the dominant digit

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import N_CLASSES, N_PIXELS
+from uqcore.data import N_CLASSES, N_PIXELS
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,3 @@ class BatchedMLP(nn.Module):
                 layer.weight.copy_(self.weights[k][m].T)
                 layer.bias.copy_(self.biases[k][m, 0])
         return model.eval()
-
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())

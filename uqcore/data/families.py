@@ -1,7 +1,7 @@
 """Generated families of pictures that look like what people really bring, all made offline.
 
 Non-digits, framed like MNIST (28 x 28, white on black), as ``(n, 784)`` float32 builders for the
-set registry (``uqcore.shift``):
+set registry (``uqcore.data.shift``):
 
 - ``objects``: silhouettes and outlines of everyday things (cup, house, tree, car, shoe, bag, shirt,
   key, umbrella, bottle, lamp, fish, heart, star, bell, leaf), some with a texture;
@@ -9,7 +9,7 @@ set registry (``uqcore.shift``):
   spirals, zigzags, hashes, ticks, boxes, waves);
 - ``photos``: crops of scikit-image's bundled photographs, shrunk to 28 x 28.
 
-And whole pictures, to go through the upload path (``uqcore.preprocess.to_mnist``):
+And whole pictures, to go through the upload path (``uqcore.data.preprocess.to_mnist``):
 
 - ``digit_photos(n, rng)``: an MNIST test digit written with a dark pen on grey paper, photographed:
   uneven lighting, a shadow, paper grain, blur, JPEG, the digit filling 5-30% of the picture;
@@ -23,8 +23,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from .data import load_mnist
-from .preprocess import frame_like_mnist
+from uqcore.data import load_mnist
+from uqcore.data.preprocess import frame_like_mnist
 
 CANVAS = 112
 OBJECTS = ("cup", "house", "tree", "car", "shoe", "bag", "shirt", "key", "umbrella", "bottle", "lamp", "fish",
