@@ -94,7 +94,7 @@ def method_card(method, result: dict, *, quantile: float = 0.95, true_label: int
                 right.markdown(f"✓ **right**  \ntrue digit: {true_label}")
             else:
                 right.markdown(f"✗ **wrong**  \ntrue digit: {true_label}")
-        std = result["probs_std"] if method.sampling or method.name == "ensemble" else None
+        std = result["probs_std"] if method.has_spread else None
         st.plotly_chart(probability_bars(result["probs"], std, highlight=result["label"]),
                         width="stretch", config={"displayModeBar": False}, key=f"bars_{method.name}")
         if std is not None:

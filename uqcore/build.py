@@ -93,11 +93,11 @@ def accuracy_of(model: torch.nn.Module, x: np.ndarray, y: np.ndarray) -> float:
     return float((predict_logits(model, x).argmax(-1).numpy() == y).mean())
 
 
-def _model_stage(store: Store, stage: str, label: str, cfg: TrainConfig, train: Callable, *, force: bool,
+def _model_stage(store: Store, key: str, stage: str, label: str, cfg: TrainConfig, train: Callable, *, force: bool,
                  progress: StageProgress) -> tuple[MLP, dict]:
-    """Load one network from the cache or train it with ``train(train_split, val_split, cfg, progress=...)``;
-    the metadata holds the config, history, timing and accuracies."""
-    key = store.key(stage, cfg.to_dict())
+    """Load one network from the cache (``key``, from ``stage_keys``) or train it with
+    ``train(train_split, val_split, cfg, progress=...)``; the metadata holds the config, history, timing and
+    accuracies."""
     cached = None if force else store.load_tensors(key)
     if cached is not None:
         state, meta = cached
@@ -120,13 +120,12 @@ def _model_stage(store: Store, stage: str, label: str, cfg: TrainConfig, train: 
     return model, store.metadata(key) or meta
 
 
-def mlp_stage(store: Store, cfg: TrainConfig, *, force: bool, progress: StageProgress) -> tuple[MLP, dict]:
-    return _model_stage(store, "mlp", "MLP", cfg, train_mlp, force=force, progress=progress)
+def mlp_stage(store: Store, key: str, cfg: TrainConfig, *, force: bool, progress: StageProgress) -> tuple[MLP, dict]:
+    return _model_stage(store, key, "mlp", "MLP", cfg, train_mlp, force=force, progress=progress)
 
 
-def ensemble_stage(store: Store, cfg: TrainConfig, n_members: int, *, force: bool,
+def ensemble_stage(store: Store, key: str, cfg: TrainConfig, n_members: int, *, force: bool,
                    progress: StageProgress) -> tuple[list[MLP], dict]:
-    key = store.key("ensemble", {"train": cfg.to_dict(), "n_members": n_members})
     cached = None if force else store.load_tensors(key)
     if cached is not None:
         state, meta = cached
@@ -153,8 +152,9 @@ def ensemble_stage(store: Store, cfg: TrainConfig, n_members: int, *, force: boo
     return members, meta
 
 
-def evidential_stage(store: Store, cfg: TrainConfig, *, force: bool, progress: StageProgress) -> tuple[MLP, dict]:
-    return _model_stage(store, "evidential", "evidential", cfg, train_evidential, force=force, progress=progress)
+def evidential_stage(store: Store, key: str, cfg: TrainConfig, *, force: bool,
+                     progress: StageProgress) -> tuple[MLP, dict]:
+    return _model_stage(store, key, "evidential", "evidential", cfg, train_evidential, force=force, progress=progress)
 
 
 def posthoc_stage(store: Store, config: BuildConfig, key: str, mlp: MLP, members: list[MLP],
@@ -341,11 +341,13 @@ def build(
     progress = progress or _noop
     timings = {}
     t0 = time.perf_counter()
-    mlp, mlp_meta = mlp_stage(store, config.mlp, force=force, progress=progress)
-    members, ens_meta = ensemble_stage(store, config.ensemble, config.n_members, force=force, progress=progress)
-    evidential, ev_meta = evidential_stage(store, config.evidential, force=force, progress=progress)
-    timings["train"] = time.perf_counter() - t0
     keys = stage_keys(store, config)
+    mlp, mlp_meta = mlp_stage(store, keys["mlp"], config.mlp, force=force, progress=progress)
+    members, ens_meta = ensemble_stage(store, keys["ensemble"], config.ensemble, config.n_members, force=force,
+                                       progress=progress)
+    evidential, ev_meta = evidential_stage(store, keys["evidential"], config.evidential, force=force,
+                                           progress=progress)
+    timings["train"] = time.perf_counter() - t0
     parts, thresholds, post_meta = posthoc_stage(store, config, keys["posthoc"], mlp, members, evidential,
                                                  force=force, progress=progress)
     methods = make_methods(parts, thresholds)

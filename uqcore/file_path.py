@@ -143,6 +143,11 @@ def score_values(fp: dict[str, np.ndarray], family: str, view: str, score: str) 
     return np.where(fp[f"{family}/{view}/empty"], np.inf, fp[key].astype(np.float64))
 
 
+def no_digit_share(fp: dict[str, np.ndarray], family: str, view: str = "png") -> float:
+    """Share of a family's images in which no digit was found (they never get a reading)."""
+    return float(fp[f"{family}/{view}/empty"].mean())
+
+
 def _metrics(s_in, s_out) -> dict:
     """OOD metrics with 'no digit found' (+inf) counted as detected."""
     finite = np.isfinite(s_out)

@@ -52,6 +52,12 @@ def bin_at(edges, x) -> int | None:
     return int(np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(edges) - 2))
 
 
+def bin_label(bins, b: int) -> str:
+    """The bin picker's text for bin ``b`` of ``ReliabilityBins``."""
+    return (f"Bin {b + 1}: confidence {bins.edges[b]:.1%}–{bins.edges[b + 1]:.1%} · {bins.count[b]:,} digits · "
+            f"accuracy {bins.accuracy[b]:.0%} vs confidence {bins.confidence[b]:.0%}")
+
+
 # ----------------------------------------------------------------------------- the view in a URL
 @dataclass(frozen=True)
 class ViewState:

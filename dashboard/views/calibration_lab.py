@@ -1,8 +1,5 @@
 """Calibration lab (teachers): drag the temperature, watch the reliability diagram, ECE and NLL move.
-
-Everything is recomputed from cached arrays (a softmax over stored logits); no model runs here.
-The view (method, T, bins, binning) lives in the URL so a link reopens it exactly.
-"""
+Recomputed from cached logits (no model runs); the view (method, T, bins, binning) lives in the URL."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +7,7 @@ import streamlit as st
 
 from dashboard import resources, widgets
 from dashboard.logic.calibration import (BINNING_LABELS, BINS_MAX, BINS_MIN, HELP, PRESETS, STRATEGIES, ViewState,
-                                         bin_at, slider_temperatures, specs)
+                                         bin_at, bin_label, slider_temperatures, specs)
 from uqcore.analysis.calibration import bin_members, binning_sensitivity, lab_metrics, rescale
 from uqcore.plots import reliability_lab, temperature_curves
 
@@ -135,12 +132,7 @@ st.caption("Measured on the 10,000 test digits. The green dashed line is the tem
 st.subheader("Which digits are in a bin?")
 
 
-def _bin_label(b: int) -> str:
-    return (f"Bin {b + 1}: confidence {bins.edges[b]:.1%}–{bins.edges[b + 1]:.1%} · {bins.count[b]:,} digits · "
-            f"accuracy {bins.accuracy[b]:.0%} vs confidence {bins.confidence[b]:.0%}")
-
-
-selected = st.selectbox("Bin", non_empty, key=K_BIN, format_func=_bin_label,
+selected = st.selectbox("Bin", non_empty, key=K_BIN, format_func=lambda b: bin_label(bins, b),
                         help="Pick a confidence bin to see its test digits. It starts on the bin that adds "
                              "the most to the ECE.")
 members = bin_members(bins, selected, probs, y, limit=24)

@@ -8,7 +8,7 @@ from dashboard import widgets
 from dashboard.logic import view as urlview
 from dashboard.logic.compare import VIEWS, column_notes, metrics_table
 from dashboard.resources import evaluation, get_bundle, risk_curves
-from uqcore.file_path import ood_families, score_values
+from uqcore.file_path import no_digit_share, ood_families, score_values
 from uqcore.methods import DEFAULT_METHOD
 from uqcore.plots import ood_histograms, risk_coverage_curves, uncertainty_scatter
 from uqcore.metrics.selective import accuracy_at_coverage
@@ -58,7 +58,7 @@ for f in shown:
     m = fp_summary["scores"][score_label[h_choice]][f][h_view]
     summary_rows[f] = {"AUROC": f"{m['auroc']:.3f}", "FPR at 95% TPR": f"{m['fpr95']:.1%}",
                        "held out": "yes" if f in fp_summary["held_out"] else "",
-                       "no digit found": f"{fp[f'{f}/{h_view}/empty'].mean():.0%}"}
+                       "no digit found": f"{no_digit_share(fp, f, h_view):.0%}"}
 if summary_rows:
     st.dataframe(pd.DataFrame(summary_rows).T, width="stretch")
 st.caption("AUROC: 1 = the score separates the set from test digits perfectly, 0.5 = chance. FPR at 95% TPR: the "

@@ -124,7 +124,5 @@ def workbench() -> None:
 
 
 if view["test"] >= 0 and (state["current_input"] or {}).get("test") != view["test"]:
-    pick_test_digit(view["test"])  # a link to a test digit
-if view["test"] >= 0 and (state["current_input"] or {}).get("test") != view["test"]:
     show(test_digit(bundle, view["test"]))  # a link to a test digit
 workbench()

@@ -95,6 +95,11 @@ class Method:
         self.parts = parts
         self.threshold_: float | None = None  # set by the build: 95th percentile on clean validation
 
+    @property
+    def has_spread(self) -> bool:
+        """True when ``member_probs`` holds several members or samples, whose spread is worth showing."""
+        return self.sampling or self.network == "members"
+
     def predict(self, x: np.ndarray) -> Prediction:
         raise NotImplementedError
 

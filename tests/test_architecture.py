@@ -1,0 +1,53 @@
+"""The layers ARCHITECTURE.md describes, checked on the source: they fail when someone breaks them."""
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = ("calibration_lab", "shift_lab", "explore", "try_digit", "embedding_map", "errors", "compare")
+
+
+def _imports(path: Path) -> set[str]:
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            out.add(node.module)
+    return out
+
+
+def _py(folder: str) -> list[Path]:
+    return sorted((ROOT / folder).rglob("*.py"))
+
+
+def test_uqcore_never_imports_streamlit_and_only_plots_imports_plotly():
+    for path in _py("uqcore") + _py("dashboard"):
+        mods = _imports(path)
+        if path.is_relative_to(ROOT / "uqcore"):
+            assert not any(m.split(".")[0] == "streamlit" for m in mods), path
+        if path != ROOT / "uqcore" / "plots.py":
+            assert not any(m.split(".")[0] == "plotly" for m in mods), f"{path} imports plotly"
+
+
+def test_page_logic_is_plain_python_and_no_uqcore_module_is_named_after_a_page():
+    for path in _py("dashboard/logic"):
+        assert not any(m.split(".")[0] == "streamlit" for m in _imports(path)), path
+    for path in _py("uqcore"):
+        assert path.stem not in PAGES, f"{path} is named after a page"
+
+
+def test_only_the_accessor_spells_prediction_keys():
+    """A predictions key is '<set>/<method>/<field>' (or '<set>/x', '<set>/y', '<set>/meta/...')."""
+    key = re.compile(r"""["'][^"'\n]*/(probs|logits|total|aleatoric|epistemic|ood_score|embeddings|x|y|info|meta/[a-z_{}]+)["']""")
+    for path in _py("uqcore") + _py("dashboard"):
+        if path.name in ("predictions.py", "file_path.py"):  # the accessor; the file-path stage's own artifact
+            continue
+        hits = [line for line in path.read_text().splitlines() if key.search(line) and "import" not in line]
+        assert not hits, f"{path}: {hits}"
+
+
+def test_pages_only_compose():
+    for path in _py("dashboard/views"):
+        n = len(path.read_text().splitlines())
+        assert n <= 150, f"{path.name} has {n} lines"
