@@ -17,6 +17,8 @@ for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         importlib.import_module(f"{__name__}.{_info.name}")
 
 NAMES: tuple[str, ...] = tuple(sorted(REGISTRY, key=lambda n: REGISTRY[n].order))
+for _name in NAMES:  # the registry in the same order
+    REGISTRY[_name] = REGISTRY.pop(_name)
 DEFAULT_METHOD = "ensemble"  # the method pages open on, and whose probabilities the headline reads
 
 
