@@ -15,7 +15,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from uqcore.data import load_mnist  # noqa: E402
-from uqcore.methods import mc_dropout_probs
+from uqcore.methods.mc_dropout import mc_dropout_probs  # noqa: E402
 from uqcore.methods.nets import MLP, ModelConfig, TrainConfig
 from uqcore.methods.training import predict_logits, train_ensemble
 

@@ -13,25 +13,43 @@ from uqcore.build import BuildConfig, Bundle, build, is_built
 
 
 def build_config() -> BuildConfig:
-    return BuildConfig(quick=os.environ.get("UQCORE_QUICK", "") not in ("", "0"))
+    """The app's build: the quick one under ``UQCORE_QUICK=1``; networks train on a GPU when there is one."""
+    from uqcore.devices import resolve_device
+
+    return BuildConfig(quick=os.environ.get("UQCORE_QUICK", "") not in ("", "0"), device=resolve_device("auto"))
 
 
 def ensure_built() -> None:
-    """On first start (empty cache) build everything inside an ``st.status`` with a bar per stage."""
+    """On a first start (empty cache) the build runs in the background, once per server however many tabs are
+    open; every page shows its progress and fills in by itself when it lands. Stops the page until then."""
     config = build_config()
     if is_built(config):
         return
-    with st.status("First start: training the models (about 3 minutes on 2 cores)…", expanded=True) as status:
-        bars: dict[str, object] = {}
+    from dashboard.builder import BackgroundBuild
+    from uqcore.store import Store
 
-        def progress(stage: str, done: int, total: int, message: str) -> None:
-            if stage not in bars:
-                bars[stage] = st.progress(0.0, text=stage)
-            bars[stage].progress(min(done / max(total, 1), 1.0), text=message)
+    runner = BackgroundBuild.for_store(config, Store())
+    _first_start(runner)
+    st.stop()
 
-        build(config, progress=progress)
-        status.update(label="Models trained and cached.", state="complete", expanded=False)
-    get_bundle.clear()
+
+@st.fragment(run_every=1.0)
+def _first_start(runner) -> None:
+    """The first start's progress, refreshed every second; reruns the page when the build has landed."""
+    if runner.finished and runner.error is None:
+        get_bundle.clear()
+        st.rerun()
+    if runner.error:
+        st.error(f"The first build failed: {runner.error}. Check the message in the terminal where the app runs, "
+                 "then reload this page to try again (finished stages are kept).", icon=":material/error:")
+        return
+    st.info(f"**First start: training the models** ({runner.seconds:.0f} s so far; a few minutes on 2 cores). "
+            "This page fills in by itself when they are ready; other tabs share this one build.",
+            icon=":material/hourglass_top:")
+    if not runner.stages:
+        st.progress(0.0, text="starting…")
+    for stage, status in runner.stages.items():
+        st.progress(min(status.done / status.total, 1.0), text=f"{stage}: {status.message.split(': ', 1)[-1]}")
 
 
 @st.cache_resource(show_spinner="Loading models…")

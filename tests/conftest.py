@@ -69,8 +69,20 @@ def open_page(page: str | None = None, *, state: dict | None = None, query: dict
 def quick_bundle(quick_app_env):
     """The quick build the app tests run on. The first app run builds it (inside st.status) when no
     earlier test did, so the first-start path is what creates it."""
-    open_page(timeout=600)
     from uqcore.build import BuildConfig, build
     from uqcore.store import Store
 
+    open_page(timeout=600)
+    wait_for_first_start(quick_app_env)
     return build(BuildConfig(quick=True), store=Store(quick_app_env))
+
+
+def wait_for_first_start(folder, timeout: float = 600) -> None:
+    """Wait for the app's background build of ``folder`` (if one is running) to land."""
+    from dashboard import builder
+    from uqcore.store import Store
+
+    runner = builder._RUNNERS.get(str(Store(folder).root.resolve()))
+    if runner is not None:
+        assert runner.wait(timeout), "the first build did not finish"
+        assert runner.error is None, runner.error

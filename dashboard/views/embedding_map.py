@@ -1,8 +1,8 @@
 """Embedding map (analysts): every image as a dot placed by what the network sees in it.
 
-The 2-D map was fitted once during the build (UMAP on the test digits' 64 network features); OOD
-and shift sets were placed into the same map, not refitted. A lasso or box selection shows the
-selected images. Nothing here runs a model, except placing the digit last drawn on "Try a digit".
+The 2-D map was laid out once during the build: one UMAP fit over the test digits' 64 network features and
+up to 1,000 images of every other set. A lasso or box selection shows the selected images. Nothing here
+runs a model, except placing the digit last drawn on "Try a digit"; the view lives in the URL.
 """
 from __future__ import annotations
 

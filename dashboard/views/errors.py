@@ -53,9 +53,11 @@ unc = f3.selectbox("Uncertainty", UNCERTAINTIES, format_func=str.capitalize, **v
                    help="Which uncertainty the range on the right filters by. " + widgets.HELP["total"])
 top = float(np.ceil(frame[unc].max() * 100) / 100) or 0.01
 # The range is kept while the method changes (to compare methods on the same range), clipped to this
-# method's scale; a new kind of uncertainty starts with the whole range.
+# method's scale, and a range that reached the old top still reaches the new one; a new kind of uncertainty
+# starts with the whole range.
 lo, hi = view["range"] if st.session_state.get("err_range_for", unc) == unc else (0.0, top)
-st.session_state["err_range_for"] = unc
+hi = top if hi >= st.session_state.get("err_range_top", top) else hi
+st.session_state["err_range_for"], st.session_state["err_range_top"] = unc, top
 view.set("range", (min(float(lo), top), min(float(hi), top)))
 low, high = f4.slider(f"{unc.capitalize()} uncertainty between (nats)", 0.0, top, step=0.01, **view.widget("range"),
                       help="Keep digits whose uncertainty lies in this range. 0 = certain; "

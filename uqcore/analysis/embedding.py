@@ -1,10 +1,11 @@
 """2-D maps of the 64-d features: UMAP for the full build, PCA for the quick one.
 
-The reducer is fitted once during the build on the test embeddings; the OOD and shift sets are
-placed into the same map with ``transform`` (never a refit). The app does not keep the fitted
-UMAP object (it would have to be unpickled); a new point (a drawn digit) is placed by
-``place_by_neighbours``: the distance-weighted mean of the map positions of its k nearest
-reference embeddings, which is how UMAP itself initialises ``transform``.
+``fit_map`` lays out the test digits and (up to 1,000 of) every other set in one UMAP fit, on an exact
+k-nearest-neighbour graph from scikit-learn: no ``transform`` and no nearest-neighbour descent, whose numba
+compilation cost more than the fit itself (ARCHITECTURE.md, benchmarks/RESULTS.md). The app does not keep
+the fitted UMAP object; a new point (a drawn digit) is placed by ``place_by_neighbours``: the
+distance-weighted mean of the map positions of its k nearest test digits, which is how UMAP itself
+initialises ``transform``.
 """
 from __future__ import annotations
 
@@ -22,15 +23,29 @@ class PCAMap:
         return self.pca.transform(emb)
 
 
-def fit_embedding(emb: np.ndarray, *, method: str = "umap", seed: int = 42):
-    """Fit a 2-D reducer on ``emb`` (n, d). Returns an object with ``embedding_`` (n, 2) and ``transform``."""
-    if method == "pca":
-        return PCAMap(emb)
-    if method != "umap":
-        raise ValueError(f"method must be 'umap' or 'pca', got {method!r}.")
-    import umap
+UMAP_EPOCHS = 200  # UMAP's own default above 10,000 points (it uses 500 below)
 
-    return umap.UMAP(n_neighbors=15, min_dist=0.1, random_state=seed, n_jobs=1).fit(emb)
+
+def fit_map(parts: list[np.ndarray], *, method: str = "umap", seed: int = 42, n_neighbors: int = 15) -> list[np.ndarray]:
+    """2-D positions (n_i, 2) float32 for each array of features in ``parts``, laid out together.
+
+    UMAP: one fit over all points on the exact ``n_neighbors`` graph (the point itself first, as UMAP expects).
+    PCA (the quick build): fitted on ``parts[0]``, applied to all."""
+    x = np.concatenate([np.asarray(p, np.float32) for p in parts])
+    if method == "pca":
+        pca = PCAMap(np.asarray(parts[0], np.float32))
+        xy = pca.transform(x)
+    elif method == "umap":
+        import umap
+        from sklearn.neighbors import NearestNeighbors
+
+        dist, idx = NearestNeighbors(n_neighbors=n_neighbors).fit(x).kneighbors(x)
+        xy = umap.UMAP(n_neighbors=n_neighbors, min_dist=0.1, random_state=seed, n_jobs=1, n_epochs=UMAP_EPOCHS,
+                       precomputed_knn=(idx, dist)).fit_transform(x)
+    else:
+        raise ValueError(f"method must be 'umap' or 'pca', got {method!r}.")
+    bounds = np.cumsum([0] + [len(p) for p in parts])
+    return [np.asarray(xy[a:b], np.float32) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def place_by_neighbours(query: np.ndarray, ref_emb: np.ndarray, ref_xy: np.ndarray, *, k: int = 15) -> np.ndarray:

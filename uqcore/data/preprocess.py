@@ -265,7 +265,16 @@ def _block_medians(img: np.ndarray, grid: int) -> tuple[np.ndarray, list[np.ndar
     """Medians of ``img`` over a ``grid`` x ``grid`` raster of blocks -> (medians, row blocks, column blocks)."""
     h, w = img.shape
     rows, cols = np.array_split(np.arange(h), min(grid, h)), np.array_split(np.arange(w), min(grid, w))
-    med = np.array([[np.median(img[r[0]:r[-1] + 1, c[0]:c[-1] + 1]) for c in cols] for r in rows], np.float32)
+    med = np.empty((len(rows), len(cols)), np.float32)
+    r_len, c_len = np.array([len(r) for r in rows]), np.array([len(c) for c in cols])
+    for rl in np.unique(r_len):  # array_split's blocks come in at most two sizes per axis: one gather per pair
+        ri = np.flatnonzero(r_len == rl)
+        rr = np.stack([rows[i] for i in ri])
+        for cl in np.unique(c_len):
+            ci = np.flatnonzero(c_len == cl)
+            cc = np.stack([cols[j] for j in ci])
+            blocks = img[rr[:, None, :, None], cc[None, :, None, :]].reshape(len(ri), len(ci), -1)
+            med[np.ix_(ri, ci)] = np.median(blocks, axis=-1)
     return med, rows, cols
 
 

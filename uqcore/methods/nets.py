@@ -45,9 +45,13 @@ class TrainConfig:
     threads: int = 2
     n_train: int | None = None
     model: ModelConfig = field(default_factory=ModelConfig)
+    onecycle: float = 0.0  # > 0: one-cycle schedule peaking at this learning rate (instead of cosine from lr)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if not d["onecycle"]:  # configs from before the field keep their artifact keys
+            del d["onecycle"]
+        return d
 
 
 def _sizes(cfg: ModelConfig) -> list[tuple[int, int]]:

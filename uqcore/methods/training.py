@@ -43,10 +43,11 @@ def predict_logits(model: nn.Module, x: np.ndarray | torch.Tensor, batch_size: i
     """Logits of ``model`` in eval mode: (n, C), or (M, n, C) for a BatchedMLP. Restores the mode."""
     was_training = model.training
     model.eval()
+    device = next(model.parameters()).device
     x = torch.as_tensor(x, dtype=torch.float32)
-    out = torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)], dim=-2)
+    out = torch.cat([model(x[i : i + batch_size].to(device)) for i in range(0, len(x), batch_size)], dim=-2)
     model.train(was_training)
-    return out
+    return out.cpu()
 
 
 def random_shift(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torch.Tensor:
@@ -56,11 +57,11 @@ def random_shift(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torch
     lead = x.shape[:-1]
     imgs = F.pad(x.reshape(-1, 28, 28), (max_shift,) * 4)
     b = imgs.shape[0]
-    dy, dx = (torch.randint(0, 2 * max_shift + 1, (2, b), generator=gen))
-    ar = torch.arange(28)
+    dy, dx = torch.randint(0, 2 * max_shift + 1, (2, b), generator=gen).to(x.device)  # drawn on the CPU: same
+    ar = torch.arange(28, device=x.device)                                               # shifts on any device
     rows = (dy[:, None] + ar)[:, :, None]
     cols = (dx[:, None] + ar)[:, None, :]
-    return imgs[torch.arange(b)[:, None, None], rows, cols].reshape(*lead, 784)
+    return imgs[torch.arange(b, device=x.device)[:, None, None], rows, cols].reshape(*lead, 784)
 
 
 def _evaluate(model: nn.Module, val: Split, loss_of_logits) -> tuple[float, float]:
@@ -84,8 +85,9 @@ def fit(
     n_streams: int = 1,
     progress: Progress | None = None,
     label: str = "training",
+    device: str = "cpu",
 ) -> list[dict]:
-    """Train ``model`` in place with Adam; return the per-epoch history.
+    """Train ``model`` in place with Adam on ``device`` (it ends on the CPU); return the per-epoch history.
 
     ``n_streams`` > 1 gives each member of a BatchedMLP its own shuffled order of the data
     (batches of shape (M, b, 784)). Every epoch records train loss, validation loss, validation
@@ -94,8 +96,9 @@ def fit(
     progress = progress or _noop
     set_threads(cfg.threads)
     train = train.subset(cfg.n_train)
-    x = torch.as_tensor(train.x)
-    y = torch.as_tensor(train.y)
+    x = torch.as_tensor(train.x).to(device)
+    y = torch.as_tensor(train.y).to(device)
+    model.to(device)
     n = len(y)
     if n == 0:
         raise ValueError("cannot train on an empty training set.")
@@ -103,17 +106,19 @@ def fit(
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(n / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
-    sched = (
-        torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total_steps) / total_steps)))
-        if cfg.cosine
-        else None
-    )
+    if cfg.onecycle:
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.onecycle, total_steps=total_steps)
+    elif cfg.cosine:
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total_steps) / total_steps)))
+    else:
+        sched = None
     history: list[dict] = []
     progress(0, cfg.epochs, f"{label}: starting")
     for epoch in range(cfg.epochs):
         t0 = time.perf_counter()
         model.train()
-        perms = torch.stack([torch.randperm(n, generator=gen) for _ in range(n_streams)])
+        perms = torch.stack([torch.randperm(n, generator=gen) for _ in range(n_streams)]).to(device)
         total, seen = 0.0, 0
         for i in range(0, n, cfg.batch_size):
             idx = perms[:, i : i + cfg.batch_size]
@@ -140,6 +145,7 @@ def fit(
         )
         progress(epoch + 1, cfg.epochs, f"{label}: epoch {epoch + 1}/{cfg.epochs}, validation accuracy {vacc:.2%}")
     model.eval()
+    model.to("cpu")
     return history
 
 
@@ -171,20 +177,22 @@ def _evidential_val_loss(outputs: torch.Tensor, y: torch.Tensor) -> float:
     return F.nll_loss((alpha / alpha.sum(-1, keepdim=True)).log(), y).item()
 
 
-def train_evidential(train: Split, val: Split, cfg: TrainConfig, progress: Progress | None = None) -> tuple[MLP, list[dict]]:
+def train_evidential(train: Split, val: Split, cfg: TrainConfig, progress: Progress | None = None, *,
+                     device: str = "cpu") -> tuple[MLP, list[dict]]:
     """An MLP whose outputs parametrise a Dirichlet, trained with ``evidential_loss``."""
     torch.manual_seed(cfg.seed)
     model = MLP(cfg.model)
     history = fit(model, train, val, cfg, loss_fn=evidential_loss, val_loss=_evidential_val_loss,
-                  progress=progress, label="evidential")
+                  progress=progress, label="evidential", device=device)
     return model, history
 
 
-def train_mlp(train: Split, val: Split, cfg: TrainConfig, progress: Progress | None = None) -> tuple[MLP, list[dict]]:
+def train_mlp(train: Split, val: Split, cfg: TrainConfig, progress: Progress | None = None, *,
+              device: str = "cpu") -> tuple[MLP, list[dict]]:
     """A single MLP, seeded by ``cfg.seed``."""
     torch.manual_seed(cfg.seed)
     model = MLP(cfg.model)
-    history = fit(model, train, val, cfg, progress=progress, label="MLP")
+    history = fit(model, train, val, cfg, progress=progress, label="MLP", device=device)
     return model, history
 
 
@@ -196,6 +204,7 @@ def train_ensemble(
     *,
     vectorised: bool = True,
     progress: Progress | None = None,
+    device: str = "cpu",
 ) -> tuple[list[MLP], list[dict]]:
     """``n_members`` MLPs seeded ``cfg.seed + 1 .. cfg.seed + n_members``, each with its own data order.
 
@@ -205,12 +214,13 @@ def train_ensemble(
     seeds = [cfg.seed + 1 + m for m in range(n_members)]
     if vectorised:
         batched = BatchedMLP(cfg.model, seeds)
-        history = fit(batched, train, val, cfg, n_streams=n_members, progress=progress, label="ensemble")
+        history = fit(batched, train, val, cfg, n_streams=n_members, progress=progress, label="ensemble",
+                      device=device)
         return [batched.member(m) for m in range(n_members)], history
     members, history = [], []
     for m, s in enumerate(seeds):
         sub = (lambda d, t, msg, m=m: progress(m * cfg.epochs + d, n_members * cfg.epochs, msg)) if progress else None
-        model, h = train_mlp(train, val, _with_seed(cfg, s), progress=sub)
+        model, h = train_mlp(train, val, _with_seed(cfg, s), progress=sub, device=device)
         members.append(model)
         history.extend({**row, "member": m} for row in h)
     return members, history

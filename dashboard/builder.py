@@ -1,0 +1,83 @@
+"""The first start's build, in the background: one per server process and artifact folder, however many
+tabs are open. Plain Python (no streamlit): ``resources`` shows its progress and reruns pages when it is done.
+
+Every stage is saved atomically when it finishes, so a server stopped mid-build leaves a cache that the next
+start completes (only the unfinished stages run again).
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_LOCK = threading.Lock()
+_RUNNERS: dict[str, "BackgroundBuild"] = {}
+
+
+@dataclass
+class StageStatus:
+    done: int = 0
+    total: int = 1
+    message: str = ""
+
+
+@dataclass
+class BackgroundBuild:
+    """``uqcore.build.build`` on a daemon thread; ``stages`` holds each stage's latest progress."""
+
+    config: object
+    root: Path
+    stages: dict[str, StageStatus] = field(default_factory=dict)
+    finished: bool = False
+    error: str | None = None
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    _thread: threading.Thread | None = None
+
+    @classmethod
+    def for_store(cls, config, store, *, build_fn=None) -> "BackgroundBuild":
+        """The one runner of this artifact folder in this process, started on first use (``build_fn`` for tests)."""
+        key = str(Path(store.root).resolve())
+        with _LOCK:
+            runner = _RUNNERS.get(key)
+            if runner is None or (runner.finished and runner.error):  # a failed build may be tried again
+                runner = _RUNNERS[key] = cls(config, Path(store.root))
+                runner._start(store, build_fn)
+            return runner
+
+    def _start(self, store, build_fn) -> None:
+        if build_fn is None:
+            from uqcore.build import build as build_fn
+        self.started_at = time.perf_counter()
+
+        def run() -> None:
+            try:
+                build_fn(self.config, store=store, progress=self._progress)
+            except Exception as e:  # noqa: BLE001 - shown to the user on every page instead of a traceback
+                self.error = f"{type(e).__name__}: {e}"
+            finally:
+                self.finished_at = time.perf_counter()
+                self.finished = True
+
+        self._thread = threading.Thread(target=run, name="uqcore-build", daemon=True)
+        self._thread.start()
+
+    def _progress(self, stage: str, done: int, total: int, message: str) -> None:
+        self.stages[stage] = StageStatus(done, max(total, 1), message)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the build ends (tests, the CLI); True when it finished."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.finished
+
+    @property
+    def seconds(self) -> float:
+        return (self.finished_at if self.finished else time.perf_counter()) - self.started_at
+
+
+def forget(store) -> None:
+    """Drop the runner of an artifact folder (tests)."""
+    with _LOCK:
+        _RUNNERS.pop(str(Path(store.root).resolve()), None)
