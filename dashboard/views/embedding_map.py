@@ -22,9 +22,10 @@ GRID_MAX = 48
 st.title("Embedding map")
 st.write("Each dot is one image. The network turns every image into 64 numbers; this map squeezes them into "
          "two, so images the network sees as **similar sit close together**. Clean test digits form ten "
-         "islands. Letters, noise and damaged digits often land **on** an island: that is the digit the "
-         "network mistakes them for. Their colour (uncertainty) and shape (flagged) show whether the method "
-         "notices. Draw a lasso around a region to see its images.")
+         "islands. Letters and damaged digits often land **on** an island: that is the digit the network "
+         "mistakes them for; images it sees as all alike (noise) form an island of their own. Their colour "
+         "(uncertainty) and shape (flagged) show whether the method notices. Draw a lasso around a region to see "
+         "its images.")
 
 bundle = resources.get_bundle()
 pred, emb = bundle.predictions, bundle.embedding
