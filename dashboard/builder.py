@@ -55,7 +55,9 @@ class BackgroundBuild:
             try:
                 build_fn(self.config, store=store, progress=self._progress)
             except Exception as e:  # noqa: BLE001 - shown to the user on every page instead of a traceback
-                self.error = f"{type(e).__name__}: {e}"
+                from uqcore.store import StoreError
+
+                self.error = str(e) if isinstance(e, StoreError) else f"{type(e).__name__}: {e}"
             finally:
                 self.finished_at = time.perf_counter()
                 self.finished = True

@@ -279,3 +279,42 @@ def test_block_medians_are_the_median_of_each_block():
         med, rows, cols = _block_medians(img, grid)
         want = [[np.median(img[r[0]:r[-1] + 1, c[0]:c[-1] + 1]) for c in cols] for r in rows]
         np.testing.assert_array_equal(med, np.array(want, np.float32))
+
+
+def test_only_the_formats_we_mean_to_read_are_decoded(tmp_path):
+    """An EPS (Pillow would hand it to Ghostscript) is refused as 'not an image'; TIFF is read."""
+    from uqcore.data.preprocess import ImageError, load_image
+
+    eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 28 28\nnewpath 0 0 moveto 28 28 lineto stroke\n%%EOF\n"
+    with pytest.raises(ImageError, match="not an image that can be read"):
+        load_image(eps)
+    buf = io.BytesIO()
+    Image.new("L", (40, 40), 255).save(buf, "TIFF")
+    assert load_image(buf.getvalue())[0].size == (40, 40)
+
+
+def test_files_over_the_limit_are_refused_before_they_are_read(tmp_path, monkeypatch):
+    from uqcore.data import preprocess
+
+    path = tmp_path / "big.png"
+    Image.new("L", (64, 64), 128).save(path)
+    monkeypatch.setattr(preprocess, "MAX_FILE_BYTES", 50)
+    monkeypatch.setattr(type(path), "read_bytes", lambda self: pytest.fail("the file was read"))
+    with pytest.raises(preprocess.ImageError, match="the limit is 0 MB"):
+        preprocess.load_image(path)
+    with pytest.raises(preprocess.ImageError, match="MB; the limit"):
+        preprocess.load_image(b"\x89PNG" + b"\0" * 100)
+
+
+def test_a_large_photo_is_decoded_small_and_still_read():
+    """A 12-megapixel JPEG is decoded at reduced scale (JPEG draft) and the digit in it is still found."""
+    from uqcore.data.preprocess import DECODE_SIDE, load_image, to_mnist
+
+    a = np.full((3024, 4032), 200, np.uint8)
+    a[1000:2000, 1900:2050] = 30  # a dark vertical stroke: a "1"
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, "JPEG", quality=90)
+    img, _ = load_image(buf.getvalue())
+    assert max(img.size) <= 2 * DECODE_SIDE
+    p = to_mnist(buf.getvalue())
+    assert not p.is_empty and p.x.max() > 0.5

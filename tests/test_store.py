@@ -128,3 +128,77 @@ def test_clear_keeps_readme(store):
     (store.root / "README.md").write_text("keep")
     assert store.clear() == 2
     assert (store.root / "README.md").exists()
+
+
+# ----------------------------------------------------------------------------- trust nothing unverified
+@pytest.mark.parametrize("bad", [[1, 2, 3], {"key": "x"}, "just text", {"sha256": 5}])
+def test_invalid_metadata_means_rebuild(store, bad):
+    key = store.key("arr", {"n": 1})
+    store.save_arrays(key, {"a": np.arange(3)})
+    (store.root / f"{key}.json").write_text(json.dumps(bad))
+    assert store.load_arrays(key) is None and store.metadata(key) is None
+    assert any("not valid metadata" in m for m in store.messages)
+
+
+def test_metadata_of_another_artifact_is_not_trusted(store):
+    a, b = store.key("arr", {"n": 1}), store.key("arr", {"n": 2})
+    store.save_arrays(a, {"a": np.arange(3)})
+    store.save_arrays(b, {"a": np.arange(4)})
+    (store.root / f"{a}.json").write_text((store.root / f"{b}.json").read_text())
+    assert store.load_arrays(a) is None and any("describes another artifact" in m for m in store.messages)
+
+
+def test_stale_temporary_files_are_removed(tmp_path):
+    tmp_path.mkdir(exist_ok=True)
+    old, fresh = tmp_path / ".mlp-1.pt.abc123.tmp", tmp_path / ".mlp-2.pt.def456.tmp"
+    old.write_bytes(b"x" * 100)
+    fresh.write_bytes(b"y")
+    os.utime(old, (1e9, 1e9))  # long ago
+    Store(tmp_path)
+    assert not old.exists() and fresh.exists(), "only a leftover no running write can own goes"
+
+
+@pytest.mark.parametrize("errno_, words", [(28, "is full"), (30, "cannot write"), (13, "cannot write")])
+def test_a_failed_write_keeps_the_previous_artifact_and_says_what_to_do(store, errno_, words):
+    from uqcore.store import StoreError
+
+    key = store.key("arr", {"n": 1})
+    store.save_arrays(key, {"a": np.arange(3)})
+
+    def failing(path):
+        path.write_bytes(b"partial")
+        raise OSError(errno_, os.strerror(errno_))
+
+    with pytest.raises(StoreError, match=words):
+        store._save(key, ".npz", failing, {})
+    arrays, _ = store.load_arrays(key)  # the previous good artifact is whole
+    np.testing.assert_array_equal(arrays["a"], np.arange(3))
+    assert not list(store.root.glob(".*.tmp")), "no partial file is left"
+
+
+def test_the_cli_turns_an_unwritable_folder_into_one_sentence(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from uqcore import store as store_module
+    from uqcore.cli import main
+
+    def refuse(*a, **k):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(store_module.tempfile, "mkstemp", refuse)
+    assert main(["--artifacts", str(tmp_path / "ro"), "--device", "cpu", "train", "--quick"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write to" in err and "UQCORE_ARTIFACTS" in err and "Traceback" not in err
+
+
+def test_tensors_that_do_not_fit_the_model_are_rebuilt(tmp_path):
+    """A checksum-valid payload holding other tensors is 'does not fit', and the stage trains again."""
+    from uqcore.build import BuildConfig, mlp_stage, stage_keys
+
+    messages = []
+    store = Store(tmp_path, log=messages.append)
+    config = BuildConfig(quick=True).resolved()
+    key = stage_keys(store, config)["mlp"]
+    store.save_tensors(key, {"w": torch.zeros(2)}, {"test_accuracy": 0.5})
+    model, meta = mlp_stage(store, key, config.mlp, force=False, progress=lambda *a: None)
+    assert any("does not fit" in m for m in messages) and meta["test_accuracy"] > 0.5

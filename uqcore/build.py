@@ -105,9 +105,13 @@ def _model_stage(store: Store, key: str, stage: str, label: str, cfg: TrainConfi
     if cached is not None:
         state, meta = cached
         model = MLP(cfg.model)
-        model.load_state_dict(state)
-        progress(stage, 1, 1, f"{label} loaded from cache ({meta['test_accuracy']:.2%} test accuracy)")
-        return model.eval(), meta
+        try:
+            model.load_state_dict(state)
+            progress(stage, 1, 1, f"{label} loaded from cache ({meta['test_accuracy']:.2%} test accuracy)")
+            return model.eval(), meta
+        except (RuntimeError, KeyError, TypeError, ValueError) as e:  # checksum-valid but not this model's
+            store.log(f"{key} does not fit the {label} model ({type(e).__name__}); rebuilding it.")
+    store.check_writable()
     data = load_mnist()
     t0 = time.perf_counter()
     model, history = train(data.train, data.val, cfg, progress=lambda d, t, m: progress(stage, d, t, m), device=device)
@@ -134,13 +138,17 @@ def ensemble_stage(store: Store, key: str, cfg: TrainConfig, n_members: int, *, 
     cached = None if force else store.load_tensors(key)
     if cached is not None:
         state, meta = cached
-        members = []
-        for m in range(n_members):
-            model = MLP(cfg.model)
-            model.load_state_dict({k.split(".", 1)[1]: v for k, v in state.items() if k.startswith(f"m{m}.")})
-            members.append(model.eval())
-        progress("ensemble", 1, 1, f"ensemble loaded from cache ({meta['test_accuracy']:.2%} test accuracy)")
-        return members, meta
+        try:
+            members = []
+            for m in range(n_members):
+                model = MLP(cfg.model)
+                model.load_state_dict({k.split(".", 1)[1]: v for k, v in state.items() if k.startswith(f"m{m}.")})
+                members.append(model.eval())
+            progress("ensemble", 1, 1, f"ensemble loaded from cache ({meta['test_accuracy']:.2%} test accuracy)")
+            return members, meta
+        except (RuntimeError, KeyError, TypeError, ValueError) as e:
+            store.log(f"{key} does not fit the ensemble ({type(e).__name__}); rebuilding it.")
+    store.check_writable()
     data = load_mnist()
     t0 = time.perf_counter()
     members, history = train_ensemble(data.train, data.val, cfg, n_members,
@@ -175,10 +183,15 @@ def posthoc_stage(store: Store, config: BuildConfig, key: str, mlp: MLP, members
 
     if cached is not None:
         arrays, meta = cached
-        maha = Mahalanobis.from_state({k[5:]: v for k, v in arrays.items() if k.startswith("maha.")})
-        parts = parts_from(arrays["temperature"], arrays["laplace_cov"], maha)
-        progress("calibrate", 1, 1, f"calibration loaded from cache (T = {float(arrays['temperature']):.2f})")
-        return parts, dict(zip(NAMES, arrays["thresholds"].tolist())), meta
+        try:
+            maha = Mahalanobis.from_state({k[5:]: v for k, v in arrays.items() if k.startswith("maha.")})
+            parts = parts_from(arrays["temperature"], arrays["laplace_cov"], maha)
+            thresholds = dict(zip(NAMES, arrays["thresholds"].tolist(), strict=True))
+            progress("calibrate", 1, 1, f"calibration loaded from cache (T = {float(arrays['temperature']):.2f})")
+            return parts, thresholds, meta
+        except (KeyError, ValueError, TypeError, RuntimeError) as e:
+            store.log(f"{key} does not hold this build's calibration ({type(e).__name__}); rebuilding it.")
+    store.check_writable()
     data = load_mnist()
     train = data.train.subset(config.mlp.n_train)
     timings = {}
@@ -214,8 +227,13 @@ def familiarity_stage(store: Store, config: BuildConfig, key: str, mlp: MLP, *, 
     """The k-NN familiarity score (uqcore.familiarity), fitted on training digits, scaled on validation."""
     cached = None if force else store.load_arrays(key)
     if cached is not None:
-        progress("familiarity", 1, 1, "familiarity loaded from cache")
-        return Familiarity.from_state(mlp, cached[0], config.familiarity)
+        try:
+            fam = Familiarity.from_state(mlp, cached[0], config.familiarity)
+            progress("familiarity", 1, 1, "familiarity loaded from cache")
+            return fam
+        except (KeyError, ValueError, TypeError) as e:
+            store.log(f"{key} does not hold this build's familiarity score ({type(e).__name__}); rebuilding it.")
+    store.check_writable()
     progress("familiarity", 0, 1, "familiarity: k nearest training digits at three depths")
     data = load_mnist()
     t0 = time.perf_counter()

@@ -8,6 +8,7 @@ import time
 
 from uqcore.data import DataError
 from uqcore.devices import DeviceError
+from uqcore.store import StoreError
 
 
 class _Bars:
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (DataError, DeviceError) as e:
+    except (DataError, DeviceError, StoreError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

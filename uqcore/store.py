@@ -24,6 +24,26 @@ import torch
 
 FORMAT_VERSION = 1
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "artifacts"
+STALE_TMP_SECONDS = 600  # a temporary file this old belongs to no running write: it is removed
+META_FIELDS = {"key": str, "format": int, "payload": str, "sha256": str, "bytes": int}  # checked on every load
+MIN_FREE_BYTES = 200 << 20  # a stage needs at most ~100 MB; refuse to start one below this
+
+
+class StoreError(RuntimeError):
+    """The artifacts folder cannot be used (read-only, full, no permission): the message says what to do."""
+
+
+def environment_message(err: OSError, root: Path) -> str:
+    """One plain sentence for an OSError met while writing artifacts."""
+    import errno
+
+    if err.errno == errno.ENOSPC:
+        return (f"the disk holding {root} is full; free some space (a full build needs about 400 MB) or point "
+                "UQCORE_ARTIFACTS (or --artifacts) at another folder, then run again.")
+    if err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return (f"cannot write to {root} ({os.strerror(err.errno).lower()}); point UQCORE_ARTIFACTS (or --artifacts) "
+                "at a folder you can write to, then run again.")
+    return f"cannot write the artifacts in {root}: {err.strerror or err}. Nothing half-written was kept."
 
 
 def default_root() -> Path:
@@ -58,6 +78,43 @@ class Store:
     def __init__(self, root: str | Path | None = None, *, log: Callable[[str], None] | None = None):
         self.root = Path(root) if root is not None else default_root()
         self.log = log or (lambda msg: None)
+        self.remove_stale_temporaries()
+
+    def remove_stale_temporaries(self, older_than: float = STALE_TMP_SECONDS) -> int:
+        """Delete ``.<name>.<random>.tmp`` files left by a write that was killed; returns how many went."""
+        n, now = 0, time.time()
+        try:
+            leftovers = list(self.root.glob(".*.tmp"))
+        except OSError:
+            return 0
+        for p in leftovers:
+            try:
+                if now - p.stat().st_mtime > older_than:
+                    p.unlink()
+                    n += 1
+            except OSError:
+                continue
+        if n:
+            self.log(f"removed {n} temporary file(s) left by an interrupted write in {self.root}.")
+        return n
+
+    def check_writable(self, need: int = MIN_FREE_BYTES) -> None:
+        """Raise ``StoreError`` (a plain sentence) unless the folder can be created, written and has ``need``
+        bytes free: called before a stage is built, so a doomed build does not start."""
+        import shutil
+
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(dir=self.root, prefix=".probe.", suffix=".tmp")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as e:
+            raise StoreError(environment_message(e, self.root)) from e
+        free = shutil.disk_usage(self.root).free
+        if free < need:
+            import errno
+
+            raise StoreError(environment_message(OSError(errno.ENOSPC, "No space left"), self.root))
 
     def key(self, name: str, config: Any) -> str:
         return f"{name}-{config_hash(name, config)}"
@@ -65,23 +122,56 @@ class Store:
     def _paths(self, key: str, suffix: str) -> tuple[Path, Path]:
         return self.root / f"{key}{suffix}", self.root / f"{key}.json"
 
-    def _atomic_write(self, target: Path, write: Callable[[Path], None]) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{target.name}.", suffix=".tmp")
-        os.close(fd)
-        tmp_path = Path(tmp)
+    def _write_temp(self, target: Path, write: Callable[[Path], None]) -> Path:
+        """``write`` into a fsynced temporary file beside ``target``; on failure nothing is left behind and
+        environment faults (read-only, full disk, permission) become ``StoreError``."""
+        tmp_path = None
         try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{target.name}.", suffix=".tmp")
+            os.close(fd)
+            tmp_path = Path(tmp)
             write(tmp_path)
             with open(tmp_path, "rb+") as f:
                 os.fsync(f.fileno())
-            os.replace(tmp_path, target)
-        finally:
-            tmp_path.unlink(missing_ok=True)
+            return tmp_path
+        except BaseException as e:
+            if tmp_path is not None:
+                try:
+                    tmp_path.unlink(missing_ok=True)
+                except OSError:
+                    pass
+            if isinstance(e, OSError):
+                raise StoreError(environment_message(e, self.root)) from e
+            if isinstance(e, RuntimeError) and ("unexpected pos" in str(e) or "No space left" in str(e)):
+                import errno  # torch.save reports a full disk as "unexpected pos" from its zip writer
+
+                raise StoreError(environment_message(OSError(errno.ENOSPC, "No space left"), self.root)) from e
+            raise
+
+    def _replace(self, tmp: Path, target: Path) -> None:
+        try:
+            os.replace(tmp, target)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            raise StoreError(environment_message(e, self.root)) from e
+
+    def _atomic_write(self, target: Path, write: Callable[[Path], None]) -> None:
+        """Write through a temporary file renamed into place (atomic on POSIX)."""
+        self._replace(self._write_temp(target, write), target)
 
     def _save(self, key: str, suffix: str, write: Callable[[Path], None], meta: dict | None) -> Path:
+        """The payload first (to a temporary file: if that fails, the previous artifact stays whole), then the
+        old metadata goes (it must not vouch for the new payload), the payload is renamed into place and the
+        new metadata, with the payload's checksum, is written last."""
         payload, meta_path = self._paths(key, suffix)
-        meta_path.unlink(missing_ok=True)  # the old metadata must not vouch for the new payload
-        self._atomic_write(payload, write)
+        tmp = self._write_temp(payload, write)
+        try:
+            meta_path.unlink(missing_ok=True)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            raise StoreError(environment_message(e, self.root)) from e
+        self._replace(tmp, payload)
         record = {
             "key": key,
             "format": FORMAT_VERSION,
@@ -106,6 +196,13 @@ class Store:
             meta = json.loads(meta_path.read_text())
         except (OSError, ValueError):
             self.log(f"{meta_path.name} is unreadable; rebuilding {key}.")
+            return None
+        bad = [f for f, t in META_FIELDS.items() if not isinstance(meta, dict) or not isinstance(meta.get(f), t)]
+        if bad:
+            self.log(f"{meta_path.name} is not valid metadata (missing or wrong: {', '.join(bad)}); rebuilding {key}.")
+            return None
+        if meta["key"] != key or meta["payload"] != payload.name:
+            self.log(f"{meta_path.name} describes another artifact ({meta['key']}); rebuilding {key}.")
             return None
         if meta.get("format") != FORMAT_VERSION:
             self.log(f"{key} was written by format {meta.get('format')}, this is {FORMAT_VERSION}; rebuilding it.")
@@ -155,11 +252,15 @@ class Store:
             return None
 
     def metadata(self, key: str) -> dict | None:
+        """The metadata of ``key`` when it is valid (a dict with the fields every artifact has), else None."""
         path = self.root / f"{key}.json"
         try:
-            return json.loads(path.read_text())
+            meta = json.loads(path.read_text())
         except (OSError, ValueError):
             return None
+        if not isinstance(meta, dict) or any(not isinstance(meta.get(f), t) for f, t in META_FIELDS.items()):
+            return None
+        return meta
 
     def clear(self) -> int:
         """Delete every artifact file (not the README); return how many files went."""

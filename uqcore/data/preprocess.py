@@ -20,6 +20,9 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_PIXELS = 40_000_000  # refuse larger images before decoding them
+MAX_FILE_BYTES = 20 << 20  # refuse larger files before reading them (the app's upload limit too)
+FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")  # the only decoders Pillow may use (no EPS, PDF, ...)
+DECODE_SIDE = 1600  # a large picture is decoded (JPEG draft) or reduced to about this long side at once
 MIN_SIDE = 8  # refuse images smaller than this on either side
 BOX = 20  # MNIST digits fit a 20x20 box ...
 SIZE = 28  # ... inside a 28x28 image
@@ -128,6 +131,11 @@ def _check_size(w: int, h: int) -> None:
         )
 
 
+def _too_big(n: int) -> str:
+    return (f"The file is {n / (1 << 20):.0f} MB; the limit is {MAX_FILE_BYTES >> 20} MB. A photo of a digit needs "
+            "far less: please send a smaller picture.")
+
+
 def load_image(data: bytes | str | Path | Image.Image) -> tuple[Image.Image, list[str]]:
     """Decode ``data`` safely -> (image in mode "L", "RGB" or "RGBA", notes for the user).
 
@@ -140,6 +148,9 @@ def load_image(data: bytes | str | Path | Image.Image) -> tuple[Image.Image, lis
     else:
         if isinstance(data, (str, Path)):
             try:
+                size = Path(data).stat().st_size
+                if size > MAX_FILE_BYTES:
+                    raise ImageError(_too_big(size))
                 data = Path(data).read_bytes()
             except OSError:
                 raise ImageError(f"Could not read the file {str(data)!r}.") from None
@@ -148,12 +159,14 @@ def load_image(data: bytes | str | Path | Image.Image) -> tuple[Image.Image, lis
         data = bytes(data)
         if not data:
             raise ImageError("The file is empty (0 bytes).")
+        if len(data) > MAX_FILE_BYTES:
+            raise ImageError(_too_big(len(data)))
         if _sniff_svg(data):
             raise ImageError("SVG drawings are not supported; export it as PNG first.")
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
-                img = Image.open(io.BytesIO(data))
+                img = Image.open(io.BytesIO(data), formats=FORMATS)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise ImageError(
                 f"The image is too large; the limit is {MAX_PIXELS // 1_000_000} megapixels. "
@@ -161,7 +174,8 @@ def load_image(data: bytes | str | Path | Image.Image) -> tuple[Image.Image, lis
             ) from None
         except UnidentifiedImageError:
             raise ImageError(
-                "This file is not an image that can be read. Please upload a PNG, JPEG, GIF, BMP or WebP picture."
+                "This file is not an image that can be read. Please upload a PNG, JPEG, GIF, BMP, WebP or TIFF "
+                "picture."
             ) from None
         except Exception:
             raise ImageError("The image file could not be opened; it may be damaged.") from None
@@ -172,6 +186,8 @@ def load_image(data: bytes | str | Path | Image.Image) -> tuple[Image.Image, lis
         except Exception:
             raise ImageError("The animated image could not be read; it may be damaged.") from None
         notes.append("Used the first frame of an animated image.")
+    if img.format == "JPEG" and max(img.size) > 2 * DECODE_SIDE:
+        img.draft(img.mode, (DECODE_SIDE, DECODE_SIDE))  # decode at 1/2, 1/4 or 1/8 scale: far less memory
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -182,6 +198,11 @@ def load_image(data: bytes | str | Path | Image.Image) -> tuple[Image.Image, lis
         raise ImageError(
             "The image file is damaged or incomplete (truncated); please save or export it again."
         ) from None
+    if max(img.size) > 2 * DECODE_SIDE:  # other formats: reduce before any full-size array copy is made
+        try:
+            img = img.reduce(max(img.size) // DECODE_SIDE)
+        except (ValueError, NotImplementedError):  # a mode reduce() does not know: processed at full size
+            pass
     try:
         img = ImageOps.exif_transpose(img)
     except Exception:
