@@ -1,6 +1,8 @@
 """uqcore.shift: every registered set is deterministic and well formed; OOD sets look OOD."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -140,3 +142,18 @@ def test_ood_sets_far_from_mnist(mnist, tiny_model):
     auroc = (scores["letters"][:, None] > test_scores[None, :]).mean()
     print(f"letters vs MNIST test AUROC: {auroc:.3f}")
     assert auroc > 0.5
+
+
+def test_the_predictions_key_follows_what_the_sets_are_made_from(monkeypatch, tmp_path):
+    """Installing a font (or upgrading the packages that draw the sets) changes the predictions' key."""
+    from uqcore.build import BuildConfig, stage_keys
+    from uqcore.data import shift as shift_module
+    from uqcore.store import Store
+
+    store, config = Store(tmp_path), BuildConfig(quick=True).resolved()
+    before = stage_keys(store, config)
+    real = shift_module.font_paths
+    monkeypatch.setattr(shift_module, "font_paths", lambda: [*real(), Path("/usr/share/fonts/NewFont.ttf")])
+    after = stage_keys(store, config)
+    assert after["predictions"] != before["predictions"] and after["mlp"] == before["mlp"]
+    assert after["embedding"] != before["embedding"], "what is built on the sets follows"

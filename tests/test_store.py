@@ -202,3 +202,22 @@ def test_tensors_that_do_not_fit_the_model_are_rebuilt(tmp_path):
     store.save_tensors(key, {"w": torch.zeros(2)}, {"test_accuracy": 0.5})
     model, meta = mlp_stage(store, key, config.mlp, force=False, progress=lambda *a: None)
     assert any("does not fit" in m for m in messages) and meta["test_accuracy"] > 0.5
+
+
+def test_a_partial_rebuild_says_which_stages_rerun_and_about_how_long(tmp_path):
+    from uqcore.build import BuildConfig, rebuild_plan, stage_keys
+
+    store = Store(tmp_path)
+    config = BuildConfig(quick=True).resolved()
+    keys = stage_keys(store, config)
+    for stage, key in keys.items():  # a finished build, each stage taking 10 s
+        store.save_arrays(key, {"a": np.zeros(1)}, {"seconds": 10.0})
+    assert rebuild_plan(store, config) == ([], None)
+    for stage, seconds in (("file_path", 40.0), ("embedding", 20.0)):  # older artifacts of two stages ...
+        old = store.key(stage, {"an": "older config"})
+        store.save_arrays(old, {"a": np.zeros(1)}, {"seconds": seconds})
+        (store.root / f"{keys[stage]}.json").unlink()  # ... whose current ones are gone
+    assert rebuild_plan(store, config) == (["file_path", "embedding"], 60.0)
+    for p in store.root.glob("embedding-*.json"):
+        p.unlink()
+    assert rebuild_plan(store, config) == (["file_path", "embedding"], None), "no record: unknown, not a guess"

@@ -21,7 +21,7 @@ from uqcore.methods.laplace import fit_laplace_covariance
 from uqcore.methods.temperature import fit_temperature
 from uqcore.methods.nets import MLP, ModelConfig, TrainConfig
 from uqcore.metrics.ood import Mahalanobis, fit_threshold
-from uqcore.data.shift import REGISTRY, list_sets
+from uqcore.data.shift import REGISTRY, generator_inputs, list_sets
 from uqcore.data.shift import make as make_set
 from uqcore.predictions import Predictions
 from uqcore.store import Store
@@ -339,7 +339,8 @@ def stage_keys(store: Store, config: BuildConfig) -> dict[str, str]:
                                          "mc": config.mc_samples, "laplace": config.laplace_samples})
     sets = [(n, REGISTRY[n].seed, REGISTRY[n].size) if n in REGISTRY else n for n, _, _ in evaluation_sets(config)]
     k["predictions"] = store.key("predictions", {"posthoc": k["posthoc"], "set_size": config.set_size, "sets": sets,
-                                                 "store": 2})  # 2: uqcore.predictions (every method's logits)
+                                                 "store": 2,  # 2: uqcore.predictions (every method's logits)
+                                                 "made_from": generator_inputs()})
     k["familiarity"] = store.key("familiarity", {"mlp": k["mlp"], **config.familiarity.to_dict()})
     k["file_path"] = store.key("file_path", {"predictions": k["predictions"], "familiarity": k["familiarity"],
                                              "photos": config.photos, "version": 3})
@@ -362,6 +363,11 @@ def build(
     timings = {}
     t0 = time.perf_counter()
     keys = stage_keys(store, config)
+    if not force:
+        plan, seconds = rebuild_plan(store, config)
+        if plan and len(plan) < len(keys):  # a partial rebuild: say what it costs
+            cost = f"about {seconds:.0f} s, from the last build's timings" if seconds is not None else "time unknown"
+            store.log(f"rebuilding {len(plan)} of {len(keys)} stages ({', '.join(plan)}): {cost}.")
     dev = config.device
     mlp, mlp_meta = mlp_stage(store, keys["mlp"], config.mlp, force=force, progress=progress, device=dev)
     members, ens_meta = ensemble_stage(store, keys["ensemble"], config.ensemble, config.n_members, force=force,
@@ -383,6 +389,36 @@ def build(
                   meta={"mlp": mlp_meta, "ensemble": ens_meta, "evidential": ev_meta, "posthoc": post_meta,
                         "predictions": pred_meta, "timings": timings},
                   predictions=predictions, embedding=embedding, familiarity=fam, file_path=file_path)
+
+
+def _seconds_of(meta: dict) -> float | None:
+    """The time a stage took, from its metadata (each stage records it under its own name)."""
+    for field_ in ("train_seconds", "total_seconds", "seconds"):
+        if isinstance(meta.get(field_), (int, float)):
+            return float(meta[field_])
+    t = meta.get("timings")
+    if isinstance(t, dict):
+        flat = [v for d in t.values() for v in (d.values() if isinstance(d, dict) else [d])]
+        return float(sum(v for v in flat if isinstance(v, (int, float))))
+    return None
+
+
+def recorded_seconds(store: Store, stage: str) -> float | None:
+    """How long ``stage`` took the last time it was built in this folder (its newest artifact of any key)."""
+    best = None
+    for path in store.root.glob(f"{stage}-*.json"):
+        meta = store.metadata(path.stem)
+        seconds = _seconds_of(meta) if meta else None
+        if seconds is not None and (best is None or path.stat().st_mtime > best[0]):
+            best = (path.stat().st_mtime, seconds)
+    return None if best is None else best[1]
+
+
+def rebuild_plan(store: Store, config: BuildConfig) -> tuple[list[str], float | None]:
+    """(the stages that will run, about how many seconds from the last build's timings; None if unknown)."""
+    missing = [stage for stage, key in stage_keys(store, config).items() if store.metadata(key) is None]
+    times = [recorded_seconds(store, stage) for stage in missing]
+    return missing, (sum(times) if missing and all(t is not None for t in times) else None)
 
 
 def is_built(config: BuildConfig | None = None, *, store: Store | None = None) -> bool:

@@ -227,6 +227,19 @@ def corrupt(x: np.ndarray, name: str, severity: int, rng: np.random.Generator) -
 # ----------------------------------------------------------------------------- fonts (letters)
 
 
+def generator_inputs() -> dict:
+    """What the generated sets are made from besides their seeds: the fonts found (letters) and the versions of
+    the packages that draw, filter and ship the images. Part of the predictions' artifact key, so installing a
+    font or upgrading Pillow rebuilds the sets instead of silently changing them under the same key."""
+    import PIL
+    import scipy
+    import skimage
+    import sklearn
+
+    return {"fonts": sorted(p.name for p in font_paths()), "pillow": PIL.__version__, "scipy": scipy.__version__,
+            "scikit-image": skimage.__version__, "scikit-learn": sklearn.__version__}
+
+
 def font_paths() -> list[Path]:
     """DejaVu*/Liberation* TrueType files found offline (matplotlib's data dir, /usr/share/fonts)."""
     roots = []

@@ -1,0 +1,159 @@
+"""User action -> changed chart, in Debian's Chromium (Playwright), on the full cached build.
+
+    python benchmarks/bench_browser.py [--repeat 3]
+
+Starts `streamlit run dashboard/app.py` on a free loopback port and measures, as a user would see it:
+Home's title after launch; the first pen stroke in a fresh tab until the six method cards show, and a later
+stroke until the cards change; the Embedding map's first draw and a recolour; a box selection until its
+images show; an Errors filter until the count line changes. Each after-launch figure is the median of
+``--repeat`` runs. Prints a markdown table for benchmarks/RESULTS.md with the issue's target beside each.
+"""
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def until(check, timeout: float = 60.0, step: float = 0.01) -> float:
+    """Seconds until ``check()`` is true (polled every ``step``); raises on timeout."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        if check():
+            return time.perf_counter() - t0
+        time.sleep(step)
+    raise TimeoutError("the page did not change in time")
+
+
+def settle(page, quiet: float = 1.0) -> None:
+    """Wait until Streamlit's running indicator has been gone for ``quiet`` seconds."""
+    calm = 0.0
+    while calm < quiet:
+        calm = 0.0 if page.locator('[data-testid="stStatusWidget"]').count() else calm + 0.1
+        time.sleep(0.1)
+
+
+def canvas_box(page):
+    for frame in page.frames:
+        loc = frame.locator("canvas.upper-canvas")
+        try:
+            loc.first.wait_for(timeout=5000 if frame is not page.main_frame else 30000)
+        except Exception:
+            continue
+        return loc.first.bounding_box()
+    raise RuntimeError("no drawing canvas")
+
+
+def stroke(page, box, x: float) -> None:
+    page.mouse.move(box["x"] + x * box["width"], box["y"] + 0.2 * box["height"])
+    page.mouse.down()
+    for k in range(1, 16):
+        page.mouse.move(box["x"] + x * box["width"], box["y"] + (0.2 + k * 0.04) * box["height"])
+    page.mouse.up()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    a = ap.parse_args()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    t_launch = time.perf_counter()
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless",
+                               "true", "--server.port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    rows: dict[str, list[float]] = {}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            while True:
+                try:
+                    page.goto(url)
+                    break
+                except Exception:
+                    time.sleep(0.1)
+            page.locator("h1").first.wait_for(timeout=120000)
+            rows["Home rendered after `streamlit run`"] = [time.perf_counter() - t_launch]
+            for _ in range(a.repeat):
+                tab = browser.new_page(viewport={"width": 1280, "height": 720})  # a fresh tab each time
+                tab.goto(f"{url}/try_digit")
+                box = canvas_box(tab)
+                settle(tab)
+                t0 = time.perf_counter()
+                stroke(tab, box, 0.5)
+                tab.get_by_text("Deep ensemble", exact=True).first.wait_for(timeout=60000)
+                rows.setdefault("first stroke in a fresh tab -> cards", []).append(time.perf_counter() - t0)
+                settle(tab)
+                before = tab.get_by_text("answered in").first.inner_text()
+                t0 = time.perf_counter()
+                stroke(tab, box, 0.35)
+                until(lambda: tab.get_by_text("answered in").first.inner_text() != before)
+                rows.setdefault("later stroke -> cards", []).append(time.perf_counter() - t0)
+                tab.close()
+            for _ in range(a.repeat):
+                t0 = time.perf_counter()
+                page.goto(f"{url}/embedding_map")
+                page.locator(".js-plotly-plot .scatterlayer, .js-plotly-plot canvas").first.wait_for(timeout=60000)
+                rows.setdefault("map: open -> first draw", []).append(time.perf_counter() - t0)
+                settle(page)
+                colour = page.get_by_role("combobox").nth(1)
+                colour.click()
+                t0 = time.perf_counter()
+                page.get_by_role("option", name="True class").click()
+                until(lambda: "digit 0" in (page.locator(".js-plotly-plot .legend").first.text_content() or ""))
+                rows.setdefault("map: recolour -> changed chart", []).append(time.perf_counter() - t0)
+                settle(page)
+                chart = page.locator(".js-plotly-plot").first
+                chart.scroll_into_view_if_needed()
+                b = chart.locator(".nsewdrag").first.bounding_box()
+                page.get_by_role("button", name="Box Select").first.click() if page.get_by_role(
+                    "button", name="Box Select").count() else None
+                t0 = time.perf_counter()
+                page.mouse.move(b["x"] + b["width"] * 0.4, b["y"] + b["height"] * 0.4)
+                page.mouse.down()
+                page.mouse.move(b["x"] + b["width"] * 0.6, b["y"] + b["height"] * 0.6, steps=4)
+                page.mouse.up()
+                page.get_by_text("images selected").first.wait_for(timeout=60000)
+                rows.setdefault("map: selection -> images", []).append(time.perf_counter() - t0)
+            for _ in range(a.repeat):
+                page.goto(f"{url}/errors")
+                page.get_by_text("of the 10,000 test digits match").first.wait_for(timeout=60000)
+                settle(page)
+                line = page.get_by_text("of the 10,000 test digits match").first
+                before = line.inner_text()
+                page.get_by_role("combobox").nth(1).click()  # True digit
+                t0 = time.perf_counter()
+                page.get_by_role("option", name="7", exact=True).click()
+                until(lambda: line.inner_text() != before)
+                rows.setdefault("Errors: filter -> changed list", []).append(time.perf_counter() - t0)
+            browser.close()
+    finally:
+        server.terminate()
+    targets = {"Home rendered after `streamlit run`": 3.0, "first stroke in a fresh tab -> cards": 0.5,
+               "later stroke -> cards": 0.3, "map: open -> first draw": 1.0, "map: recolour -> changed chart": 0.3,
+               "map: selection -> images": 0.5, "Errors: filter -> changed list": 0.3}
+    print("| user action -> changed chart | median s | runs | target |\n|---|---|---|---|")
+    for name, values in rows.items():
+        print(f"| {name} | {statistics.median(values):.2f} | {', '.join(f'{v:.2f}' for v in values)} | "
+              f"≤ {targets[name]:g} |")
+
+
+if __name__ == "__main__":
+    main()
