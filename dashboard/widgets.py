@@ -8,7 +8,7 @@ import streamlit as st
 from PIL import Image
 
 from dashboard.logic import view as urlview
-from uqcore.plots import probability_bars
+from uqcore.plots import probability_bars_html
 
 # Plain-word definitions; the same text feeds the sidebar glossary, the About page and tooltips.
 GLOSSARY = {
@@ -95,8 +95,7 @@ def method_card(method, result: dict, *, quantile: float = 0.95, true_label: int
             else:
                 right.markdown(f"✗ **wrong**  \ntrue digit: {true_label}")
         std = result["probs_std"] if method.has_spread else None
-        st.plotly_chart(probability_bars(result["probs"], std, highlight=result["label"]),
-                        width="stretch", config={"displayModeBar": False}, key=f"bars_{method.name}")
+        st.html(probability_bars_html(result["probs"], std, highlight=result["label"]))
         if std is not None:
             st.caption("Whiskers: ± one standard deviation over the samples / members.")
         st.markdown(f"Total uncertainty **{result['total']:.3f}** nats", help=HELP["total"])

@@ -331,3 +331,14 @@ def test_map_page_replaces_bad_state_with_defaults(bundle):
                                                    "map_sets": ["test", "atlantis"], "map_selection": "test:1"})
     assert at.selectbox(key="map_method").value == "ensemble"
     assert at.multiselect(key="map_sets").value == ["test"]
+
+
+def test_html_probability_bars_show_every_digit_with_its_value():
+    from uqcore.plots import probability_bars_html
+
+    p = np.array([0.02, 0.0, 0.0, 0.0, 0.9, 0.0, 0.0, 0.0, 0.0, 0.08])
+    html = probability_bars_html(p, np.full(10, 0.05), highlight=4)
+    assert html.count('title="digit ') == 10 and 'title="digit 4: 90.0%"' in html and 'title="digit 9: 8.0%"' in html
+    assert ">90%<" in html and html.count("%<") == 1, "only the read digit is labelled"
+    assert html.count("background:#333") == 10, "a whisker on every bar when spreads are given"
+    assert "background:#333" not in probability_bars_html(p, None, highlight=4)

@@ -37,25 +37,29 @@ SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "star", "cross", "
 DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot", "solid", "dash"]
 
 
-def probability_bars(probs, probs_std=None, *, highlight: int | None = None, height: int = 190) -> go.Figure:
-    """The 10 class probabilities as bars; ``probs_std`` (10,) adds ± one standard deviation whiskers.
-
-    The ``highlight`` digit is drawn in blue and labelled with its percentage; the others are grey.
-    """
+def probability_bars_html(probs, probs_std=None, *, highlight: int | None = None, height: int = 150) -> str:
+    """The 10 class probabilities as plain HTML bars (no chart library: it draws at once, which matters when six
+    cards redraw on every pen stroke). The ``highlight`` digit in blue with
+    its percentage, the others grey; ``probs_std`` adds ± one standard deviation whiskers; every bar has a
+    tooltip with its exact value, and the digits are labelled underneath."""
     probs = [float(p) for p in probs]
-    digits = list(range(len(probs)))
-    colours = [OKABE_ITO[0] if d == highlight else "#9a9a9a" for d in digits]
-    error_y = None
-    if probs_std is not None and max(probs_std) > 0:
-        error_y = dict(type="data", array=[float(s) for s in probs_std], visible=True, color="#333333", thickness=1.5)
-    text = [f"{p:.0%}" if d == highlight else "" for d, p in zip(digits, probs)]
-    fig = go.Figure(go.Bar(x=digits, y=probs, marker_color=colours, error_y=error_y, text=text,
-                           textposition="outside", cliponaxis=False,
-                           hovertemplate="digit %{x}: %{y:.1%}<extra></extra>"))
-    fig.update_xaxes(tickmode="array", tickvals=digits, title=None, fixedrange=True)
-    fig.update_yaxes(range=[0, 1.15], tickformat=".0%", tickvals=[0, 0.5, 1], fixedrange=True)
-    fig.update_layout(height=height, margin=dict(t=10, b=10, l=10, r=10), font=dict(size=14), showlegend=False)
-    return fig
+    std = [float(v) for v in probs_std] if probs_std is not None and max(probs_std) > 0 else [0.0] * len(probs)
+    plot = height - 36  # pixels for the bars; the rest holds the labels
+    cols = []
+    for d, (p, sd) in enumerate(zip(probs, std)):
+        colour = OKABE_ITO[0] if d == highlight else "#9a9a9a"
+        lo, hi = max(p - sd, 0.0), min(p + sd, 1.0)
+        whisker = (f'<div style="position:absolute;left:50%;width:2px;margin-left:-1px;background:#333;'
+                   f'bottom:{lo * plot:.0f}px;height:{max((hi - lo) * plot, 0):.0f}px"></div>') if sd > 0 else ""
+        label = f"{p:.0%}" if d == highlight else "&nbsp;"
+        cols.append(
+            f'<div title="digit {d}: {p:.1%}" style="flex:1;display:flex;flex-direction:column;align-items:center">'
+            f'<div style="font-size:14px;font-weight:600;color:{colour};margin-bottom:3px">{label}</div>'
+            f'<div style="position:relative;width:70%;height:{plot}px;border-bottom:1px solid #bbb">'
+            f'<div style="position:absolute;bottom:0;width:100%;height:{p * plot:.1f}px;background:{colour}"></div>'
+            f'{whisker}</div><div style="font-size:14px;color:#333">{d}</div></div>')
+    return (f'<div role="img" aria-label="probability of each digit" style="display:flex;gap:2px;height:{height}px;'
+            f'font-family:sans-serif">{"".join(cols)}</div>')
 
 
 def risk_coverage_curves(curves: dict[str, tuple], *, max_points: int = 200, marker: float | None = None) -> go.Figure:
