@@ -5,9 +5,8 @@
 Prints seconds and test accuracy of each path; record results in benchmarks/RESULTS.md.
 """
 import argparse
-import time
-
 import sys
+import time
 from pathlib import Path
 
 import numpy as np

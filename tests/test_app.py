@@ -6,12 +6,11 @@ them through the session fixture ``quick_app_env``.
 import base64
 import io
 import re
-import numpy as np
+
 import pytest
+from conftest import ENTRY, open_page, wait_for_first_start
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
-
-from conftest import ENTRY, open_page, wait_for_first_start
 
 N_METHODS = 6
 

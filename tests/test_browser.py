@@ -6,7 +6,6 @@ Run only this: ``python -m pytest -m browser``.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys

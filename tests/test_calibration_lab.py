@@ -1,17 +1,15 @@
 """Calibration lab: pure helpers, and the page through AppTest on one quick build (module fixture)."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
+from conftest import open_page
 from streamlit.testing.v1 import AppTest
 
-from uqcore.metrics.calibration import ece, mce, nll, reliability_bins, softmax
 from dashboard.logic.calibration import ViewState, parse_view, slider_temperatures, view_params
 from uqcore.analysis.calibration import bin_members, lab_metrics, logits_for, temperature_sweep
+from uqcore.metrics.calibration import ece, mce, nll, reliability_bins, softmax
 from uqcore.predictions import Predictions
-
-from conftest import open_page
 
 PAGE = "views/calibration_lab.py"
 METHODS = ["mlp", "temperature", "ensemble", "mc_dropout", "laplace", "evidential"]

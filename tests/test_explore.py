@@ -8,11 +8,11 @@ import json
 
 import numpy as np
 import pytest
+from conftest import open_page
 from PIL import Image
 from sklearn.metrics import confusion_matrix as sk_confusion
 from sklearn.metrics import precision_score, recall_score
 
-from uqcore.metrics.calibration import classwise_ece
 from dashboard.logic.explore import data_urls, selection_ids
 from uqcore.analysis.tables import (
     confusion,
@@ -26,11 +26,9 @@ from uqcore.analysis.tables import (
     prediction_frame,
     selection_summary,
 )
-from uqcore.predictions import Predictions
+from uqcore.metrics.calibration import classwise_ece
 from uqcore.plots import embedding_map
-
-from conftest import open_page
-
+from uqcore.predictions import Predictions
 
 
 def toy_predictions(n=60, seed=0):

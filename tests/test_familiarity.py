@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from sklearn.covariance import EmpiricalCovariance
 
-from uqcore.metrics.familiarity import Familiarity, FamiliarityConfig, stratified_bank
 from uqcore.file_path import headline_kinds
+from uqcore.metrics.familiarity import Familiarity, FamiliarityConfig, stratified_bank
 from uqcore.metrics.ood import KNN, Mahalanobis, RelativeMahalanobis
 from uqcore.verdict import article, headline
 

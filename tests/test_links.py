@@ -1,7 +1,6 @@
 """Every page's view survives a shared link (AppTest opens the URL and finds the same view), and a bad value
 in a link gives a warning, never an error. The calibration lab's own link tests are in test_calibration_lab."""
 import pytest
-
 from conftest import open_page
 
 

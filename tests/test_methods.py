@@ -9,8 +9,8 @@ import torch
 from uqcore.methods import NAMES, REGISTRY, Parts, make_methods
 from uqcore.methods.laplace import fit_laplace_covariance, last_layer_glm
 from uqcore.methods.mc_dropout import mc_dropout_probs
-from uqcore.metrics.ood import Mahalanobis
 from uqcore.methods.training import evidential_loss, train_ensemble, train_evidential
+from uqcore.metrics.ood import Mahalanobis
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,9 @@ from html.parser import HTMLParser
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import open_page
 from streamlit.testing.v1 import AppTest
 
-from uqcore.metrics.calibration import accuracy, ece
-from uqcore.data.shift import ANGLES, CORRUPTIONS
 from dashboard.logic.shift import (
     DESCRIPTIONS,
     METRIC_LABELS,
@@ -34,9 +33,9 @@ from uqcore.analysis.shift import (
     severities,
     severity_curves,
 )
+from uqcore.data.shift import ANGLES, CORRUPTIONS
+from uqcore.metrics.calibration import accuracy, ece
 from uqcore.predictions import Predictions
-
-from conftest import open_page
 
 PAGE = "views/shift_lab.py"
 

@@ -13,19 +13,19 @@ from typing import Callable
 import numpy as np
 import torch
 
-from uqcore.data import load_mnist
 from uqcore.analysis.embedding import fit_map
-from uqcore.metrics.familiarity import Familiarity, FamiliarityConfig
-from uqcore.methods import NAMES, Method, Parts, make_methods
-from uqcore.methods.laplace import fit_laplace_covariance
-from uqcore.methods.temperature import fit_temperature
-from uqcore.methods.nets import MLP, ModelConfig, TrainConfig
-from uqcore.metrics.ood import Mahalanobis, fit_threshold
+from uqcore.data import load_mnist
 from uqcore.data.shift import REGISTRY, generator_inputs, list_sets
 from uqcore.data.shift import make as make_set
+from uqcore.methods import NAMES, Method, Parts, make_methods
+from uqcore.methods.laplace import fit_laplace_covariance
+from uqcore.methods.nets import MLP, ModelConfig, TrainConfig
+from uqcore.methods.temperature import fit_temperature
+from uqcore.methods.training import predict_logits, train_ensemble, train_evidential, train_mlp
+from uqcore.metrics.familiarity import Familiarity, FamiliarityConfig
+from uqcore.metrics.ood import Mahalanobis, fit_threshold
 from uqcore.predictions import Predictions
 from uqcore.store import Store
-from uqcore.methods.training import predict_logits, train_ensemble, train_evidential, train_mlp
 
 StageProgress = Callable[[str, int, int, str], None]
 

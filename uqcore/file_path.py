@@ -16,10 +16,10 @@ import numpy as np
 from PIL import Image
 
 from uqcore.data import load_mnist
-from uqcore.metrics.familiarity import LAYERS, Familiarity, layer_inputs, stratified_bank
-from uqcore.methods import Method
-from uqcore.metrics.ood import RelativeMahalanobis, ood_metrics
 from uqcore.data.preprocess import ImageError, to_mnist
+from uqcore.methods import Method
+from uqcore.metrics.familiarity import LAYERS, Familiarity, layer_inputs, stratified_bank
+from uqcore.metrics.ood import RelativeMahalanobis, ood_metrics
 from uqcore.predictions import Predictions
 from uqcore.verdict import CONFIDENT, HEADLINE_SOURCE
 

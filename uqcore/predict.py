@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from uqcore.methods import Method
 from uqcore.data.preprocess import ImageError, to_mnist
+from uqcore.methods import Method
 from uqcore.verdict import HEADLINE_SOURCE, Headline, headline, verdict
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".svg"}

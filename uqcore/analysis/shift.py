@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from uqcore.data.shift import ANGLES, CORRUPTIONS, SEVERITIES
 from uqcore.metrics.calibration import accuracy, ece
 from uqcore.predictions import Predictions
-from uqcore.data.shift import ANGLES, CORRUPTIONS, SEVERITIES
 
 ROTATION = "rotation"
 ALL_CORRUPTIONS = "all_corruptions"

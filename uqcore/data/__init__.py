@@ -3,8 +3,18 @@ real-looking families (``families``) and the one path from any picture to a 28x2
 
 The MNIST loader's names are re-exported here: ``from uqcore.data import load_mnist``.
 """
-from uqcore.data.mnist import (EXPECTED_SIZES, MNIST, N_CLASSES, N_PIXELS, SPLITS, DataError, Split,
-                               bundled_path, load_mnist, validate_split)
+from uqcore.data.mnist import (
+                               EXPECTED_SIZES,
+                               MNIST,
+                               N_CLASSES,
+                               N_PIXELS,
+                               SPLITS,
+                               DataError,
+                               Split,
+                               bundled_path,
+                               load_mnist,
+                               validate_split,
+)
 
 __all__ = ["EXPECTED_SIZES", "MNIST", "N_CLASSES", "N_PIXELS", "SPLITS", "DataError", "Split", "bundled_path",
            "load_mnist", "validate_split"]

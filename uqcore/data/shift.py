@@ -15,8 +15,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
-from uqcore.data import families
-from uqcore.data import N_CLASSES, load_mnist
+from uqcore.data import N_CLASSES, families, load_mnist
 from uqcore.data.preprocess import frame_like_mnist
 
 ANGLES = tuple(range(0, 181, 15))  # rotated: 0..180 degrees in 15-degree steps
