@@ -69,34 +69,33 @@ async def session(browser, url, k, steps, digits, temps, want, out):
 
 
 async def step(page, url, k, s, steps, digits, temps, want, out):
-    if True:
-        if s % 2 == 0:
-            i = digits[(k * steps + s) % len(digits)]
-            t0 = time.perf_counter()
-            await page.goto(f"{url}/try_digit?test={i}")
-            await page.locator("text=its reading").nth(5).wait_for(timeout=120000)  # all six cards
-            dt = time.perf_counter() - t0
-            text = await page.locator('[data-testid="stMain"]').inner_text()
-            m = re.search(r"Deep ensemble\s+(\d)\s", text)
-            server = re.search(r"answered in (\d+) ms", text)
-            ok = m is not None and int(m.group(1)) == want[0][i]
-            out.append(("Try a digit (link to a test digit)", dt, ok, int(server.group(1)) / 1000 if server else None))
-            if not ok:
-                print(f"session {k}: test digit {i}: want {want[0][i]}, page: {text[:300]!r}", file=sys.stderr)
-        else:
-            t = temps[(k + s) % len(temps)]
-            t0 = time.perf_counter()
-            await page.goto(f"{url}/calibration_lab?method=mlp&T={t:g}")
-            await page.get_by_text("digits in this bin").first.wait_for(timeout=120000)  # the page's last part
-            metric = page.locator('[data-testid="stMetric"]').filter(
-                has=page.locator('[data-testid="stMetricLabel"]', has_text=re.compile(r"^ECE$"))
-            ).locator('[data-testid="stMetricValue"]').first  # by its label: elements can arrive out of order
-            dt = time.perf_counter() - t0
-            got = (await metric.inner_text()).strip()
-            out.append(("Calibration lab at a temperature", dt, got == want[1][t], None))
-            if got != want[1][t]:
-                slider = await page.locator('[data-testid="stMain"]').inner_text()
-                print(f"session {k}: T={t}: want ECE {want[1][t]}, got {got}; {slider[:400]!r}", file=sys.stderr)
+    if s % 2 == 0:
+        i = digits[(k * steps + s) % len(digits)]
+        t0 = time.perf_counter()
+        await page.goto(f"{url}/try_digit?test={i}")
+        await page.locator("text=its reading").nth(5).wait_for(timeout=120000)  # all six cards
+        dt = time.perf_counter() - t0
+        text = await page.locator('[data-testid="stMain"]').inner_text()
+        m = re.search(r"Deep ensemble\s+(\d)\s", text)
+        server = re.search(r"answered in (\d+) ms", text)
+        ok = m is not None and int(m.group(1)) == want[0][i]
+        out.append(("Try a digit (link to a test digit)", dt, ok, int(server.group(1)) / 1000 if server else None))
+        if not ok:
+            print(f"session {k}: test digit {i}: want {want[0][i]}, page: {text[:300]!r}", file=sys.stderr)
+    else:
+        t = temps[(k + s) % len(temps)]
+        t0 = time.perf_counter()
+        await page.goto(f"{url}/calibration_lab?method=mlp&T={t:g}")
+        await page.get_by_text("digits in this bin").first.wait_for(timeout=120000)  # the page's last part
+        metric = page.locator('[data-testid="stMetric"]').filter(
+            has=page.locator('[data-testid="stMetricLabel"]', has_text=re.compile(r"^ECE$"))
+        ).locator('[data-testid="stMetricValue"]').first  # by its label: elements can arrive out of order
+        dt = time.perf_counter() - t0
+        got = (await metric.inner_text()).strip()
+        out.append(("Calibration lab at a temperature", dt, got == want[1][t], None))
+        if got != want[1][t]:
+            slider = await page.locator('[data-testid="stMain"]').inner_text()
+            print(f"session {k}: T={t}: want ECE {want[1][t]}, got {got}; {slider[:400]!r}", file=sys.stderr)
 
 
 async def run(n: int, steps: int) -> None:
@@ -137,12 +136,14 @@ async def run(n: int, steps: int) -> None:
     for action in dict.fromkeys(a for a, *_ in out):
         rows = [r for r in out if r[0] == action]
         lat = sorted(r[1] for r in rows if r[1] == r[1])  # finished steps only (NaN = did not finish)
+        if not lat:
+            print(f"| {action} | {len(rows)} | 0/{len(rows)} | – | – | – |")
+            continue
         server_s = [r[3] for r in rows if r[3] is not None]
         p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))]
+        server_p50 = f"{statistics.median(server_s):.3f}" if server_s else "–"
         print(f"| {action} | {len(rows)} | {sum(r[2] for r in rows)}/{len(rows)} | {statistics.median(lat):.2f} | "
-              f"{p95:.2f} | {statistics.median(server_s):.3f} |" if server_s else
-              f"| {action} | {len(rows)} | {sum(r[2] for r in rows)}/{len(rows)} | {statistics.median(lat):.2f} | "
-              f"{p95:.2f} | – |")
+              f"{p95:.2f} | {server_p50} |")
 
 
 def main() -> None:

@@ -97,9 +97,6 @@ class Predictions:
         """One per-image metadata column of a set (e.g. ``"angle"`` of ``rotated``)."""
         return self.arrays[f"{set_name}/meta/{key}"]
 
-    def has_meta(self, set_name: str, key: str) -> bool:
-        return f"{set_name}/meta/{key}" in self.arrays
-
     # ------------------------------------------------------------------ writing (the build, tests)
     def add_set(self, name: str, x: np.ndarray, y: np.ndarray, *, kind: str = "", description: str = "",
                 meta: dict | None = None) -> None:

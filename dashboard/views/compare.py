@@ -84,7 +84,7 @@ for i, (name, acc) in enumerate(readout.items()):
         st.markdown(f"**{titles[name]}**  \nabstain on {1 - coverage:.0%} → accuracy **{acc:.2%}**",
                     help=f"Accuracy on the {coverage:.0%} of test images this method is surest about "
                          f"(on all images: {curves[name]['correct'].mean():.2%}).")
-st.plotly_chart(risk_coverage_curves({titles[n]: (c["coverage"], c["risk"]) for n, c in curves.items()},
+st.plotly_chart(risk_coverage_curves({methods[n].short: (c["coverage"], c["risk"]) for n, c in curves.items()},
                                      marker=coverage), width="stretch")
 
 # ------------------------------------------------------------------ aleatoric vs epistemic

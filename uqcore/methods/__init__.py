@@ -29,10 +29,4 @@ def make_methods(parts: Parts, thresholds: dict[str, float] | None = None) -> di
     return methods
 
 
-def titles(methods=None) -> dict[str, str]:
-    """name -> the one display name (``Method.title``) of every method (or of ``methods``)."""
-    return {n: REGISTRY[n].title for n in (NAMES if methods is None else methods)}
-
-
-__all__ = ["DEFAULT_METHOD", "NAMES", "REGISTRY", "Method", "Parts", "Prediction", "make_methods", "register",
-           "titles"]
+__all__ = ["DEFAULT_METHOD", "NAMES", "REGISTRY", "Method", "Parts", "Prediction", "make_methods", "register"]

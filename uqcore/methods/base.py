@@ -83,7 +83,7 @@ def logits_and_embed(model: MLP, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 class Method:
     name: str = ""  # the key everywhere (URLs, artifacts, the CLI)
     title: str = ""  # the one display name
-    short: str = ""  # a short label for legends and narrow columns
+    short: str = ""  # a short label for legends (the risk-coverage chart on Compare)
     description: str = ""
     ood_score_name: str = ""
     sampling: bool = False  # member_probs are samples (S > 1) from one model
