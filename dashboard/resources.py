@@ -57,6 +57,16 @@ def get_bundle() -> Bundle:
     return build(build_config())
 
 
+@st.cache_resource(show_spinner=False)
+def reading_context():
+    """Per method, its conformal sets (fitted on validation) and test reliability bins, for every reading
+    (``uqcore.analysis.sets.build_context``; ~40 ms once)."""
+    from uqcore.analysis.sets import build_context
+
+    bundle = get_bundle()
+    return build_context(bundle.predictions, bundle.methods)
+
+
 @st.cache_data(show_spinner="Computing the metrics of every method…")
 def evaluation() -> dict:
     """``uqcore.evaluate.evaluate`` over the cached build (the bundle itself is never hashed)."""
@@ -171,6 +181,15 @@ def temperature_sweep_curves(method: str, n_bins: int, strategy: str, n_temps: i
     a = calibration_arrays(method)
     return temperature_sweep(a["test_logits"], a["test_y"], np.geomspace(T_MIN, T_MAX, n_temps),
                              n_bins=n_bins, strategy=strategy)
+
+
+@st.cache_data(show_spinner="Working out the diagram at every temperature on the slider…", max_entries=24)
+def live_states(method: str, n_bins: int, strategy: str, temps: tuple[float, ...]) -> dict:
+    """The reliability diagram and its metrics at each T in ``temps`` (the live slider's grid), on test."""
+    from uqcore.analysis.calibration import temperature_states
+
+    a = calibration_arrays(method)
+    return temperature_states(a["test_logits"], a["test_y"], temps, n_bins=n_bins, strategy=strategy)
 
 
 # ----------------------------------------------------------------------------- shift lab

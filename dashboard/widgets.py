@@ -8,6 +8,7 @@ import streamlit as st
 from PIL import Image
 
 from dashboard.logic import view as urlview
+from uqcore.analysis.sets import lab_link
 from uqcore.plots import probability_bars_html
 
 # Plain-word definitions; the same text feeds the sidebar glossary, the About page and tooltips.
@@ -45,6 +46,11 @@ VERDICT_STYLE = {  # kind -> (streamlit box, icon, plain heading): the icon and 
 }
 
 
+def compact_top() -> None:
+    """Less empty space above the title, so a page's first screen holds more (the projector layout)."""
+    st.html("<style>[data-testid='stMainBlockContainer'] { padding-top: 2.2rem; }</style>")
+
+
 def glossary(*, full: bool = False) -> None:
     """The glossary in plain words; ``full`` adds headings (About page), otherwise a compact list (sidebar)."""
     for term, text in GLOSSARY.items():
@@ -61,11 +67,23 @@ def digit_image(preview: np.ndarray, *, size: int = 168, caption: str | None = N
     st.image(img, caption=caption, width=size)
 
 
-def verdict_card(v) -> None:
-    """The headline sentence of a ``uqcore.verdict.Verdict``, in a box whose icon and heading say the kind."""
+SET_HELP = ("A conformal prediction set (split conformal, RAPS, calibrated on 10,000 validation digits): the "
+            "digits it names hold the right one at least 95 times in 100 for images like the training digits. "
+            "One digit means the model can commit; several mean it cannot decide between them. It promises "
+            "nothing for pictures unlike the training digits, or for rotated or damaged ones.")
+
+
+def verdict_card(v, results: dict | None = None) -> None:
+    """The headline sentence of a ``uqcore.verdict.Verdict``, in a box whose icon and heading say the kind;
+    with ``results`` (``predict_one``'s) also what the stated confidence means on the test digits."""
     box, icon, heading = VERDICT_STYLE.get(v.kind, (st.info, ":material/info:", ""))
     reason = getattr(v, "reason", "")
-    box(f"#### {v.sentence}" + (f"\n\n**Why:** {reason}" if reason else ""), icon=icon)
+    source = (getattr(v, "evidence", None) or {}).get("probabilities", {}).get("source")
+    what = (results or {}).get(source, {}).get("meaning") if v.kind != "unfamiliar" else None
+    box(f"#### {v.sentence}" + (f"\n\n**Why:** {reason}" if reason else "")
+        + (f"\n\n**{getattr(v, 'guarantee', '')}**" if getattr(v, "guarantee", "") else "")
+        + (f"\n\n**What {results[source]['confidence']:.0%} sure means:** {what['sentence']} "
+           f"[See them in the Calibration lab]({lab_link(source, what['bin'])})" if what else ""), icon=icon)
     evidence = getattr(v, "evidence", None)
     if evidence:
         with st.expander("Details: the scores behind this sentence"):
@@ -89,6 +107,11 @@ def method_card(method, result: dict, *, quantile: float = 0.95, true_label: int
         head, right = st.columns([3, 2])
         head.markdown(f"## {result['label']}")
         head.caption(f"its reading, {result['confidence']:.1%} sure")
+        if "set_phrase" in result:
+            st.markdown(f"Guaranteed answer: **{result['set_phrase']}**", help=SET_HELP)
+        if "meaning" in result:
+            st.caption(f"What {result['confidence']:.1%} means: {result['meaning']['sentence']} "
+                       f"[In the lab]({lab_link(method.name, result['meaning']['bin'])})")
         if true_label is not None:
             if result["label"] == true_label:
                 right.markdown(f"✓ **right**  \ntrue digit: {true_label}")
@@ -107,6 +130,24 @@ def method_card(method, result: dict, *, quantile: float = 0.95, true_label: int
                         f"({where}).", help=HELP["ood"])
         else:
             st.markdown(f":material/check: Looks like a typical digit ({where}).", help=HELP["ood"])
+
+
+def explanation_panel(explanation: dict, x, label: int) -> None:
+    """The saliency map of a confident reading, or in plain words why none is shown."""
+    st.subheader(f"Why {label}? Which pixels decided" if explanation["shown"] else "Why no explanation is shown")
+    if not explanation["shown"]:
+        st.info(explanation["reason"] + " Maps of 'why' are shown only for confident readings of familiar digits.",
+                icon=":material/visibility_off:")
+        return
+    from uqcore.explain import overlay
+
+    pic, words = st.columns([1, 2])
+    pic.image(overlay(x, explanation["attributions"], size=224), width=224)
+    words.markdown(f"**Red** pixels pushed the model towards **{label}**, **blue** ones away from it; grey is the "
+                   "ink it read. Measured by integrated gradients: the ink is faded in from a black image and "
+                   "each pixel's share of the change in the model's score is summed.")
+    words.caption(f"Check: the shares add up to the score's change within {explanation['completeness_error']:.1%} "
+                  f"({explanation['method']}, Captum's integrated gradients, 64 steps).")
 
 
 def image_grid(images, captions, *, columns: int = 8, scale: int = 4) -> None:

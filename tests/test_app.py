@@ -181,5 +181,5 @@ def test_compare_table_slider_and_scatter(quick_app_env):
     m = bundle.methods["ensemble"]
     correct = pred.get("test", "ensemble", "probs").argmax(1) == pred.y("test")
     expected = accuracy_at_coverage(pred.get("test", "ensemble", "total"), correct, 0.80)
-    assert len(after) == 6
+    assert len(after) == len(bundle.methods) == 7  # the six readers and the teaching network
     assert f"**{m.title}**  \nabstain on 20% → accuracy **{expected:.2%}**" in after

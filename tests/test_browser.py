@@ -166,18 +166,74 @@ def test_click_a_confusion_cell(server, page):
 
 
 def test_click_a_reliability_bar_shows_its_bin(server, page):
-    _, top = open_chart(page, f"{server}/calibration_lab")  # top: the accuracy panel, x from 0 to 1
+    page.goto(f"{server}/calibration_lab")
+    page.locator("input.t").first.wait_for(timeout=120000)
+    wait_idle(page)
     line = page.get_by_text("digits in this bin").first
     before = line.inner_text()
-    # confidence 0.45 (bin 7 of 15) is not the bin shown first (the one adding most to the ECE,
-    # at high confidence); click low on its bar
-    page.mouse.click(top["x"] + top["width"] * 0.45, top["y"] + top["height"] * 0.97)
+    bars = page.locator(".lt g.bin rect.count")  # the bottom panel's bars, one per confidence bin
+    shown = [k for k in range(bars.count()) if bars.nth(k).is_visible()]
+    assert len(shown) >= 2
+    bars.nth(shown[0]).click()  # the least confident bin, not the one shown first (most ECE, high confidence)
     for _ in range(120):
         if line.inner_text() != before:
             break
         time.sleep(0.25)
     assert line.inner_text() != before, "clicking a bar did not change the bin shown"
+    assert f"bin={shown[0] + 1}&" in page.evaluate("location.href") + "&"
     assert no_exception(page)
+
+
+def test_live_temperature_projector_layout_and_release(server, page):
+    """At 1280x720 the slider, the diagram and ECE are in the first screen; dragging the slider redraws the
+    diagram in the browser, and releasing it moves the URL and the server's ECE to that temperature."""
+    from uqcore.analysis.calibration import logits_for
+    from uqcore.build import BuildConfig, build
+    from uqcore.metrics.calibration import ece, softmax
+    from uqcore.store import Store
+
+    preds = build(BuildConfig(quick=True), store=Store(os.environ["UQCORE_ARTIFACTS"])).predictions
+    pg = page.context.browser.new_page(viewport={"width": 1280, "height": 720})  # the projector's screen
+    try:
+        pg.goto(f"{server}/calibration_lab")
+        slider = pg.locator("input.t").first
+        slider.wait_for(timeout=120000)
+        wait_idle(pg)
+        for name, loc in (("slider", slider), ("diagram", pg.locator(".lt svg").first),
+                          ("ECE", pg.locator(".lt .v-ece").first)):
+            b = loc.bounding_box()
+            assert b and b["y"] >= 0 and b["y"] + b["height"] <= 720 and b["x"] + b["width"] <= 1280, \
+                f"{name} is not in the first screen at 1280x720: {b}"
+        lt = pg.locator(".lt").first
+        start = (lt.get_attribute("data-temperature"), pg.locator(".lt .v-ece").first.inner_text())
+        b = slider.bounding_box()
+        y = b["y"] + b["height"] / 2
+        pg.mouse.move(b["x"] + b["width"] * 0.45, y)
+        pg.mouse.down()
+        seen = set()
+        for k in range(1, 21):
+            pg.mouse.move(b["x"] + b["width"] * (0.45 + 0.015 * k), y)
+            seen.add((lt.get_attribute("data-temperature"), pg.locator(".lt .v-ece").first.inner_text()))
+        pg.mouse.up()
+        assert len(seen - {start}) >= 10, "the diagram did not follow the drag"
+        t = lt.get_attribute("data-temperature")
+        def url() -> str:  # asked from the page: Playwright's page.url is only refreshed by other calls
+            return pg.evaluate("location.href") + "&"
+
+        for _ in range(120):
+            if f"T={float(t):g}&" in url():
+                break
+            time.sleep(0.25)
+        assert f"T={float(t):g}&" in url(), f"the URL did not follow the release at T = {t}: {url()}"
+        wait_idle(pg)
+        method = url().split("method=")[1].split("&")[0]
+        z, _ = logits_for(preds, "test", method)
+        want = f"{ece(softmax(z, float(t)), preds.y('test')):.2%}"
+        metric = pg.locator('[data-testid="stMetric"]').filter(has_text="ECE").first
+        assert metric.locator('[data-testid="stMetricValue"]').inner_text() == want
+        assert pg.locator(".lt .v-ece").first.inner_text() == want
+    finally:
+        pg.close()
 
 
 def _canvas(page):

@@ -86,6 +86,29 @@ def test_slider_options_and_bin_members():
     assert not np.any(c[:-1] & ~c[1:]), "mistakes come first"
 
 
+def test_live_states_equal_the_lab_metrics_and_payload_is_json():
+    import json
+
+    from dashboard.logic.calibration import live_payload, live_temperatures
+    from uqcore.analysis.calibration import temperature_states
+
+    z, y = _toy()
+    temps = live_temperatures(extra=[1.234])
+    assert len(temps) >= 140 and 1.23 in temps and temps == sorted(temps)
+    for strategy in ("uniform", "quantile"):
+        s = temperature_states(z, y, temps, n_bins=12, strategy=strategy)
+        for i in (0, temps.index(1.0), len(temps) - 1):
+            m = lab_metrics(softmax(z, temps[i]), y, n_bins=12, strategy=strategy)
+            assert s["ece"][i] == pytest.approx(m["ece"], abs=1e-12) and s["nll"][i] == pytest.approx(m["nll"])
+            np.testing.assert_array_equal(s["count"][i], m["bins"].count)
+        p = live_payload(s, current=1.23, best=1.9, selected=3, title="x")
+        json.dumps(p, allow_nan=False)  # NaN (empty bins) became null
+        assert p["temperature"][p["index"]] == 1.23 and p["temperature"][p["ref"]] == 1.0
+        assert abs(p["temperature"][p["best"]] - 1.9) < 0.03
+        assert p["same_edges"] == (strategy == "uniform")
+        assert [label for _, label in p["ticks"]] == ["0.2", "0.5", "1", "2", "5"]
+
+
 # ----------------------------------------------------------------------------- the page
 @pytest.fixture(scope="module")
 def predictions(quick_bundle):
@@ -107,12 +130,12 @@ def expected(predictions, method, t, n_bins=15, strategy="uniform") -> dict[str,
     return {"ECE": f"{ece(p, y, n_bins=n_bins, strategy=strategy):.2%}", "NLL": f"{nll(p, y):.4f}"}
 
 
-def t_slider(at):
-    return next(s for s in at.select_slider if s.label.startswith("Temperature"))
-
-
 def bins_slider(at):
     return next(s for s in at.slider if s.label == "Number of bins")
+
+
+def lab_default(predictions) -> str:
+    return "overconfident" if "overconfident" in predictions.methods else "mlp"
 
 
 def test_page_opens_with_defaults(predictions):
@@ -122,54 +145,60 @@ def test_page_opens_with_defaults(predictions):
     for label in ("ECE", "MCE", "NLL", "Brier", "Accuracy"):
         assert label in m
     assert all(metric.help for metric in at.metric), "every metric explains itself"
-    want = expected(predictions, "mlp", 1.0)
+    method = lab_default(predictions)
+    assert method == "overconfident", "the quick build has the teaching network, and the lab opens on it"
+    want = expected(predictions, method, 1.0)
     assert m["ECE"] == want["ECE"] and m["NLL"] == want["NLL"]
-    assert len(at.get("plotly_chart")) >= 2
-    assert dict(at.query_params) == {"method": "mlp", "T": "1", "bins": "15", "binning": "uniform"}
-    assert any("Share this view" in c.value and "calibration_lab?method=mlp" in c.value for c in at.caption)
+    assert at.get("plotly_chart"), "the ECE / NLL curves over T"
+    q = dict(at.query_params)
+    assert q.pop("bin").isdigit(), "the bin shown is in the link too"
+    assert q == {"method": method, "T": "1", "bins": "15", "binning": "uniform"}
+    assert any("Share this view" in c.value and f"calibration_lab?method={method}" in c.value for c in at.caption)
+    assert at.selectbox[0].options[-1] and len(at.selectbox[0].options) == len(predictions.methods), \
+        "every method can be chosen"
 
 
 def test_temperature_and_bins_move_the_numbers(predictions):
-    at = open_lab()
-    before = shown(at)
-    t_slider(at).set_value(3.0).run()
+    method = lab_default(predictions)
+    before = shown(open_lab())
+    at = open_lab({"T": "3"})  # the live slider sends its T on release; a link is the same path on the server
     assert not at.exception
     after = shown(at)
     assert after["ECE"] != before["ECE"] and after["NLL"] != before["NLL"]
-    want = expected(predictions, "mlp", 3.0)
+    want = expected(predictions, method, 3.0)
     assert after["ECE"] == want["ECE"] and after["NLL"] == want["NLL"]
     assert at.query_params["T"] == "3"
 
     bins_slider(at).set_value(25).run()
     assert not at.exception
-    assert shown(at)["ECE"] == expected(predictions, "mlp", 3.0, n_bins=25)["ECE"]
+    assert shown(at)["ECE"] == expected(predictions, method, 3.0, n_bins=25)["ECE"]
     assert shown(at)["NLL"] == after["NLL"], "bins do not change NLL"
     at.radio[0].set_value("quantile").run()
-    assert shown(at)["ECE"] == expected(predictions, "mlp", 3.0, n_bins=25, strategy="quantile")["ECE"]
+    assert shown(at)["ECE"] == expected(predictions, method, 3.0, n_bins=25, strategy="quantile")["ECE"]
     assert at.query_params["bins"] == "25" and at.query_params["binning"] == "quantile"
 
 
 def test_presets_set_temperature(predictions):
+    method = lab_default(predictions)
     at = open_lab()
-    buttons = {b.label: b for b in at.button}
-    over = next(b for label, b in buttons.items() if label.startswith("Overconfident"))
-    over.click().run()
-    assert t_slider(at).value == 0.4
-    assert shown(at)["ECE"] == expected(predictions, "mlp", 0.4)["ECE"]
-    next(b for b in at.button if "Underconfident" in b.label).click().run()
-    assert t_slider(at).value == 3.0
-    next(b for b in at.button if "Optimal T" in b.label).click().run()
-    opt = t_slider(at).value
-    assert opt != 3.0 and f"{opt:.2f}" in next(b for b in at.button if "Optimal T" in b.label).label
+    next(b for b in at.button if b.label.startswith("Sharpen")).click().run()
+    assert at.query_params["T"] == "0.4"
+    assert shown(at)["ECE"] == expected(predictions, method, 0.4)["ECE"]
+    next(b for b in at.button if b.label.startswith("Soften")).click().run()
+    assert at.query_params["T"] == "3"
+    best = next(b for b in at.button if "Optimal T" in b.label)
+    best.click().run()
+    opt = float(at.query_params["T"])
+    assert opt != 3.0 and f"{opt:.2f}" in best.label
+    assert shown(at)["ECE"] == expected(predictions, method, opt)["ECE"]
     next(b for b in at.button if "No scaling" in b.label).click().run()
-    assert t_slider(at).value == 1.0
+    assert at.query_params["T"] == "1"
 
 
 def test_shared_link_reopens_the_same_view(predictions):
     at = open_lab({"method": "ensemble", "T": "2.5", "bins": "10", "binning": "quantile"})
     assert not at.warning
     assert at.selectbox[0].value == "ensemble"
-    assert t_slider(at).value == 2.5
     assert bins_slider(at).value == 10
     assert at.radio[0].value == "quantile"
     want = expected(predictions, "ensemble", 2.5, n_bins=10, strategy="quantile")
@@ -181,10 +210,18 @@ def test_invalid_link_warns_and_falls_back(predictions):
     at = open_lab({"method": "nonsense", "T": "abc", "bins": "500", "binning": "log"})
     assert at.warning, "an invalid link should say so"
     assert "nonsense" in at.warning[0].value
-    assert at.selectbox[0].value == "mlp" and t_slider(at).value == 1.0 and bins_slider(at).value == 15
-    assert shown(at)["ECE"] == expected(predictions, "mlp", 1.0)["ECE"]
+    assert at.selectbox[0].value == lab_default(predictions) and bins_slider(at).value == 15
+    assert at.query_params["T"] == "1"
+    assert shown(at)["ECE"] == expected(predictions, lab_default(predictions), 1.0)["ECE"]
     at2 = open_lab({"T": "0.4"})  # a partly given link keeps the rest at defaults
-    assert not at2.warning and t_slider(at2).value == 0.4
+    assert not at2.warning and at2.query_params["T"] == "0.4"
+
+
+def test_a_link_to_one_bin_opens_it(predictions):
+    at = open_lab({"method": "mlp", "bins": "20", "bin": "20"})
+    assert not at.warning
+    assert next(s for s in at.selectbox if s.label == "Bin").value == 20
+    assert at.get("image") and at.query_params["bin"] == "20"
 
 
 def test_selecting_a_bin_shows_its_images(predictions):
@@ -194,10 +231,11 @@ def test_selecting_a_bin_shows_its_images(predictions):
     options = bin_box.options
     assert len(options) >= 2
     # choose the last bin in the list (the most confident one); options are the shown labels "Bin k: ..."
-    last = int(options[-1].split(":")[0].split()[-1]) - 1
+    last = int(options[-1].split(":")[0].split()[-1])
     bin_box.set_value(last).run()
     assert not at.exception
     assert next(s for s in at.selectbox if s.label == "Bin").value == last
+    assert at.query_params["bin"] == str(last)
     images = at.get("image")
     assert 1 <= len(images) <= 24
     assert any("digits in this bin" in md.value for md in at.markdown)

@@ -53,8 +53,17 @@ def test_evaluate_json_has_the_documented_keys(quick_artifacts):
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout)
     assert result["n_test"] == 10000
-    assert set(result["methods"]) == {"mlp", "temperature", "ensemble", "mc_dropout", "laplace", "evidential"}
+    assert set(result["methods"]) == {"mlp", "temperature", "ensemble", "mc_dropout", "laplace", "evidential",
+                                      "overconfident"}
     for name, row in result["methods"].items():
+        c = row["conformal"]
+        for score in ("lac", "aps", "raps"):
+            assert set(c[score]) == {"0.01", "0.05", "0.1"}
+            for a, m in c[score].items():
+                assert 0 <= m["coverage"] <= 1 and m["mean_size"] >= 0
+                if score != "lac":
+                    assert m["empty"] == 0, "APS / RAPS sets are never empty"
+        assert set(c["shift"]) == {"rotated", "corrupted"} and c["shift_score"] == "raps"
         assert {"accuracy", "f1_macro", "nll", "brier", "ece", "mce", "adaptive_ece", "classwise_ece", "aurc",
                 "temperature", "ood"} <= set(row)
         assert (row["temperature"] is None) == (name != "temperature")

@@ -1,9 +1,7 @@
 """dashboard.logic without AppTest: URL views, chart-event parsing, the calibration lab's helpers."""
-import numpy as np
 import pytest
 
 from dashboard.logic import view as urlview
-from dashboard.logic.calibration import bin_at
 from dashboard.logic.explore import as_cell, clicked_cell, selection_ids
 
 SPECS = (urlview.choice("method", ["mlp", "ensemble"], "ensemble"),
@@ -53,14 +51,11 @@ def test_subset_cleaning_drops_unknown_and_repeated_names():
     assert urlview.read({"sets": ""}, SPECS)[0]["sets"] == []
 
 
-def test_clicked_cell_and_bin_from_chart_events():
+def test_clicked_cell_from_chart_events():
     assert clicked_cell([{"x": 2, "y": 7}]) == (7, 2)
     assert clicked_cell([{"x": "a"}, {"x": 12, "y": 1}, {"x": 3, "y": 3}]) == (3, 3)
     assert clicked_cell([]) is None and clicked_cell(None) is None
     assert as_cell((3, 5)) == (3, 5) and as_cell("3,5") is None and as_cell((12, 3)) is None and as_cell(None) is None
-    edges = np.linspace(0, 1, 11)
-    assert bin_at(edges, 0.05) == 0 and bin_at(edges, 0.95) == 9 and bin_at(edges, 1.0) == 9
-    assert bin_at(edges, "x") is None and bin_at(None, 0.5) is None
 
 
 def test_selection_ids_from_customdata_or_trace_positions():

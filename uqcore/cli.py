@@ -56,7 +56,7 @@ def cmd_train(args) -> int:
     seconds = time.perf_counter() - t0
     meta = bundle.meta
     print(f"artifacts: {bundle.store.root}")
-    for name in ("mlp", "ensemble", "evidential"):
+    for name in ("mlp", "ensemble", "evidential", "overconfident"):
         m = meta[name]
         print(f"{name}: test accuracy {m['test_accuracy']:.2%} "
               f"({m['config']['epochs']} epochs, trained in {m['train_seconds']:.1f} s on {m.get('device', 'cpu')})")
@@ -74,10 +74,12 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
+    from uqcore.analysis.sets import build_context
     from uqcore.predict import predict_paths
 
     bundle = _bundle(args)
-    result = predict_paths(bundle.methods, args.paths, bundle.familiarity)
+    context = build_context(bundle.predictions, bundle.methods)
+    result = predict_paths(bundle.methods, args.paths, bundle.familiarity, context, explain=args.explain)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -90,6 +92,11 @@ def cmd_predict(args) -> int:
             h = r["headline"]
             print(f"  headline ({h['kind']}): {h['sentence']}")
             print(f"    why: {h['reason']}")
+            if "prediction_set" in h:
+                print(f"    {h['prediction_set']['sentence']}")
+            if "explanation" in r:
+                e = r["explanation"]
+                print(f"    explanation: {'integrated gradients of the ' + str(e['target']) if e['shown'] else 'withheld: ' + e['reason']}")
         for e in result["errors"]:
             print(f"{e['path']}: error: {e['error']}", file=sys.stderr)
     return 0 if result["results"] or not result["errors"] else 1
@@ -113,6 +120,9 @@ def make_parser() -> argparse.ArgumentParser:
     pr.add_argument("paths", nargs="+", help="image files or folders of images")
     pr.add_argument("--json", action="store_true", help="machine-readable output")
     pr.add_argument("--quick", action="store_true", help="use the quick build")
+    pr.add_argument("--explain", action="store_true",
+                    help="add an integrated-gradients map of the headline's digit, only where the headline is "
+                         "confident (otherwise the reason it is withheld)")
     pr.set_defaults(func=cmd_predict)
     return p
 

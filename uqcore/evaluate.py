@@ -8,7 +8,8 @@ from uqcore.metrics.selective import aurc
 
 def evaluate(bundle) -> dict:
     """The JSON of ``python -m uqcore evaluate``: per method, test metrics, OOD detection per OOD set
-    (the method's own OOD score; test digits are the negatives), and accuracy / ECE per shifted set."""
+    (the method's own OOD score; test digits are the negatives), accuracy / ECE per shifted set, and
+    conformal coverage / mean set size (``uqcore.analysis.sets.coverage_report``)."""
     pred = bundle.predictions
     y = pred.y("test")
     sets = bundle.set_names
@@ -29,6 +30,12 @@ def evaluate(bundle) -> dict:
                 p, ys = pred.get(s, name, "probs"), pred.y(s)
                 row["shift"][s] = {"accuracy": float((p.argmax(1) == ys).mean()), "ece": float(ece(p, ys))}
         out["methods"][name] = row
+    from uqcore.analysis.sets import ALPHA, READER_SCORE, coverage_report
+
+    for name, report in coverage_report(pred, bundle.methods).items():
+        # coverage and mean set size on the test digits per score and alpha (calibrated on validation);
+        # "shift": the readers' sets (RAPS, alpha 0.05) on rotated / corrupted digits
+        out["methods"][name]["conformal"] = {**report, "shift_score": READER_SCORE, "shift_alpha": ALPHA}
     if bundle.file_path:
         from uqcore.file_path import summary
 

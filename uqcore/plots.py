@@ -115,68 +115,6 @@ def _axis(font_size: int, **kw) -> dict:
                 title=dict(text=kw.pop("title", None), font=dict(size=font_size)), **kw)
 
 
-def reliability_lab(edges, count, confidence, accuracy, *, ref_confidence=None, ref_accuracy=None,
-                    selected_bin: int | None = None, title: str = "", font_size: int = 20) -> go.Figure:
-    """Reliability diagram for projecting: accuracy bars (opacity by bin count), the gap to the
-    diagonal shaded in hatched red, an optional faint T = 1 reference, and the number of images per
-    bin beneath on a shared x axis. Arrays are per bin (``ReliabilityBins`` fields); nan = empty."""
-
-    edges = np.asarray(edges, dtype=float)
-    count = np.asarray(count, dtype=float)
-    conf = np.asarray(confidence, dtype=float)
-    acc = np.asarray(accuracy, dtype=float)
-    centers = (edges[:-1] + edges[1:]) / 2
-    widths = np.diff(edges)
-    nz = count > 0
-    opacity = np.where(nz, 0.35 + 0.65 * np.sqrt(count / max(count.max(), 1)), 0.0)
-    idx = np.arange(len(count))
-    custom = np.stack([idx + 1, count, np.nan_to_num(conf), np.nan_to_num(acc)], axis=1)
-    lo = np.fmin(acc, conf)
-    gap = np.abs(acc - conf)
-    data = [
-        dict(type="bar", x=centers[nz], y=acc[nz], width=widths[nz] * 0.96, name="accuracy in the bin",
-             marker=dict(color=OKABE_ITO[0], opacity=opacity[nz], line=dict(color="#003f63", width=1)),
-             customdata=custom[nz], xaxis="x", yaxis="y",
-             hovertemplate="bin %{customdata[0]:.0f}: %{customdata[1]:,.0f} images<br>"
-                           "confidence %{customdata[2]:.1%}<br>accuracy %{customdata[3]:.1%}<extra></extra>"),
-        dict(type="bar", x=centers[nz], y=gap[nz], base=lo[nz], width=widths[nz] * 0.96,
-             name="gap to perfect calibration", xaxis="x", yaxis="y",
-             marker=dict(color="rgba(213,94,0,0.30)", line=dict(color="#D55E00", width=1.5),
-                         pattern=dict(shape="/", fgcolor="#D55E00", size=10, solidity=0.2)),
-             hovertemplate="gap %{y:.1%}<extra></extra>"),
-        dict(type="scatter", x=[0, 1], y=[0, 1], mode="lines", name="perfect calibration", xaxis="x", yaxis="y",
-             line=dict(color="#444", dash="dash", width=2), hoverinfo="skip"),
-    ]
-    if ref_confidence is not None and ref_accuracy is not None:
-        rc = np.asarray(ref_confidence, dtype=float)
-        ra = np.asarray(ref_accuracy, dtype=float)
-        ok = np.isfinite(rc) & np.isfinite(ra)
-        data.append(dict(type="scatter", x=rc[ok], y=ra[ok], mode="lines+markers", name="T = 1 (no scaling)",
-                         xaxis="x", yaxis="y", line=dict(color="rgba(0,0,0,0.35)", width=1.5, dash="dot"),
-                         marker=dict(symbol="circle-open", size=11, color="rgba(0,0,0,0.55)", line=dict(width=2)),
-                         hovertemplate="T = 1: confidence %{x:.1%}, accuracy %{y:.1%}<extra></extra>"))
-    data.append(dict(type="bar", x=centers, y=np.where(nz, count, np.nan), width=widths * 0.96,
-                     name="images per bin", xaxis="x2", yaxis="y2", showlegend=False,
-                     marker=dict(color=OKABE_ITO[5], opacity=0.85), hovertemplate="%{y:,.0f} images<extra></extra>"))
-    shapes = []
-    if selected_bin is not None and 0 <= selected_bin < len(count):
-        for xref, yref in (("x", "y domain"), ("x2", "y2 domain")):
-            shapes.append(dict(type="rect", xref=xref, yref=yref, x0=edges[selected_bin], x1=edges[selected_bin + 1],
-                               y0=0, y1=1, fillcolor="rgba(240,228,66,0.18)", line=dict(color="#9a8c00", width=3),
-                               layer="above"))
-    layout = dict(
-        title=dict(text=title, x=0.01), font=dict(size=font_size), barmode="overlay", height=640, bargap=0,
-        margin=dict(t=60 if title else 20, b=60, l=80, r=20), plot_bgcolor="white", shapes=shapes,
-        legend=dict(orientation="h", yanchor="bottom", y=1.01, x=0, font=dict(size=font_size - 4)),
-        xaxis=_axis(font_size, range=[0, 1], tickformat=".0%", anchor="y", matches="x2", showticklabels=False),
-        xaxis2=_axis(font_size, range=[0, 1], tickformat=".0%", anchor="y2",
-                     title="confidence (the model's top probability)"),
-        yaxis=_axis(font_size, range=[0, 1.02], tickformat=".0%", title="accuracy", anchor="x", domain=[0.2896, 1.0]),
-        yaxis2=_axis(font_size, type="log", dtick=1, title="images", anchor="x2", domain=[0.0, 0.2496]),
-    )
-    return go.Figure(dict(data=data, layout=layout))
-
-
 def temperature_curves(temperature, ece, nll, *, current: float, current_ece: float, current_nll: float,
                        optimal: float | None = None, font_size: int = 18) -> go.Figure:
     """ECE and NLL against temperature (log x axis), the current T as a big marker, the fitted T as a line."""

@@ -7,6 +7,7 @@ import numpy as np
 
 from uqcore.data.preprocess import ImageError, to_mnist
 from uqcore.methods import Method
+from uqcore.analysis import sets
 from uqcore.verdict import HEADLINE_SOURCE, Headline, headline, verdict
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".svg"}
@@ -28,11 +29,15 @@ def expand_paths(paths: list[str | Path]) -> tuple[list[Path], list[dict]]:
     return files, errors
 
 
-def predict_one(methods: dict[str, Method], x: np.ndarray) -> dict[str, dict]:
-    """Per method: label, probs (10), confidence, total, aleatoric, epistemic, ood_score, is_ood, verdict."""
+def predict_one(methods: dict[str, Method], x: np.ndarray, context=None) -> dict[str, dict]:
+    """Per method: label, probs (10), confidence, total, aleatoric, epistemic, ood_score, is_ood, verdict;
+    with ``context`` (``uqcore.analysis.sets.build_context``) also its prediction set ("set", "set_phrase")
+    and what its confidence means on the test digits ("meaning"). Teaching methods (``Method.teaching``: the Calibration lab's overconfident network) do not read pictures."""
     x = np.asarray(x, dtype=np.float32).reshape(1, -1)
     out = {}
     for name, method in methods.items():
+        if method.teaching:
+            continue
         pred = method.predict(x)
         is_ood = bool(method.is_ood(pred.ood_score)[0])
         v = verdict(pred.probs[0], aleatoric=float(pred.aleatoric[0]), epistemic=float(pred.epistemic[0]),
@@ -49,12 +54,19 @@ def predict_one(methods: dict[str, Method], x: np.ndarray) -> dict[str, dict]:
             "is_ood": is_ood,
             "verdict": v.sentence,
         }
+        if context is not None and name in context.sets:
+            digits = sets.prediction_set(pred.probs[0], context.sets[name])
+            out[name].update({"set": digits, "set_phrase": sets.set_phrase(digits),
+                              "meaning": sets.meaning(float(pred.confidence[0]), context.bins[name])})
     return out
 
 
-def predict_paths(methods: dict[str, Method], paths: list[str | Path], familiarity=None) -> dict:
+def predict_paths(methods: dict[str, Method], paths: list[str | Path], familiarity=None, context=None, *,
+                  explain: bool = False) -> dict:
     """The JSON of ``python -m uqcore predict``: results for good images, plain errors for the rest.
-    With ``familiarity`` (``uqcore.metrics.familiarity.Familiarity``) every result also gets the headline."""
+    With ``familiarity`` (``uqcore.metrics.familiarity.Familiarity``) every result also gets the headline;
+    with ``context`` the prediction sets (``predict_one``); with ``explain`` an integrated-gradients map of the
+    headline's digit, given only when the headline is confident (``explanation_for``)."""
     files, errors = expand_paths(paths)
     results = []
     for f in files:
@@ -67,10 +79,13 @@ def predict_paths(methods: dict[str, Method], paths: list[str | Path], familiari
             errors.append({"path": str(f), "error": "No digit found: the picture is blank or nothing stands out "
                                                     "from the paper."})
             continue
-        per_method = predict_one(methods, pre.x)
+        per_method = predict_one(methods, pre.x, context)
         row = {"path": str(f), "methods": per_method}
         if familiarity is not None:
-            row["headline"] = headline_for(familiarity, per_method, pre.x).to_json()
+            h = headline_for(familiarity, per_method, pre.x)
+            row["headline"] = h.to_json()
+            if explain:
+                row["explanation"] = explanation_for(methods, h, pre.x, as_lists=True)
         row["framing"] = pre.framing
         results.append(row)
     return {"results": results, "errors": errors}
@@ -82,4 +97,21 @@ def headline_for(familiarity, results: dict[str, dict], x: np.ndarray) -> Headli
     source = HEADLINE_SOURCE if HEADLINE_SOURCE in results else next(iter(results))
     s = float(familiarity.score(np.asarray(x, np.float32).reshape(1, 784))[0])
     return headline(np.asarray(results[source]["probs"]), familiarity=s, familiarity_threshold=familiarity.threshold_,
-                    familiar_share=familiarity.percentile(s), source=source)
+                    familiar_share=familiarity.percentile(s), source=source,
+                    prediction_set=results[source].get("set"))
+
+
+def explanation_for(methods: dict[str, Method], h: Headline, x: np.ndarray, *, as_lists: bool = False) -> dict:
+    """Integrated gradients (``uqcore.explain``) of the headline's digit for the headline's method, only when
+    the headline is confident (an explanation of an unsure or unfamiliar reading would only mislead).
+    Keys: shown, reason; when shown also method, target, completeness_error and attributions (28x28)."""
+    from uqcore import explain
+
+    shown, reason = explain.should_explain(h.kind)
+    if not shown:
+        return {"shown": False, "reason": reason}
+    method = methods[h.evidence["probabilities"]["source"]]
+    e = explain.integrated_gradients(explain.explain_network(method), x, h.label)
+    attr = np.round(e.attributions, 5).tolist() if as_lists else e.attributions
+    return {"shown": True, "reason": "", "method": method.name, "target": e.target,
+            "completeness_error": e.completeness_error, "attributions": attr}

@@ -58,14 +58,20 @@ class Headline:
     sentence: str  # plain words, no jargon
     reason: str  # plain words: which evidence decided
     evidence: dict
+    prediction_set: tuple[int, ...] = ()  # the conformal set of ``source`` (uqcore.analysis.sets); () = none
+    guarantee: str = ""  # that set in plain words; empty for an unfamiliar image (no guarantee holds there)
 
     def to_json(self) -> dict:
-        return {"kind": self.kind, "label": self.label, "runner_up": self.runner_up, "sentence": self.sentence,
-                "reason": self.reason, "evidence": self.evidence}
+        out = {"kind": self.kind, "label": self.label, "runner_up": self.runner_up, "sentence": self.sentence,
+               "reason": self.reason, "evidence": self.evidence}
+        if self.prediction_set:
+            out["prediction_set"] = {"digits": list(self.prediction_set), "sentence": self.guarantee,
+                                     **self.evidence.get("prediction_set", {})}
+        return out
 
 
 def headline(probs, *, familiarity: float, familiarity_threshold: float, familiar_share: float,
-             confident: float = CONFIDENT, source: str = HEADLINE_SOURCE) -> Headline:
+             confident: float = CONFIDENT, source: str = HEADLINE_SOURCE, prediction_set=None) -> Headline:
     """The three-way rule, in this order (one rule, not a vote):
 
     1. **unfamiliar** when the familiarity score (``uqcore.metrics.familiarity``: distance to the nearest
@@ -75,6 +81,8 @@ def headline(probs, *, familiarity: float, familiarity_threshold: float, familia
     3. otherwise **ambiguous** between the two most likely digits (both named).
 
     ``familiar_share`` is the share of clean validation digits closer than this image (0..1).
+    ``prediction_set`` (the source's conformal set, ``uqcore.analysis.sets``) adds the guaranteed answer in
+    plain words, except for an unfamiliar image: the guarantee only holds for images like the digits.
     """
     p = np.asarray(probs, dtype=np.float64)
     if p.ndim != 1 or not np.isclose(p.sum(), 1.0, atol=1e-3):
@@ -86,21 +94,35 @@ def headline(probs, *, familiarity: float, familiarity_threshold: float, familia
                                 "share_of_digits_closer": float(familiar_share)},
                 "probabilities": {"source": source, "top": float(p[a]), "runner_up": float(p[b]),
                                   "confident_threshold": float(confident)}}
+    digits = tuple(int(d) for d in (prediction_set or ()))
+    if digits and familiarity <= familiarity_threshold:
+        from uqcore.analysis import sets
+
+        evidence["prediction_set"] = {"score": sets.READER_SCORE, "alpha": sets.ALPHA, "source": source}
     if familiarity > familiarity_threshold:
         evidence["decided_by"] = "familiarity"
         return Headline("unfamiliar", a, b,
                         "This does not look like anything the model was trained on. Any digit it names would be a "
                         "guess; do not trust it.",
                         f"It is further from every digit the model learned than {share:.1%} of real handwritten "
-                        "digits are.", evidence)
+                        "digits are.", evidence)  # no set: its guarantee does not hold for unfamiliar images
     if p[a] >= confident:
         evidence["decided_by"] = "probability"
         return Headline("confident", a, b, f"Confident: this is {article(a)} ({p[a]:.0%} sure).",
                         f"It is as close to the digits the model learned as real handwritten digits usually are, "
-                        f"and the models are {p[a]:.0%} sure it is {article(a)}.", evidence)
+                        f"and the models are {p[a]:.0%} sure it is {article(a)}.", evidence, digits,
+                        _guarantee(digits))
     evidence["decided_by"] = "probability"
     rest = "" if p[a] + p[b] >= TWO_WAY else " Other digits are possible too."
     return Headline("ambiguous", a, b,
                     f"Ambiguous between {a} and {b}: {p[a]:.0%} {article(a)}, {p[b]:.0%} {article(b)}.{rest}",
                     f"It looks like a digit the model knows, but the shape fits more than one: no digit gets the "
-                    f"{confident:.0%} a confident answer needs.", evidence)
+                    f"{confident:.0%} a confident answer needs.", evidence, digits, _guarantee(digits))
+
+
+def _guarantee(digits: tuple[int, ...]) -> str:
+    if not digits:
+        return ""
+    from uqcore.analysis import sets
+
+    return sets.set_sentence(list(digits))

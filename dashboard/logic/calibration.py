@@ -9,7 +9,9 @@ import numpy as np
 from dashboard.logic import view as urlview
 from uqcore.analysis.calibration import T_MAX, T_MIN
 
-PRESETS = {"Overconfident": 0.4, "No scaling": 1.0, "Underconfident": 3.0}
+PRESETS = {"Sharpen": 0.4, "No scaling": 1.0, "Soften": 3.0}
+LIVE_STEPS = 161  # the live slider's log-spaced grid (about 147 distinct at 2 decimals) (plus presets, the best T and the shared one)
+TICKS = (0.2, 0.5, 1.0, 2.0, 5.0)
 STRATEGIES = ("uniform", "quantile")
 BINNING_LABELS = {"uniform": "equal-width", "quantile": "equal-mass"}
 BINS_MIN, BINS_MAX = 5, 30
@@ -35,9 +37,17 @@ def temperature_grid(n: int = 61) -> np.ndarray:
     return np.unique(np.round(np.geomspace(T_MIN, T_MAX, n), 2))
 
 
-def slider_temperatures(extra=()) -> list[float]:
-    """Options for the temperature slider: the log grid, the presets, and any ``extra`` values."""
-    values = set(float(t) for t in temperature_grid())
+LAB_DEFAULT = "overconfident"  # the teaching network: the one with something to fix
+
+
+def live_temperatures(extra=()) -> list[float]:
+    """The live slider's temperatures: a fine log grid (``LIVE_STEPS``), the presets and ``extra`` values."""
+    return slider_temperatures(extra, n=LIVE_STEPS)
+
+
+def slider_temperatures(extra=(), *, n: int = 61) -> list[float]:
+    """Options for a temperature slider: the log grid, the presets, and any ``extra`` values."""
+    values = set(float(t) for t in temperature_grid(n))
     values.update(PRESETS.values())
     for t in extra:
         if t is not None and np.isfinite(t) and T_MIN <= t <= T_MAX:
@@ -45,11 +55,29 @@ def slider_temperatures(extra=()) -> list[float]:
     return sorted(values)
 
 
-def bin_at(edges, x) -> int | None:
-    """The bin whose confidence range holds ``x`` (a clicked bar's x), or None when ``x`` is no number."""
-    if edges is None or not isinstance(x, (int, float)):
-        return None
-    return int(np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(edges) - 2))
+def live_payload(states: dict, *, current: float, best: float, selected: int, title: str) -> dict:
+    """The JSON the live diagram (``dashboard.live``) draws from: the states of
+    ``uqcore.analysis.calibration.temperature_states`` rounded (NaN -> None), where the slider starts
+    (``current``), the best temperature, T = 1 (the open circles), the selected bin and the ticks."""
+    temps = np.asarray(states["temperature"])
+
+    def at(t) -> int:
+        return int(np.argmin(np.abs(temps - t)))
+
+    def rows(a, digits):
+        return [[None if not np.isfinite(v) else round(float(v), digits) for v in row] for row in np.atleast_2d(a)]
+
+    edges = np.asarray(states["edges"])
+    return {
+        "temperature": [round(float(t), 2) for t in temps],
+        "edges": rows(edges, 5), "count": [[int(c) for c in row] for row in states["count"]],
+        "confidence": rows(states["confidence"], 5), "accuracy": rows(states["accuracy"], 5),
+        **{f: [round(float(v), 6) for v in states[f]] for f in ("ece", "mce", "nll")},
+        "max_count": int(np.max(states["count"])), "same_edges": bool(np.allclose(edges, edges[0])),
+        "index": at(current), "best": at(best), "ref": at(1.0), "selected": int(selected), "title": title,
+        "ticks": [[at(t), f"{t:g}"] for t in TICKS],
+        "token": f"{title}|{edges.shape[1] - 1}|{current:.2f}|{selected}",
+    }
 
 
 def bin_label(bins, b: int) -> str:
@@ -71,7 +99,8 @@ def specs(methods, default: ViewState):
     return (urlview.choice("method", methods, default.method),
             urlview.number("T", default.temperature, T_MIN, T_MAX, digits=2, what="temperature T"),
             urlview.integer("bins", default.n_bins, BINS_MIN, BINS_MAX),
-            urlview.choice("binning", STRATEGIES, default.strategy, what="binning"))
+            urlview.choice("binning", STRATEGIES, default.strategy, what="binning"),
+            urlview.integer("bin", 0, 1, BINS_MAX, what="bin", optional=True))
 
 
 def parse_view(params: dict, methods, default: ViewState) -> tuple[ViewState, list[str]]:

@@ -8,8 +8,8 @@ from streamlit_drawable_canvas import st_canvas  # only importable inside a runn
 
 from dashboard import widgets
 from dashboard.logic import view as urlview
-from dashboard.logic.try_digit import NO_DIGIT, blend, read_input, test_digit, unusual
-from dashboard.resources import get_bundle, sample_set
+from dashboard.logic.try_digit import NO_DIGIT, blend, explain, read_input, test_digit, unusual
+from dashboard.resources import get_bundle, reading_context, sample_set
 from uqcore.data.preprocess import ImageError, to_mnist
 
 st.title("Try a digit")
@@ -17,6 +17,7 @@ st.write("Draw a digit, upload a picture of one, or let the app pick an image. S
          "and each says how sure it is, and **why** it is unsure.")
 
 bundle = get_bundle()
+ctx = reading_context()
 n_test = bundle.predictions.n("test")
 view = widgets.PageView("try_digit", "try", (urlview.integer("test", -1, -1, n_test - 1, optional=True,
                                                               what="test digit number"),))
@@ -46,7 +47,7 @@ def from_image(image, source: str) -> None:
         if source != "Your drawing":
             st.warning(NO_DIGIT, icon=":material/image_search:")
         return
-    show(read_input(bundle, pre.x, pre.preview, source=source, notes=pre.notes))
+    show(read_input(bundle, pre.x, pre.preview, source=source, notes=pre.notes, context=ctx))
 
 
 @st.fragment
@@ -79,11 +80,11 @@ def workbench() -> None:
     drawing_id = hashlib.sha1(drawing).hexdigest() if drawing else None
     upload_id = upload.file_id if upload is not None else None
     if test_clicked:
-        show(test_digit(bundle))
+        show(test_digit(bundle, context=ctx))
     elif ood_clicked:
-        show(unusual(bundle, sample_set))
+        show(unusual(bundle, sample_set, context=ctx))
     elif blend_clicked:
-        show(blend(bundle, sample_set))
+        show(blend(bundle, sample_set, context=ctx))
     elif upload_id is not None and upload_id != state["upload_seen"]:
         state["upload_seen"] = upload_id
         from_image(upload.getvalue(), source=f"Uploaded picture '{upload.name}'")
@@ -108,7 +109,7 @@ def workbench() -> None:
         st.info("Draw a digit first, upload a picture, or press one of the buttons.", icon=":material/edit:")
         return
     st.divider()
-    widgets.verdict_card(current["verdict"])
+    widgets.verdict_card(current["verdict"], current["results"])
     quantile = bundle.meta["posthoc"].get("threshold_quantile", 0.95)
     results = current["results"]
     names = list(results)
@@ -119,10 +120,11 @@ def workbench() -> None:
                                     true_label=current["true_label"])
     st.caption(f"All {len(names)} methods answered in {current['seconds'] * 1000:.0f} ms on the server "
                f"(from the new input to the last card's numbers).")
+    widgets.explanation_panel(explain(bundle, current), current["x"], current["verdict"].label)
     if current["test"] is not None:
         view.share()
 
 
 if view["test"] >= 0 and (state["current_input"] or {}).get("test") != view["test"]:
-    show(test_digit(bundle, view["test"]))  # a link to a test digit
+    show(test_digit(bundle, view["test"], context=ctx))  # a link to a test digit
 workbench()

@@ -95,3 +95,26 @@ def binning_sensitivity(probs, y_true, *, n_bins: int, strategy: str) -> dict:
     out["other"] = _ece_from_bins(reliability_bins(probs, y_true, n_bins=n_bins, strategy=other))
     out["other_strategy"] = other
     return out
+
+
+def temperature_states(logits, y_true, temps, *, n_bins: int = 15, strategy: str = "uniform") -> dict:
+    """The reliability diagram and its metrics at every T in ``temps``, for a chart that switches between
+    them in the browser while a slider is dragged (the Calibration lab's live temperature).
+
+    Returns dict of arrays: ``temperature`` (k,), ``edges`` (k, n_bins + 1), ``count``, ``confidence``,
+    ``accuracy`` (k, n_bins; NaN where a bin is empty), ``ece``, ``mce``, ``nll``, ``brier`` (k,). Row i equals
+    ``lab_metrics(rescale(logits, temps[i]), ...)``.
+    """
+    temps = np.asarray(temps, dtype=np.float64)
+    k = len(temps)
+    out = {"temperature": temps, "edges": np.empty((k, n_bins + 1)), **{
+        f: np.empty((k, n_bins)) for f in ("count", "confidence", "accuracy")},
+        **{f: np.empty(k) for f in ("ece", "mce", "nll", "brier")}}
+    for i, t in enumerate(temps):
+        m = lab_metrics(rescale(logits, float(t)), y_true, n_bins=n_bins, strategy=strategy)
+        b = m["bins"]
+        out["edges"][i], out["count"][i] = b.edges, b.count
+        out["confidence"][i], out["accuracy"][i] = b.confidence, b.accuracy
+        for f in ("ece", "mce", "nll", "brier"):
+            out[f][i] = m[f]
+    return out

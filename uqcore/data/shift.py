@@ -249,13 +249,13 @@ def font_paths() -> list[Path]:
     except Exception:  # matplotlib missing or broken: not needed
         pass
     roots.append(Path("/usr/share/fonts"))
-    found: set[Path] = set()
+    found: dict[str, Path] = {}  # one file per font name: matplotlib ships copies of the system's DejaVu fonts
     for root in roots:
         if root.is_dir():
-            for p in root.rglob("*.ttf"):
+            for p in sorted(root.rglob("*.ttf")):
                 if p.name.startswith(("DejaVu", "Liberation")):
-                    found.add(p)
-    return sorted(found, key=lambda p: p.name)
+                    found.setdefault(p.name, p)
+    return [found[name] for name in sorted(found)]
 
 
 @functools.lru_cache(maxsize=None)

@@ -23,9 +23,11 @@ DEFAULT_METHOD = "ensemble"  # the method pages open on, and whose probabilities
 
 
 def make_methods(parts: Parts, thresholds: dict[str, float] | None = None) -> dict[str, Method]:
-    methods = {name: REGISTRY[name](parts) for name in NAMES}
+    methods = {name: REGISTRY[name](parts) for name in NAMES
+               if not REGISTRY[name].requires or getattr(parts, REGISTRY[name].requires) is not None}
     for name, t in (thresholds or {}).items():
-        methods[name].threshold_ = float(t)
+        if name in methods:
+            methods[name].threshold_ = float(t)
     return methods
 
 

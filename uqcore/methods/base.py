@@ -55,6 +55,7 @@ class Parts:
     temperature: float
     laplace_cov: torch.Tensor  # (P, P) posterior covariance of the MLP's last layer (weight, bias)
     mahalanobis: Mahalanobis
+    overconfident: MLP | None = None  # the Calibration lab's teaching network (no dropout, no augmentation)
     mc_samples: int = 50
     laplace_samples: int = 50
     seed: int = 0
@@ -90,6 +91,8 @@ class Method:
     network: str = "mlp"  # whose features ``embeddings`` are: "mlp", "members" or "evidential"
     logits_are: str = "logits"  # or "log-probabilities" (the log of the predictive probabilities)
     order: int = 100  # position in ``uqcore.methods.NAMES``
+    requires: str = ""  # a ``Parts`` field that may be None; without it the method is left out
+    teaching: bool = False  # made to be calibrated in the lab, not to read new pictures (Try a digit, predict)
 
     def __init__(self, parts: Parts):
         self.parts = parts
