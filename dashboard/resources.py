@@ -67,6 +67,20 @@ def reading_context():
     return build_context(bundle.predictions, bundle.methods)
 
 
+@st.cache_data(show_spinner=False)
+def conformal_curves(score: str) -> dict:
+    """Per method, coverage and mean set size on the test digits for 20 alphas from 0.01 to 0.2
+    (``uqcore.metrics.conformal.sweep``, calibrated on the validation digits)."""
+    import numpy as np
+
+    from uqcore.metrics.conformal import sweep
+
+    pred = get_bundle().predictions
+    alphas = np.round(np.linspace(0.01, 0.2, 20), 3)
+    return {m: sweep(pred.get("val", m, "probs"), pred.y("val"), pred.get("test", m, "probs"), pred.y("test"),
+                     alphas, score) for m in pred.methods if pred.has("val", m)}
+
+
 @st.cache_data(show_spinner="Computing the metrics of every method…")
 def evaluation() -> dict:
     """``uqcore.evaluate.evaluate`` over the cached build (the bundle itself is never hashed)."""

@@ -7,6 +7,7 @@ import base64
 import io
 import re
 
+import numpy as np
 import pytest
 from conftest import ENTRY, open_page, wait_for_first_start
 from PIL import Image, ImageDraw
@@ -157,8 +158,12 @@ def test_compare_table_slider_and_scatter(quick_app_env):
     at = start("views/compare.py")
     html = at.get("html")[0].proto.body
     assert "★" in html and "ECE" in html and "OOD AUROC: letters" in html
-    # OOD score histograms, risk-coverage curves and the aleatoric/epistemic scatter
-    assert len(at.get("plotly_chart")) == 3
+    # OOD score histograms, risk-coverage curves, conformal coverage and the aleatoric/epistemic scatter
+    assert len(at.get("plotly_chart")) == 4
+    sets_shown = at.dataframe[1].value
+    assert "test: right digit in set" in sets_shown.columns and "rotated: digits per set" in sets_shown.columns
+    at.radio(key="cmp_conformal").set_value("lac").run()
+    assert not at.exception and at.query_params["conformal"] == "lac"
     shown = at.dataframe[0].value
     assert list(shown.index) == ["letters", "objects", "doodles"] and list(shown["held out"]) == ["", "yes", "yes"]
     from uqcore.metrics.ood import ood_metrics
@@ -183,3 +188,51 @@ def test_compare_table_slider_and_scatter(quick_app_env):
     expected = accuracy_at_coverage(pred.get("test", "ensemble", "total"), correct, 0.80)
     assert len(after) == len(bundle.methods) == 7  # the six readers and the teaching network
     assert f"**{m.title}**  \nabstain on 20% → accuracy **{expected:.2%}**" in after
+
+
+def _first_confident_test_digit(bundle, limit: int = 200) -> int:
+    from dashboard.logic.try_digit import test_digit
+
+    for i in range(limit):
+        if test_digit(bundle, i)["verdict"].kind == "confident":
+            return i
+    pytest.skip("no confident test digit in the quick build's first digits")
+
+
+def test_explanation_only_for_a_confident_reading(quick_app_env):
+    """Integrated gradients for a confident test digit (its shares add up to the logit change within 5%);
+    withheld, with the reason, for random static and for a 50/50 blend of two digits."""
+    from dashboard.logic.try_digit import explain, test_digit
+    from uqcore.build import BuildConfig, build
+    from uqcore.store import Store
+
+    bundle = build(BuildConfig(quick=True), store=Store(quick_app_env))
+    i = _first_confident_test_digit(bundle)
+    record = test_digit(bundle, i)
+    e = explain(bundle, record)
+    assert e["shown"] and e["completeness_error"] <= 0.05 and e["attributions"].shape == (28, 28)
+    at = open_page("views/try_digit.py", query={"test": str(i)})
+    assert not at.exception, at.exception
+    assert any(s.value.startswith(f"Why {record['verdict'].label}? Which pixels decided") for s in at.subheader)
+    assert not any(s.value == "Why no explanation is shown" for s in at.subheader)
+    assert any("Guaranteed answer:" in m.value for m in at.markdown), "each card shows its prediction set"
+    assert any("What " in c.value and "sure about" in c.value for c in at.caption), "and what its confidence means"
+
+    rng = np.random.default_rng(0)
+    noise = Image.fromarray((rng.random((28, 28)) * 255).astype(np.uint8)).convert("RGBA")  # MNIST-sized static
+    x = bundle.predictions.images("test", [0, 1])
+    blend = Image.fromarray((255 * (0.5 * x[0] + 0.5 * x[1])).reshape(28, 28).astype(np.uint8)).convert("RGBA")
+    for name, img in (("static.png", noise), ("blend.png", blend)):
+        buf = io.BytesIO()
+        img.save(buf, format="PNG")
+        at = start("views/try_digit.py")
+        at.file_uploader[0].upload(name, buf.getvalue(), "image/png").run()
+        assert not at.exception, at.exception
+        assert at.session_state["current_input"] is not None, f"{name} was not read at all"
+        kind = at.session_state["current_input"]["verdict"].kind
+        if kind == "confident":
+            pytest.fail(f"{name} was read as confident by the quick build; the gate cannot be checked on it")
+        assert any(s.value == "Why no explanation is shown" for s in at.subheader), name
+        from uqcore.explain import DECLINE_REASONS
+
+        assert any(DECLINE_REASONS[kind] in b.body for b in at.info), name

@@ -217,6 +217,16 @@ def test_invalid_link_warns_and_falls_back(predictions):
     assert not at2.warning and at2.query_params["T"] == "0.4"
 
 
+def test_several_models_on_one_diagram(predictions):
+    at = open_lab()
+    at.multiselect(key="cal_overlay").set_value(["overconfident", "ensemble", "evidential"]).run()
+    assert not at.exception
+    fig = next(c for c in at.get("plotly_chart") if "perfectly calibrated" in c.proto.spec)
+    assert all(t in fig.proto.spec for t in ("Deep ensemble", "Evidential (Dirichlet)"))
+    at.toggle(key="cal_overlay_best").set_value(True).run()
+    assert not at.exception
+
+
 def test_a_link_to_one_bin_opens_it(predictions):
     at = open_lab({"method": "mlp", "bins": "20", "bin": "20"})
     assert not at.warning

@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,6 +106,22 @@ def test_predict_answers_good_files_and_reports_bad_ones(quick_artifacts, tmp_pa
     h = out["results"][0]["headline"]
     assert h["kind"] in ("confident", "ambiguous", "unfamiliar") and h["sentence"].endswith(".")
     assert {"label", "runner_up", "evidence"} <= set(h) and h["evidence"]["decided_by"] in ("familiarity", "probability")
+    for m in methods.values():  # each method's prediction set and what its confidence means
+        assert m["set"] and m["set"][0] == m["label"] and m["set_phrase"]
+        assert "sure about" in m["meaning"]["sentence"] or "no record" in m["meaning"]["sentence"]
+    if h["kind"] != "unfamiliar":
+        assert h["prediction_set"]["digits"] == methods["ensemble"]["set"]
+        assert h["prediction_set"]["alpha"] == 0.05 and "95 times in 100" in h["prediction_set"]["sentence"]
+    assert "explanation" not in out["results"][0]
+    r = run_cli("predict", str(good), "--quick", "--json", "--explain", artifacts=folder)
+    e = json.loads(r.stdout)["results"][0]["explanation"]
+    kind = json.loads(r.stdout)["results"][0]["headline"]["kind"]
+    assert e["shown"] == (kind == "confident")
+    if e["shown"]:
+        a = np.asarray(e["attributions"])
+        assert a.shape == (28, 28) and e["completeness_error"] <= 0.05 and e["target"] == h["label"]
+    else:
+        assert e["reason"] and "attributions" not in e
 
 
 def test_predict_blank_paper_photo_is_no_digit_found(quick_artifacts, tmp_path):

@@ -384,3 +384,53 @@ def severity_figure(curves, *, panels: dict[str, str], steps, tick_labels, x_tit
                       margin=dict(t=90, b=60, l=70, r=20), hovermode="closest",
                       legend=dict(orientation="h", yanchor="bottom", y=1.07, x=0, font=dict(size=font_size - 1)))
     return fig
+
+
+# ----------------------------------------------------------------------------- conformal prediction sets
+def coverage_curves(curves: dict[str, tuple], *, font_size: int = 15, height: int = 380) -> go.Figure:
+    """Per method (label -> (alpha, coverage, mean set size)): left, coverage on the test digits against the
+    promised 1 - alpha (dashed: coverage = promise; above it = more cautious than promised); right, the mean
+    number of digits per set against alpha."""
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
+                        subplot_titles=("Right digit in the set (test digits)", "Digits per set (mean)"))
+    lo = min(min(1 - np.asarray(a)) for a, _, _ in curves.values()) if curves else 0.8
+    fig.add_trace(go.Scatter(x=[lo, 1], y=[lo, 1], mode="lines", line=dict(dash="dash", color="#777"),
+                             name="as promised", hoverinfo="skip"), row=1, col=1)
+    for k, (label, (alpha, cov, size)) in enumerate(curves.items()):
+        colour = f"hsl({(k * 47) % 360},65%,42%)"
+        promise = 1 - np.asarray(alpha)
+        fig.add_trace(go.Scatter(x=promise, y=cov, mode="lines+markers", name=label, legendgroup=label,
+                                 line=dict(color=colour), marker=dict(size=5),
+                                 hovertemplate="promised %{x:.0%}<br>measured %{y:.2%}<extra>" + label + "</extra>"),
+                      row=1, col=1)
+        fig.add_trace(go.Scatter(x=alpha, y=size, mode="lines+markers", name=label, legendgroup=label,
+                                 showlegend=False, line=dict(color=colour), marker=dict(size=5),
+                                 hovertemplate="alpha %{x:.2f}<br>%{y:.3f} digits<extra>" + label + "</extra>"),
+                      row=1, col=2)
+    fig.update_xaxes(title_text="promised: 1 - alpha", tickformat=".0%", row=1, col=1)
+    fig.update_yaxes(tickformat=".0%", row=1, col=1)
+    fig.update_xaxes(title_text="alpha (allowed misses)", row=1, col=2)
+    fig.update_layout(height=height, margin=dict(l=50, r=20, t=40, b=50), font=dict(size=font_size),
+                      legend=dict(orientation="h", y=-0.25), template="plotly_white")
+    return fig
+
+
+def reliability_overlay(curves: dict[str, tuple], *, font_size: int = 15, height: int = 420) -> go.Figure:
+    """Several models on one reliability diagram: per label (mean confidence, accuracy, count) of each
+    non-empty bin, as lines with markers sized by count; the dashed diagonal is perfect calibration."""
+    fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dash", color="#777"),
+                               name="perfectly calibrated", hoverinfo="skip"))
+    for k, (label, (conf, acc, count)) in enumerate(curves.items()):
+        conf, acc, count = (np.asarray(v, dtype=float) for v in (conf, acc, count))
+        keep = count > 0
+        size = 6 + 10 * np.log10(1 + count[keep]) / np.log10(1 + max(count.max(), 1))
+        fig.add_trace(go.Scatter(x=conf[keep], y=acc[keep], mode="lines+markers", name=label,
+                                 line=dict(color=f"hsl({(k * 47) % 360},65%,42%)"), marker=dict(size=size),
+                                 customdata=count[keep],
+                                 hovertemplate="confidence %{x:.1%}<br>accuracy %{y:.1%}<br>%{customdata:,} digits"
+                                               "<extra>" + label + "</extra>"))
+    fig.update_layout(height=height, margin=dict(l=50, r=20, t=20, b=50), font=dict(size=font_size),
+                      xaxis=dict(title="confidence", tickformat=".0%", range=[0, 1.02]),
+                      yaxis=dict(title="accuracy", tickformat=".0%", range=[0, 1.02]),
+                      legend=dict(orientation="h", y=-0.2), template="plotly_white")
+    return fig

@@ -1,4 +1,5 @@
-"""Compare page logic: the metrics table of every method (with the best value per column) and the copy."""
+"""Compare page logic: the metrics table of every method (with the best value per column), the prediction-set
+table and the copy."""
 from __future__ import annotations
 
 import pandas as pd
@@ -46,3 +47,20 @@ def column_notes(scores: dict) -> list[str]:
                  "(letters, noise, photos, blank images) from test digits: 1 = perfectly, 0.5 = chance. Higher is "
                  "better. Scores: " + "; ".join(f"{t}: {s}" for t, s in scores.items()) + ".")
     return lines
+
+
+def sets_table(result: dict, titles: dict):
+    """Per method, its readers' sets (RAPS, alpha 0.05) on test, rotated and corrupted digits: share of sets
+    holding the right digit and mean digits per set (from ``evaluate``'s "conformal")."""
+    rows = {}
+    for name, row in result["methods"].items():
+        c = row.get("conformal")
+        if not c:
+            continue
+        test = c["raps"]["0.05"]
+        out = {"test: right digit in set": f"{test['coverage']:.1%}", "test: digits per set": f"{test['mean_size']:.2f}"}
+        for s, m in c["shift"].items():
+            out[f"{s}: right digit in set"] = f"{m['coverage']:.1%}"
+            out[f"{s}: digits per set"] = f"{m['mean_size']:.2f}"
+        rows[titles.get(name, name)] = out
+    return pd.DataFrame(rows).T

@@ -10,7 +10,7 @@ from dashboard.live import live_reliability
 from dashboard.logic.calibration import (BINNING_LABELS, BINS_MAX, BINS_MIN, HELP, LAB_DEFAULT, PRESETS, STRATEGIES,
                                          ViewState, bin_label, live_payload, live_temperatures, specs)
 from uqcore.analysis.calibration import T_MAX, T_MIN, bin_members, binning_sensitivity, lab_metrics, rescale
-from uqcore.plots import temperature_curves
+from uqcore.plots import reliability_overlay, temperature_curves
 
 K_LIVE = "cal_live"  # the live diagram (dashboard.live)
 
@@ -119,6 +119,17 @@ st.plotly_chart(temperature_curves(curves["temperature"], curves["ece"], curves[
                 width="stretch", key="cal_curves")
 st.caption("Measured on the 10,000 test digits. The green dashed line is the temperature fitted on the separate "
            "validation digits; the dotted grey line is T = 1.")
+
+with st.expander("Several models on one diagram (at T = 1 and at each model's best T)"):
+    chosen = st.multiselect("Models", methods, default=[m for m in (method, "ensemble") if m in methods],
+                            format_func=titles.get, key="cal_overlay")
+    best = st.toggle("At each model's best temperature", key="cal_overlay_best")
+    curves = {}
+    for m in chosen:
+        b = lab_metrics(rescale(resources.calibration_arrays(m)["test_logits"], optimal[m] if best else 1.0),
+                        y, n_bins=n_bins, strategy=strategy)["bins"]
+        curves[titles[m]] = (b.confidence, b.accuracy, b.count)
+    st.plotly_chart(reliability_overlay(curves), width="stretch", key="cal_overlay_chart")
 
 # ----------------------------------------------------------------------------- images in a bin
 st.subheader("Which digits are in a bin?")

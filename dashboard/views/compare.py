@@ -6,11 +6,12 @@ import streamlit as st
 
 from dashboard import widgets
 from dashboard.logic import view as urlview
-from dashboard.logic.compare import VIEWS, column_notes, metrics_table
-from dashboard.resources import evaluation, get_bundle, risk_curves
+from dashboard.logic.compare import VIEWS, column_notes, metrics_table, sets_table
+from dashboard.resources import conformal_curves, evaluation, get_bundle, risk_curves
 from uqcore.file_path import no_digit_share, ood_families, score_values
 from uqcore.methods import DEFAULT_METHOD
-from uqcore.plots import ood_histograms, risk_coverage_curves, uncertainty_scatter
+from uqcore.metrics.conformal import SCORE_TITLES
+from uqcore.plots import coverage_curves, ood_histograms, risk_coverage_curves, uncertainty_scatter
 from uqcore.metrics.selective import accuracy_at_coverage
 from uqcore.metrics.uncertainty import spearman
 
@@ -26,7 +27,8 @@ view = widgets.PageView("compare", "cmp", (
     urlview.choice("score", hist_scores, "familiarity"), urlview.choice("images", VIEWS, "png"),
     urlview.subset("sets", sorted({f for v in VIEWS for f in ood_families(fp, v)}), ["letters", "objects", "doodles"]),
     urlview.number("coverage", 0.95, 0.5, 1.0, digits=2),
-    urlview.choice("method", methods, DEFAULT_METHOD if DEFAULT_METHOD in methods else next(iter(methods)))))
+    urlview.choice("method", methods, DEFAULT_METHOD if DEFAULT_METHOD in methods else next(iter(methods))),
+    urlview.choice("conformal", SCORE_TITLES, "raps", what="set score")))
 st.write(f"Every number below is computed on the {result['n_test']:,} MNIST test digits, which no method saw "
          "during training. The best value in each column is marked ★.")
 
@@ -86,6 +88,23 @@ for i, (name, acc) in enumerate(readout.items()):
                          f"(on all images: {curves[name]['correct'].mean():.2%}).")
 st.plotly_chart(risk_coverage_curves({methods[n].short: (c["coverage"], c["risk"]) for n, c in curves.items()},
                                      marker=coverage), width="stretch")
+
+# ------------------------------------------------------------------ conformal prediction sets
+st.subheader("Answers as guaranteed sets")
+st.write("Instead of one digit, a method can name a **set** of digits that holds the right one at least "
+         "1 − α of the time (split conformal prediction, calibrated on the 10,000 validation digits). Try a digit "
+         "shows the regularised adaptive sets at α = 0.05. Left: the promise kept on the test digits; right: "
+         "what it costs in digits per set.")
+c_score = st.radio("Set rule", list(SCORE_TITLES), format_func=SCORE_TITLES.get, horizontal=True,
+                   **view.widget("conformal"), help="Threshold (LAC): exact coverage, but a set can be empty. "
+                   "Adaptive (APS) and regularised (RAPS): never empty, so they hold the right digit at least as "
+                   "often as the top guess is right (over-covering when 1 − α is below the accuracy).")
+cc = conformal_curves(c_score)
+st.plotly_chart(coverage_curves({methods[n].short: (c["alpha"], c["coverage"], c["mean_size"])
+                                 for n, c in cc.items() if n in methods}), width="stretch")
+st.dataframe(sets_table(result, titles), width="stretch")
+st.caption("At α = 0.05 with RAPS (the sets readers see). The promise holds only for images like the "
+           "calibration digits: on rotated or damaged digits the sets grow but miss far more often.")
 
 # ------------------------------------------------------------------ aleatoric vs epistemic
 st.subheader("Is the uncertainty split clean?")
