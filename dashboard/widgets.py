@@ -136,7 +136,7 @@ def explanation_panel(explanation: dict, x, label: int) -> None:
     """The saliency map of a confident reading, or in plain words why none is shown."""
     st.subheader(f"Why {label}? Which pixels decided" if explanation["shown"] else "Why no explanation is shown")
     if not explanation["shown"]:
-        st.info(explanation["reason"] + " Maps of 'why' are shown only for confident readings of familiar digits.",
+        st.info(explanation["reason"] + " Maps of 'why' are shown only for confident readings of familiar digits whose guaranteed answer is one digit.",
                 icon=":material/visibility_off:")
         return
     from uqcore.explain import overlay

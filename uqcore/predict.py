@@ -103,11 +103,14 @@ def headline_for(familiarity, results: dict[str, dict], x: np.ndarray) -> Headli
 
 def explanation_for(methods: dict[str, Method], h: Headline, x: np.ndarray, *, as_lists: bool = False) -> dict:
     """Integrated gradients (``uqcore.explain``) of the headline's digit for the headline's method, only when
-    the headline is confident (an explanation of an unsure or unfamiliar reading would only mislead).
+    the headline is confident and its prediction set names one digit (an explanation of an unsure or
+    unfamiliar reading would only mislead).
     Keys: shown, reason; when shown also method, target, completeness_error and attributions (28x28)."""
     from uqcore import explain
 
     shown, reason = explain.should_explain(h.kind)
+    if shown and len(h.prediction_set) > 1:  # confident, but its guaranteed answer names several digits
+        shown, reason = False, explain.DECLINE_REASONS["ambiguous"]
     if not shown:
         return {"shown": False, "reason": reason}
     method = methods[h.evidence["probabilities"]["source"]]
