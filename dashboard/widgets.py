@@ -46,6 +46,30 @@ VERDICT_STYLE = {  # kind -> (streamlit box, icon, plain heading): the icon and 
 }
 
 
+def forget_upload(upload) -> None:
+    """Drop an uploaded file from the server's memory once it has been read (Streamlit otherwise keeps every
+    upload of a session until the session ends). The widget still shows the file's name; nothing is lost,
+    since the page keeps only the 28 x 28 image it made from it."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    try:
+        ctx.uploaded_file_mgr.remove_file(ctx.session_id, upload.file_id)
+    except (AttributeError, KeyError):  # no runtime (bare mode) or already gone
+        pass
+    _trim_heap()
+
+
+def _trim_heap() -> None:
+    """Hand freed memory back to the system (glibc keeps the pages of a big decoded photo otherwise)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 def compact_top() -> None:
     """Less empty space above the title, so a page's first screen holds more (the projector layout)."""
     st.html("<style>[data-testid='stMainBlockContainer'] { padding-top: 2.2rem; }</style>")

@@ -1,7 +1,9 @@
 """Metrics of every method on every evaluation set, from the build's cached predictions (no forward pass)."""
 from __future__ import annotations
 
+from uqcore.analysis.calibration import logits_for
 from uqcore.metrics.calibration import calibration_report, ece
+from uqcore.metrics.calibrators import compare
 from uqcore.metrics.ood import ood_metrics
 from uqcore.metrics.selective import aurc
 
@@ -19,6 +21,9 @@ def evaluate(bundle) -> dict:
         row = {k: float(v) for k, v in calibration_report(probs, y, n_bins=15).items()}
         row["aurc"] = float(aurc(pred.get("test", name, "total"), probs.argmax(1) == y))
         row["temperature"] = float(bundle.parts.temperature) if name == "temperature" else None
+        # post-hoc calibrators (uqcore.metrics.calibrators) fitted on the validation logits, scored on test
+        row["calibrators"] = compare(logits_for(pred, "val", name)[0], pred.y("val"),
+                                     logits_for(pred, "test", name)[0], y, n_bins=15)
         scores_in = pred.get("test", name, "ood_score")
         row["ood"], row["shift"] = {}, {}
         for s in sets:

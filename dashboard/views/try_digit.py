@@ -88,6 +88,7 @@ def workbench() -> None:
     elif upload_id is not None and upload_id != state["upload_seen"]:
         state["upload_seen"] = upload_id
         from_image(upload.getvalue(), source=f"Uploaded picture '{upload.name}'")
+        widgets.forget_upload(upload)  # the server keeps no copy of the picture once it is read
     elif drawing_id is not None and drawing_id != state["canvas_seen"]:
         state["canvas_seen"] = drawing_id
         from_image(canvas.image_data, source="Your drawing")

@@ -1,0 +1,152 @@
+"""Post-hoc calibrators (uqcore.metrics.calibrators): known answers, scikit-learn agreement, recovery of a
+correct vector-scaling model, improvement on an overconfident model, and clear input errors."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.isotonic import IsotonicRegression
+
+from uqcore.metrics.calibration import nll, softmax
+from uqcore.metrics.calibrators import (
+    CALIBRATOR_TITLES,
+    CALIBRATORS,
+    HistogramBinning,
+    IsotonicCalibrator,
+    TemperatureCalibrator,
+    VectorScaling,
+    compare,
+)
+
+
+def _sample(rng, n: int, c: int, spread: float = 2.0):
+    """Logits of a calibrated model and labels drawn from its softmax."""
+    z = rng.normal(0.0, spread, size=(n, c))
+    p = softmax(z)
+    y = (rng.random(n)[:, None] > np.cumsum(p, axis=1)).sum(axis=1)
+    return z, np.minimum(y, c - 1)
+
+
+def test_histogram_binning_gives_the_known_positive_shares():
+    # C = 2, two bins [0, .5) and [.5, 1]: four rows at p1 = .2 (one is class 1), four at p1 = .8 (three are)
+    p = np.array([[0.8, 0.2]] * 4 + [[0.2, 0.8]] * 4)
+    y = np.array([0, 0, 0, 1, 1, 1, 1, 0])
+    h = HistogramBinning(n_bins=2, from_probs=True).fit(p, y)
+    np.testing.assert_array_equal(h.bin_value_, [[0.25, 0.75], [0.25, 0.75]])
+    np.testing.assert_array_equal(h.predict_raw([[0.8, 0.2], [0.2, 0.8]]), [[0.75, 0.25], [0.25, 0.75]])
+    np.testing.assert_array_equal(h.predict_proba([[0.8, 0.2], [0.2, 0.8]]), [[0.75, 0.25], [0.25, 0.75]])
+    np.testing.assert_array_equal(h.predict_raw([[0.5, 0.5]]), [[0.75, 0.75]])  # an edge goes to the upper bin
+    # C = 3: class 2's low bin pools both kinds of row, so raw rows sum to 1.25 and 0.75 and are renormalised
+    p3 = np.array([[0.8, 0.1, 0.1]] * 4 + [[0.1, 0.8, 0.1]] * 4)
+    y3 = np.array([0, 0, 0, 1, 1, 1, 2, 2])
+    h3 = HistogramBinning(n_bins=2, from_probs=True).fit(p3, y3)
+    raw = h3.predict_raw(p3[[0, 4]])
+    np.testing.assert_array_equal(raw, [[0.75, 0.25, 0.25], [0.0, 0.5, 0.25]])
+    np.testing.assert_allclose(h3.predict_proba(p3[[0, 4]]), [[0.6, 0.2, 0.2], [0.0, 2 / 3, 1 / 3]], atol=1e-15)
+    # a row whose every bin holds only negatives (raw sum 0) keeps its uncalibrated probabilities
+    fit = np.array([[0.82, 0.15, 0.03], [0.15, 0.03, 0.82], [0.03, 0.82, 0.15]])
+    h10 = HistogramBinning(n_bins=10, from_probs=True).fit(fit, [1, 2, 1])
+    row = np.array([[0.82, 0.03, 0.15]])
+    np.testing.assert_array_equal(h10.predict_raw(row), [[0.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(h10.predict_proba(row), row)
+    # an empty bin keeps the raw probability
+    one_side = HistogramBinning(n_bins=2, from_probs=True).fit(p[:4], np.zeros(4, int))
+    np.testing.assert_array_equal(one_side.predict_raw([[0.8, 0.2], [0.2, 0.8]]), [[1.0, 0.0], [0.2, 0.8]])
+    assert np.isnan(HistogramBinning(n_bins=4, from_probs=True).fit(p, y).bin_value_[0, 1])
+
+
+def test_isotonic_matches_scikit_learn_per_class_and_rows_sum_to_one(rng):
+    zv, yv = _sample(rng, 2000, 4)
+    zt, _ = _sample(rng, 500, 4)
+    cal = IsotonicCalibrator().fit(zv, yv)
+    pv, pt = softmax(zv), softmax(zt)
+    want = np.stack([IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1)
+                     .fit(pv[:, k], yv == k).predict(pt[:, k]) for k in range(4)], axis=1)
+    np.testing.assert_allclose(cal.predict_raw(zt), want, rtol=0, atol=1e-15)
+    assert not np.allclose(want.sum(1), 1.0)  # renormalisation has work to do
+    out = cal.predict_proba(zt)
+    np.testing.assert_allclose(out.sum(1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(out, want / want.sum(1, keepdims=True), atol=1e-12)
+    # probabilities in directly give the same answer
+    np.testing.assert_allclose(IsotonicCalibrator(from_probs=True).fit(pv, yv).predict_proba(pt), out, atol=1e-12)
+
+
+def test_vector_scaling_identity_and_recovery(rng):
+    z = rng.normal(0, 3, size=(50, 5))
+    vs = VectorScaling()
+    vs.w_, vs.b_ = np.ones(5), np.zeros(5)
+    np.testing.assert_allclose(vs.predict_proba(z), softmax(z), atol=1e-15)
+    # the model's logits are the true ones scaled and shifted per class, so vector scaling is the right model
+    scale = np.array([0.5, 1.0, 2.0, 3.0])
+    shift = np.array([1.0, -2.0, 0.5, 0.0])
+    z_true, y = _sample(rng, 30000, 4, spread=1.5)
+    z = z_true * scale + shift
+    fit, held = slice(0, 20000), slice(20000, None)
+    vs = VectorScaling().fit(z[fit], y[fit])
+    np.testing.assert_allclose(vs.w_, 1 / scale, rtol=0.1)
+    b_true = -shift / scale  # defined up to a common constant
+    np.testing.assert_allclose(vs.b_ - vs.b_.mean(), b_true - b_true.mean(), atol=0.15)
+    ts = TemperatureCalibrator().fit(z[fit], y[fit])
+    assert nll(vs.predict_proba(z[held]), y[held]) < nll(ts.predict_proba(z[held]), y[held]) - 0.01
+
+
+def test_every_calibrator_helps_an_overconfident_model(rng):
+    z, y = _sample(rng, 20000, 10)
+    z = 3 * z  # a calibrated model made overconfident
+    r = compare(z[:10000], y[:10000], z[10000:], y[10000:])
+    assert set(r) == set(CALIBRATORS) == set(CALIBRATOR_TITLES)
+    assert CALIBRATOR_TITLES["none"] == "Uncalibrated"
+    for key, m in r.items():
+        assert set(m) == {"ece", "nll", "accuracy", "brier"} and all(np.isfinite(v) for v in m.values()), key
+        if key != "none":
+            assert m["nll"] <= r["none"]["nll"], key
+            assert m["ece"] < r["none"]["ece"] / 2, key
+    assert abs(r["temperature"]["nll"] - nll(softmax(z[10000:] / 3), y[10000:])) < 0.02
+
+
+def test_zero_probabilities_keep_nll_finite(rng):
+    # few validation rows and many bins: some test rows get probability 0 on their true class
+    z, y = _sample(rng, 2300, 10)
+    z = 3 * z
+    for cal in (HistogramBinning(n_bins=50), IsotonicCalibrator()):
+        p = cal.fit(z[:300], y[:300]).predict_proba(z[300:])
+        assert np.all(np.isfinite(p)) and np.all(p >= 0)
+        np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-12)
+        assert np.any(p[np.arange(2000), y[300:]] == 0), "the case this test is for"
+        assert np.isfinite(nll(p, y[300:])) and nll(p, y[300:]) <= -np.log(1e-12)
+
+
+@pytest.mark.parametrize("key", sorted(CALIBRATORS))
+def test_input_errors_are_clear(key, rng):
+    z, y = _sample(rng, 100, 3)
+    cls = CALIBRATORS[key]
+    with pytest.raises(ValueError, match="shape"):
+        cls().fit(z[:, 0], y)
+    with pytest.raises(ValueError, match="length"):
+        cls().fit(z, y[:-1])
+    bad = z.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        cls().fit(bad, y)
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\]"):
+        cls().fit(z, np.where(y == 0, 3, y))
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\]"):
+        cls().fit(z, np.where(y == 0, -1, y))
+    fitted = cls().fit(z, y)
+    with pytest.raises(ValueError, match="fitted on 3 classes"):
+        fitted.predict_proba(rng.normal(size=(5, 4)))
+    with pytest.raises(ValueError, match="finite"):
+        fitted.predict_proba(bad)
+    with pytest.raises(ValueError, match="sum to 1"):
+        cls(from_probs=True).fit(softmax(z) * 0.5, y)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        cls(from_probs=True).fit(softmax(z) * 2 - 0.5, y)
+
+
+def test_compare_checks_its_inputs(rng):
+    z, y = _sample(rng, 100, 3)
+    with pytest.raises(ValueError, match="same number of classes"):
+        compare(z, y, z[:, :2], y)
+    with pytest.raises(ValueError, match="n_bins"):
+        compare(z, y, z, y, n_bins=0)
+    with pytest.raises(ValueError, match="n_bins"):
+        HistogramBinning(n_bins=0)

@@ -1,0 +1,304 @@
+"""Post-hoc calibrators: fitted on validation outputs, applied to test outputs.
+
+One interface: ``fit(x, y) -> self`` and ``predict_proba(x) -> probs (n, C)`` whose rows sum to 1.
+``x`` is logits (n, C) by default; with ``from_probs=True`` it is probabilities (n, C). Logit-based
+calibrators (temperature, vector) take ``log(max(p, 1e-12))`` as logits when given probabilities
+(the convention of ``uqcore.analysis.calibration.logits_for``); probability-based ones (histogram,
+isotonic) take ``softmax(logits)`` when given logits.
+
+The one-vs-rest calibrators (histogram, isotonic) map each class's probability separately
+(``predict_raw``) and then renormalise the rows; a row whose raw outputs sum to 0 keeps its
+uncalibrated probabilities. ``compare`` scores every calibrator of ``CALIBRATORS`` on a test split.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from uqcore.metrics.calibration import (
+    NotFittedError,
+    TemperatureScaler,
+    _as_labels,
+    _as_logits,
+    _as_probs,
+    _check_n_bins,
+    accuracy,
+    brier,
+    ece,
+    nll,
+    softmax,
+)
+
+__all__ = [
+    "CALIBRATORS",
+    "CALIBRATOR_TITLES",
+    "HistogramBinning",
+    "IsotonicCalibrator",
+    "TemperatureCalibrator",
+    "Uncalibrated",
+    "VectorScaling",
+    "compare",
+]
+
+LOG_EPS = 1e-12  # probabilities are clipped here before a log (inputs given as probs; NLL)
+SUM_TOL = 1e-3  # how far from 1 a row of input probabilities may sum
+
+
+# ----------------------------------------------------------------------------- inputs
+def _input_probs(x, from_probs: bool) -> np.ndarray:
+    if not from_probs:
+        return softmax(_as_logits(x))
+    p = _as_probs(x)
+    if p.min() < 0 or p.max() > 1 + 1e-6:
+        raise ValueError(f"probs must lie in [0, 1]; got range [{p.min():.3g}, {p.max():.3g}]")
+    s = p.sum(axis=1)
+    if np.max(np.abs(s - 1)) > SUM_TOL:
+        raise ValueError(f"probs rows must sum to 1 (within {SUM_TOL}); got row sums in "
+                         f"[{s.min():.4g}, {s.max():.4g}] (pass logits, or from_probs=False)")
+    return p / s[:, None]
+
+
+def _input_logits(x, from_probs: bool) -> np.ndarray:
+    if not from_probs:
+        return _as_logits(x)
+    return np.log(np.clip(_input_probs(x, True), LOG_EPS, None))
+
+
+def _check_classes(n_fitted: int, x: np.ndarray, who: str) -> None:
+    if x.shape[1] != n_fitted:
+        raise ValueError(f"{who} was fitted on {n_fitted} classes; got input with {x.shape[1]} columns")
+
+
+def _renormalise(raw: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """Rows of ``raw`` divided by their sums; a row summing to 0 is replaced by ``fallback``'s row."""
+    s = raw.sum(axis=1, keepdims=True)
+    ok = s > 0
+    return np.where(ok, raw / np.where(ok, s, 1.0), fallback)
+
+
+class _Calibrator:
+    title = ""
+
+    def __init__(self, *, from_probs: bool = False):
+        self.from_probs = bool(from_probs)
+
+    def _fitted(self, attr: str):
+        if not hasattr(self, attr):
+            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit() first.")
+        return getattr(self, attr)
+
+
+# ----------------------------------------------------------------------------- logit-based
+class Uncalibrated(_Calibrator):
+    """The identity: softmax of the logits (or the probabilities as given, rows renormalised)."""
+
+    title = "Uncalibrated"
+
+    def fit(self, x, y_true) -> Uncalibrated:
+        p = _input_probs(x, self.from_probs)
+        _as_labels(y_true, p.shape[0], p.shape[1])
+        self.n_classes_ = p.shape[1]
+        return self
+
+    def predict_proba(self, x) -> np.ndarray:
+        p = _input_probs(x, self.from_probs)
+        _check_classes(self._fitted("n_classes_"), p, type(self).__name__)
+        return p
+
+
+class TemperatureCalibrator(_Calibrator):
+    """Temperature scaling, softmax(z / T): wraps ``TemperatureScaler``. Fitted: ``temperature_``."""
+
+    title = "Temperature scaling"
+
+    def fit(self, x, y_true) -> TemperatureCalibrator:
+        z = _input_logits(x, self.from_probs)
+        self.scaler_ = TemperatureScaler().fit(z, y_true)
+        self.temperature_ = self.scaler_.temperature_
+        self.n_classes_ = z.shape[1]
+        return self
+
+    def predict_proba(self, x) -> np.ndarray:
+        z = _input_logits(x, self.from_probs)
+        _check_classes(self._fitted("n_classes_"), z, type(self).__name__)
+        return self.scaler_.predict_proba(z)
+
+
+class VectorScaling(_Calibrator):
+    """Vector scaling (Guo et al., 2017): softmax(w * z + b), one scale and one bias per class.
+
+    ``fit`` minimises mean NLL + ``l2`` * (||w - 1||^2 + ||b||^2) in float64 with scipy's Newton-CG
+    (exact gradient and Hessian; the objective is convex), starting from w = 1, b = 0. The small L2
+    pull toward the identity fixes the one free direction of b (adding a constant to every bias
+    changes nothing) and keeps w finite on separable data; ``l2=0`` turns it off.
+    Fitted: ``w_`` (C,), ``b_`` (C,).
+    """
+
+    title = "Vector scaling"
+
+    def __init__(self, *, from_probs: bool = False, l2: float = 1e-4, max_iter: int = 100):
+        super().__init__(from_probs=from_probs)
+        if not np.isfinite(l2) or l2 < 0:
+            raise ValueError(f"l2 must be a finite number >= 0; got {l2!r}")
+        self.l2 = float(l2)
+        self.max_iter = int(max_iter)
+
+    def fit(self, x, y_true) -> VectorScaling:
+        from scipy.optimize import minimize
+
+        z = _input_logits(x, self.from_probs)
+        n, c = z.shape
+        y = _as_labels(y_true, n, c)
+        rows, l2 = np.arange(n), self.l2
+
+        def probs(theta):
+            return softmax(z * theta[:c] + theta[c:])
+
+        def loss_grad(theta):
+            w, b = theta[:c], theta[c:]
+            p = probs(theta)
+            loss = -np.mean(np.log(np.clip(p[rows, y], 1e-300, None))) + l2 * (np.sum((w - 1) ** 2) + np.sum(b ** 2))
+            p[rows, y] -= 1.0  # d loss / d (w * z + b), per sample
+            grad = np.concatenate([(p * z).mean(0) + 2 * l2 * (w - 1), p.mean(0) + 2 * l2 * b])
+            return loss, grad
+
+        def hess(theta):
+            # per sample, d2 loss / d u2 = diag(p) - p p^T with u = w * z + b; du_k/dw_k = z_k, du_k/db_k = 1
+            p = probs(theta)
+            pz = p * z
+            hww = np.diag((pz * z).sum(0)) - pz.T @ pz
+            hwb = np.diag(pz.sum(0)) - pz.T @ p
+            hbb = np.diag(p.sum(0)) - p.T @ p
+            return np.block([[hww, hwb], [hwb.T, hbb]]) / n + 2 * l2 * np.eye(2 * c)
+
+        theta0 = np.concatenate([np.ones(c), np.zeros(c)])
+        res = minimize(loss_grad, theta0, jac=True, hess=hess, method="Newton-CG",
+                       options={"maxiter": self.max_iter, "xtol": 1e-8})
+        if not np.all(np.isfinite(res.x)):
+            raise RuntimeError("vector scaling fit diverged (non-finite scale or bias)")
+        self.w_, self.b_ = res.x[:c].copy(), res.x[c:].copy()
+        self.n_iter_ = int(res.nit)
+        return self
+
+    def predict_proba(self, x) -> np.ndarray:
+        w = self._fitted("w_")
+        z = _input_logits(x, self.from_probs)
+        _check_classes(len(w), z, type(self).__name__)
+        return softmax(z * w + self.b_)
+
+
+# ----------------------------------------------------------------------------- probability-based
+class HistogramBinning(_Calibrator):
+    """Histogram binning (Zadrozny & Elkan, 2001), one-vs-rest, then rows renormalised.
+
+    Per class k: ``n_bins`` equal-width bins of p_k on [0, 1] (half-open ``[lo, hi)``, the last one
+    closed, as in ``reliability_bins``); a bin's value is the share of validation samples in it whose
+    label is k. A bin with no validation samples keeps the raw p_k (no evidence, no change).
+    Fitted: ``bin_value_`` (C, n_bins; NaN where empty), ``bin_count_`` (C, n_bins).
+    """
+
+    title = "Histogram binning"
+
+    def __init__(self, *, from_probs: bool = False, n_bins: int = 15):
+        super().__init__(from_probs=from_probs)
+        self.n_bins = _check_n_bins(n_bins)
+        self.edges = np.linspace(0.0, 1.0, self.n_bins + 1)
+
+    def _flat_bins(self, p: np.ndarray) -> np.ndarray:
+        idx = np.searchsorted(self.edges[1:-1], p, side="right")  # (n, C) in [0, n_bins)
+        return idx + self.n_bins * np.arange(p.shape[1])[None, :]
+
+    def fit(self, x, y_true) -> HistogramBinning:
+        p = _input_probs(x, self.from_probs)
+        n, c = p.shape
+        y = _as_labels(y_true, n, c)
+        flat = self._flat_bins(p).ravel()
+        onehot = (y[:, None] == np.arange(c)[None, :]).astype(np.float64).ravel()
+        count = np.bincount(flat, minlength=c * self.n_bins).reshape(c, self.n_bins)
+        pos = np.bincount(flat, weights=onehot, minlength=c * self.n_bins).reshape(c, self.n_bins)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = pos / count
+        value[count == 0] = np.nan
+        self.bin_count_, self.bin_value_ = count, value
+        return self
+
+    def _raw(self, p: np.ndarray) -> np.ndarray:
+        value = self._fitted("bin_value_")
+        _check_classes(value.shape[0], p, type(self).__name__)
+        v = value.ravel()[self._flat_bins(p)]
+        return np.where(np.isnan(v), p, v)
+
+    def predict_raw(self, x) -> np.ndarray:
+        """Per-class calibrated values (n, C) before renormalisation."""
+        return self._raw(_input_probs(x, self.from_probs))
+
+    def predict_proba(self, x) -> np.ndarray:
+        p = _input_probs(x, self.from_probs)
+        return _renormalise(self._raw(p), p)
+
+
+class IsotonicCalibrator(_Calibrator):
+    """Isotonic regression, one-vs-rest, then rows renormalised.
+
+    Per class k: ``sklearn.isotonic.IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1)``
+    of 1[y = k] on p_k. Fitted: ``regressors_`` (one per class).
+    """
+
+    title = "Isotonic regression"
+
+    def fit(self, x, y_true) -> IsotonicCalibrator:
+        from sklearn.isotonic import IsotonicRegression
+
+        p = _input_probs(x, self.from_probs)
+        n, c = p.shape
+        y = _as_labels(y_true, n, c)
+        self.regressors_ = [
+            IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(p[:, k], (y == k).astype(np.float64))
+            for k in range(c)
+        ]
+        return self
+
+    def _raw(self, p: np.ndarray) -> np.ndarray:
+        regs = self._fitted("regressors_")
+        _check_classes(len(regs), p, type(self).__name__)
+        return np.stack([r.predict(p[:, k]) for k, r in enumerate(regs)], axis=1)
+
+    def predict_raw(self, x) -> np.ndarray:
+        """Per-class isotonic outputs (n, C) before renormalisation."""
+        return self._raw(_input_probs(x, self.from_probs))
+
+    def predict_proba(self, x) -> np.ndarray:
+        p = _input_probs(x, self.from_probs)
+        return _renormalise(self._raw(p), p)
+
+
+# ----------------------------------------------------------------------------- registry
+CALIBRATORS: dict[str, type] = {
+    "none": Uncalibrated,
+    "temperature": TemperatureCalibrator,
+    "vector": VectorScaling,
+    "histogram": HistogramBinning,
+    "isotonic": IsotonicCalibrator,
+}
+CALIBRATOR_TITLES: dict[str, str] = {k: cls.title for k, cls in CALIBRATORS.items()}
+
+
+def compare(val_logits, val_y, test_logits, test_y, *, n_bins: int = 15) -> dict:
+    """Fit every calibrator of ``CALIBRATORS`` (default settings) on the validation logits and score it on
+    the test logits: {key: {"ece", "nll", "accuracy", "brier"}} of python floats.
+
+    ``n_bins`` is the ECE's (equal-width, top-label) binning only. NLL clips probabilities at 1e-12,
+    so a zero probability on the true class (possible after histogram binning or isotonic regression)
+    costs -log(1e-12) ~ 27.6 nats instead of infinity.
+    """
+    zv, zt = _as_logits(val_logits), _as_logits(test_logits)
+    if zv.shape[1] != zt.shape[1]:
+        raise ValueError(f"val and test logits must have the same number of classes; got {zv.shape[1]} "
+                         f"and {zt.shape[1]}")
+    yv = _as_labels(val_y, zv.shape[0], zv.shape[1])
+    yt = _as_labels(test_y, zt.shape[0], zt.shape[1])
+    out = {}
+    for key, cls in CALIBRATORS.items():
+        p = cls().fit(zv, yv).predict_proba(zt)
+        out[key] = {"ece": ece(p, yt, n_bins=n_bins), "nll": nll(p, yt, eps=LOG_EPS),
+                    "accuracy": accuracy(p, yt), "brier": brier(p, yt)}
+    return out
