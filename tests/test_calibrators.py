@@ -30,7 +30,7 @@ def test_histogram_binning_gives_the_known_positive_shares():
     # C = 2, two bins [0, .5) and [.5, 1]: four rows at p1 = .2 (one is class 1), four at p1 = .8 (three are)
     p = np.array([[0.8, 0.2]] * 4 + [[0.2, 0.8]] * 4)
     y = np.array([0, 0, 0, 1, 1, 1, 1, 0])
-    h = HistogramBinning(n_bins=2, from_probs=True).fit(p, y)
+    h = HistogramBinning(n_bins=2, from_probs=True, prior=0).fit(p, y)
     np.testing.assert_array_equal(h.bin_value_, [[0.25, 0.75], [0.25, 0.75]])
     np.testing.assert_array_equal(h.predict_raw([[0.8, 0.2], [0.2, 0.8]]), [[0.75, 0.25], [0.25, 0.75]])
     np.testing.assert_array_equal(h.predict_proba([[0.8, 0.2], [0.2, 0.8]]), [[0.75, 0.25], [0.25, 0.75]])
@@ -38,26 +38,26 @@ def test_histogram_binning_gives_the_known_positive_shares():
     # C = 3: class 2's low bin pools both kinds of row, so raw rows sum to 1.25 and 0.75 and are renormalised
     p3 = np.array([[0.8, 0.1, 0.1]] * 4 + [[0.1, 0.8, 0.1]] * 4)
     y3 = np.array([0, 0, 0, 1, 1, 1, 2, 2])
-    h3 = HistogramBinning(n_bins=2, from_probs=True).fit(p3, y3)
+    h3 = HistogramBinning(n_bins=2, from_probs=True, prior=0).fit(p3, y3)
     raw = h3.predict_raw(p3[[0, 4]])
     np.testing.assert_array_equal(raw, [[0.75, 0.25, 0.25], [0.0, 0.5, 0.25]])
     np.testing.assert_allclose(h3.predict_proba(p3[[0, 4]]), [[0.6, 0.2, 0.2], [0.0, 2 / 3, 1 / 3]], atol=1e-15)
     # a row whose every bin holds only negatives (raw sum 0) keeps its uncalibrated probabilities
     fit = np.array([[0.82, 0.15, 0.03], [0.15, 0.03, 0.82], [0.03, 0.82, 0.15]])
-    h10 = HistogramBinning(n_bins=10, from_probs=True).fit(fit, [1, 2, 1])
+    h10 = HistogramBinning(n_bins=10, from_probs=True, prior=0).fit(fit, [1, 2, 1])
     row = np.array([[0.82, 0.03, 0.15]])
     np.testing.assert_array_equal(h10.predict_raw(row), [[0.0, 0.0, 0.0]])
     np.testing.assert_array_equal(h10.predict_proba(row), row)
     # an empty bin keeps the raw probability
-    one_side = HistogramBinning(n_bins=2, from_probs=True).fit(p[:4], np.zeros(4, int))
+    one_side = HistogramBinning(n_bins=2, from_probs=True, prior=0).fit(p[:4], np.zeros(4, int))
     np.testing.assert_array_equal(one_side.predict_raw([[0.8, 0.2], [0.2, 0.8]]), [[1.0, 0.0], [0.2, 0.8]])
-    assert np.isnan(HistogramBinning(n_bins=4, from_probs=True).fit(p, y).bin_value_[0, 1])
+    assert np.isnan(HistogramBinning(n_bins=4, from_probs=True, prior=0).fit(p, y).bin_value_[0, 1])
 
 
 def test_isotonic_matches_scikit_learn_per_class_and_rows_sum_to_one(rng):
     zv, yv = _sample(rng, 2000, 4)
     zt, _ = _sample(rng, 500, 4)
-    cal = IsotonicCalibrator().fit(zv, yv)
+    cal = IsotonicCalibrator(floor=False).fit(zv, yv)
     pv, pt = softmax(zv), softmax(zt)
     want = np.stack([IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1)
                      .fit(pv[:, k], yv == k).predict(pt[:, k]) for k in range(4)], axis=1)
@@ -67,7 +67,7 @@ def test_isotonic_matches_scikit_learn_per_class_and_rows_sum_to_one(rng):
     np.testing.assert_allclose(out.sum(1), 1.0, atol=1e-12)
     np.testing.assert_allclose(out, want / want.sum(1, keepdims=True), atol=1e-12)
     # probabilities in directly give the same answer
-    np.testing.assert_allclose(IsotonicCalibrator(from_probs=True).fit(pv, yv).predict_proba(pt), out, atol=1e-12)
+    np.testing.assert_allclose(IsotonicCalibrator(from_probs=True, floor=False).fit(pv, yv).predict_proba(pt), out, atol=1e-12)
 
 
 def test_vector_scaling_identity_and_recovery(rng):
@@ -107,7 +107,7 @@ def test_zero_probabilities_keep_nll_finite(rng):
     # few validation rows and many bins: some test rows get probability 0 on their true class
     z, y = _sample(rng, 2300, 10)
     z = 3 * z
-    for cal in (HistogramBinning(n_bins=50), IsotonicCalibrator()):
+    for cal in (HistogramBinning(n_bins=50, prior=0), IsotonicCalibrator(floor=False)):  # without the pseudo-counts
         p = cal.fit(z[:300], y[:300]).predict_proba(z[300:])
         assert np.all(np.isfinite(p)) and np.all(p >= 0)
         np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-12)
@@ -150,3 +150,17 @@ def test_compare_checks_its_inputs(rng):
         compare(z, y, z, y, n_bins=0)
     with pytest.raises(ValueError, match="n_bins"):
         HistogramBinning(n_bins=0)
+
+
+
+def test_pseudo_counts_keep_every_probability_above_zero():
+    """Add-one smoothing (histogram) and the 1 / (n + 2) floor (isotonic): known answers on a toy case."""
+    p = np.array([[0.9, 0.1], [0.8, 0.2], [0.7, 0.3], [0.2, 0.8]])
+    y = np.array([0, 0, 0, 1])
+    h = HistogramBinning(n_bins=2, from_probs=True).fit(p, y)
+    # class 0, top bin: 3 of 3 positives -> (3 + 1) / (3 + 2); bottom bin: 0 of 1 -> 1 / 3
+    np.testing.assert_allclose(h.bin_value_[0], [1 / 3, 4 / 5])
+    iso = IsotonicCalibrator(from_probs=True).fit(p, y)
+    raw = iso.predict_raw(p)
+    assert raw.min() >= 1 / 6 - 1e-12 and raw.max() <= 5 / 6 + 1e-12
+    assert (iso.predict_proba(p) > 0).all()
