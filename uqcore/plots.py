@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from uqcore.analysis.tables import marker_kind
+from uqcore.analysis.tables import class_centres, marker_kind
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 FONT = dict(size=16)
@@ -62,18 +62,41 @@ def probability_bars_html(probs, probs_std=None, *, highlight: int | None = None
             f'font-family:sans-serif">{"".join(cols)}</div>')
 
 
-def risk_coverage_curves(curves: dict[str, tuple], *, max_points: int = 200, marker: float | None = None) -> go.Figure:
+def risk_coverage_curves(curves: dict[str, tuple], *, max_points: int = 200, marker: float | None = None,
+                         floor: float = 0.001) -> go.Figure:
     """Error rate among the kept images against the share kept, one line per method.
 
     ``curves`` maps a display name to (coverage (n,), risk (n,)); each line is thinned to about
-    ``max_points`` evenly spaced points (always keeping the last). ``marker`` draws a vertical line
-    at that coverage. Methods differ by colour, dash and marker shape.
+    ``max_points`` evenly spaced points inside the zoomed window (always keeping the last) and a quarter as
+    many outside it. ``marker`` draws a vertical line at that coverage. Methods differ by colour, dash and
+    marker shape.
+
+    The x axis opens zoomed to where the curves differ: from the smallest coverage at which any method's risk
+    exceeds ``floor`` (rounded down to 5%, and never above ``marker``) to 100%, the y axis to the risks shown
+    there. Two buttons on the figure switch between this zoom and the full 0-100% range.
     """
 
+    starts = []
+    for coverage, risk in curves.values():
+        coverage, risk = np.asarray(coverage, dtype=float), np.asarray(risk, dtype=float)
+        above = np.flatnonzero(risk > floor)
+        if len(coverage):
+            starts.append(coverage[above[0]] if len(above) else coverage[-1])
+    lo = np.floor(min(starts) * 20 + 1e-9) / 20 if starts else 0.0  # down to a multiple of 5%
+    if marker is not None:
+        lo = min(lo, np.floor(float(marker) * 20 + 1e-9) / 20)
+    lo = float(min(lo, 0.95))
+    top = max((float(np.max(np.asarray(r)[np.asarray(c) >= lo], initial=0.0)) for c, r in curves.values()),
+              default=0.0)
+    top = max(top * 1.08, 1e-3)
     fig = go.Figure()
     for i, (name, (coverage, risk)) in enumerate(curves.items()):
         coverage, risk = np.asarray(coverage), np.asarray(risk)
-        idx = np.unique(np.linspace(0, len(coverage) - 1, min(max_points, len(coverage))).round().astype(int))
+        start = int(np.searchsorted(coverage, lo))
+        idx = np.unique(np.concatenate([
+            np.linspace(0, len(coverage) - 1, min(max(max_points // 4, 2), len(coverage))),
+            np.linspace(min(start, len(coverage) - 1), len(coverage) - 1, min(max_points, len(coverage)))])
+            .round().astype(int))
         fig.add_trace(go.Scatter(
             x=coverage[idx], y=risk[idx], name=name, mode="lines+markers",
             line=dict(color=OKABE_ITO[i % len(OKABE_ITO)], dash=DASHES[i % len(DASHES)], width=2.5),
@@ -82,10 +105,18 @@ def risk_coverage_curves(curves: dict[str, tuple], *, max_points: int = 200, mar
     if marker is not None:
         fig.add_vline(x=marker, line=dict(color="#555555", dash="dot"), annotation_text=f"keep {marker:.0%}",
                       annotation_position="top left")
-    fig.update_xaxes(title="share of test images answered (coverage)", tickformat=".0%")
-    fig.update_yaxes(title="error rate among those answered", tickformat=".1%", rangemode="tozero")
-    fig.update_layout(height=440, font=FONT, margin=dict(t=30, b=40, l=60, r=20),
-                      legend=dict(orientation="h", y=-0.25))
+    zoom = {"xaxis.range": [lo, 1.005], "yaxis.range": [0, top], "xaxis.autorange": False,
+            "yaxis.autorange": False}
+    full = {"xaxis.autorange": True, "yaxis.autorange": True}
+    fig.update_xaxes(title="share of test images answered (coverage)", tickformat=".0%", range=[lo, 1.005])
+    fig.update_yaxes(title="error rate among those answered", tickformat=".1%", rangemode="tozero", range=[0, top])
+    fig.update_layout(height=440, font=FONT, margin=dict(t=50, b=40, l=60, r=20),
+                      legend=dict(orientation="h", y=-0.25),
+                      updatemenus=[dict(type="buttons", direction="right", showactive=True, active=0,
+                                        x=0, xanchor="left", y=1.02, yanchor="bottom", pad=dict(t=0, r=6),
+                                        font=dict(size=FONT["size"] - 3), buttons=[
+                          dict(label=f"zoom: {lo:.0%}–100%", method="relayout", args=[zoom]),
+                          dict(label="full range: 0–100%", method="relayout", args=[full])])])
     return fig
 
 
@@ -160,16 +191,17 @@ SET_COLOURS = {"test": "#9aa5b1", "val": "#c0c7cf"}
 
 
 def embedding_map(frame, colour_by: str, *, star=None, star_label: str = "your last digit", height: int = 640,
-                  font_size: int = 16):
+                  font_size: int = 16, labels: bool = True):
     """The map of ``uqcore.analysis.tables.map_frame`` rows as WebGL scatter traces, one per colour group.
 
     ``colour_by``: "epistemic" / "aleatoric" / "total" (continuous, viridis), "true class", "correctness"
     or "data set". Marker shape: circle normal, x misclassified, diamond flagged as unusual. Every point
     carries its id ("<set>:<row>") as ``customdata``. Returns ``(figure, ids)``: ``ids[k]`` lists the
     point ids of trace k in order (None for legend-only traces), so a selection's (curve, point index)
-    maps back to rows.
+    maps back to rows. ``labels`` writes each digit at the median position of its test points, as
+    annotations (they sit above the WebGL points, on a white box) that a button on the figure hides and shows;
+    only when test digits are on the map.
     """
-
 
     fig = go.Figure()
     ids: list = []
@@ -240,8 +272,18 @@ def embedding_map(frame, colour_by: str, *, star=None, star_label: str = "your l
         ids.append(None)
     fig.update_xaxes(showticklabels=False, title=None, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, title=None, showgrid=False, zeroline=False, scaleanchor=None)
+    centres = class_centres(frame) if labels else frame.iloc[:0]
+    notes = [dict(x=float(c.x), y=float(c.y), text=f"<b>{int(c.digit)}</b>", showarrow=False,
+                  font=dict(size=font_size + 10, color="#111111"), bgcolor="rgba(255,255,255,0.8)",
+                  bordercolor="#444444", borderwidth=1, borderpad=1) for c in centres.itertuples()] if len(centres) else []
+    toggle = [dict(type="buttons", x=0, xanchor="left", y=1.0, yanchor="bottom", pad=dict(t=0, b=4),
+                   font=dict(size=font_size - 3), showactive=False, buttons=[dict(
+                       label="digit labels on / off", method="relayout",
+                       args=[{f"annotations[{i}].visible": False for i in range(len(notes))}],
+                       args2=[{f"annotations[{i}].visible": True for i in range(len(notes))}])])] if notes else []
+    fig.update_layout(annotations=notes, updatemenus=toggle)
     fig.update_layout(height=height, font=dict(size=font_size), dragmode="lasso", plot_bgcolor="white",
-                      margin=dict(t=30, b=10, l=10, r=10),
+                      margin=dict(t=40 if notes else 30, b=10, l=10, r=10),
                       legend=dict(itemsizing="constant", font=dict(size=font_size - 2), orientation="h",
                                   yanchor="top", y=-0.01, x=0),
                       hoverlabel=dict(font_size=font_size - 2))

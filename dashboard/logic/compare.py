@@ -1,43 +1,89 @@
-"""Compare page logic: the metrics table of every method (with the best value per column), the prediction-set
-table and the copy."""
+"""Compare page logic: the metrics table of every method (every value that ties the best as shown is starred),
+the prediction-set table and the copy."""
 from __future__ import annotations
+
+from html import escape
 
 import pandas as pd
 
-LOWER_IS_BETTER = {"NLL", "Brier", "ECE", "AURC"}
+TEST_TABLE, OOD_TABLE = "On the test digits", "OOD AUROC: how well each method's own score spots unusual images"
+# header -> (key in evaluate's per-method row, scale, decimals, suffix, lower is better); a value is shown as
+# format(value * scale, f".{decimals}f") + suffix, and the best is picked among the values as shown
+COLUMNS = {
+    "Accuracy": ("accuracy", 100, 2, "%", False),
+    "NLL": ("nll", 1, 4, "", True),
+    "Brier": ("brier", 1, 4, "", True),
+    "ECE": ("ece", 100, 2, "%", True),  # calibration errors are percent with 2 decimals on every page
+    "AURC (‰)": ("aurc", 1000, 2, "", True),
+}
+AUROC_DECIMALS = 3  # as in the histograms' table further down the page
 COLUMN_HELP = {
     "Accuracy": "Share of the test digits read correctly. Higher is better.",
     "NLL": "Negative log-likelihood: how surprised the model is by the true digit, on average (nats). Punishes "
            "confident mistakes hard. Lower is better.",
     "Brier": "Squared distance between the predicted probabilities and the true digit (0 to 2). Lower is better.",
-    "ECE": "Expected calibration error: average gap between confidence and accuracy (15 bins). Lower is better.",
-    "AURC": "Area under the risk-coverage curve: the average error rate when the model may abstain on its least "
-            "certain images first. Lower is better.",
+    "ECE": "Expected calibration error: the average gap between confidence and accuracy, in percentage points "
+           "(15 bins). Lower is better.",
+    "AURC (‰)": "Area under the risk-coverage curve, in per mille (×1000: 0.50 ‰ = 0.0005): the error rate "
+                "averaged over every share of images answered, when the model may abstain on its least certain "
+                "images first. Lower is better.",
 }
+OOD_HELP = ("How well the method's own unusualness score separates this set's images from test digits: "
+            "1 = perfectly, 0.5 = chance. Higher is better.")
+STAR_NOTE = "★ shaded: the best value in each column as shown (every method that ties it shares the star)."
 VIEWS = {"png": "as uploaded files", "arrays": "as generated arrays"}  # the histograms' two views of each set
+TABLE_FONT = 15  # px
+BEST_PROPS = "background-color: #cfe3f3; font-weight: bold"
+CELL_PROPS = "padding: 6px 9px"
 
 
-def metrics_table(result: dict, titles: dict):
-    """``uqcore.evaluate.evaluate``'s per-method numbers as a Styler: one row per method, the best value per
-    column starred and shaded."""
-    ood_sets = list(next(iter(result["methods"].values()))["ood"])
-    rows = {}
-    for name, r in result["methods"].items():
-        row = {"Accuracy": r["accuracy"], "NLL": r["nll"], "Brier": r["brier"], "ECE": r["ece"], "AURC": r["aurc"]}
-        row |= {f"OOD AUROC: {s}": r["ood"][s]["auroc"] for s in ood_sets}
-        rows[titles[name]] = row
-    table = pd.DataFrame(rows).T
-    best = {c: (table[c].idxmin() if c in LOWER_IS_BETTER else table[c].idxmax()) for c in table.columns}
+def shown(value: float, scale: float = 1, decimals: int = 4, suffix: str = "") -> str:
+    """A number as the table shows it."""
+    return f"{value * scale:.{decimals}f}{suffix}"
 
-    def fmt(col):
-        pct = col == "Accuracy"
-        return lambda v: (f"{v:.2%}" if pct else f"{v:.4f}") + (" ★" if v == table.loc[best[col], col] else "")
 
-    styler = table.style.format({c: fmt(c) for c in table.columns})
-    for c in table.columns:
-        styler = (styler.highlight_min if c in LOWER_IS_BETTER else styler.highlight_max)(
-            subset=[c], props="background-color: #cfe3f3; font-weight: bold")
-    return styler
+def percent(value: float) -> str:
+    """A calibration error (ECE, adaptive or class-wise ECE, MCE) as every page shows it: percent, 2 decimals."""
+    return shown(value, 100, 2, "%")
+
+
+def best_mask(values, scale: float = 1, decimals: int = 4, lower: bool = False) -> pd.Series:
+    """True for every value that ties the best one at the displayed precision, so values that read the same
+    share the star. NaN is never best."""
+    rounded = pd.Series(values, dtype=float).map(lambda v: round(v * scale, decimals))
+    top = rounded.min() if lower else rounded.max()
+    return rounded == top
+
+
+def _header(label: str, help_text: str | None) -> str:
+    return f'<span title="{escape(help_text)}">{escape(label)}</span>' if help_text else escape(label)
+
+
+def metrics_table(result: dict, titles: dict, part: str = "test"):
+    """``uqcore.evaluate.evaluate``'s per-method numbers as a Styler of the shown text, one row per method:
+    ``part`` "test" (accuracy, NLL, Brier, ECE, AURC) or "ood" (OOD AUROC per set). Each header's help is its
+    tooltip; every value that ties the best at the displayed precision is starred and shaded."""
+    methods = result["methods"]
+    names = list(methods)
+    if part == "test":
+        spec = {c: (lambda r, k=key: r[k], scale, dec, suf, low) for c, (key, scale, dec, suf, low) in COLUMNS.items()}
+        helps, caption = COLUMN_HELP, TEST_TABLE
+    elif part == "ood":
+        spec = {s: (lambda r, s=s: r["ood"][s]["auroc"], 1, AUROC_DECIMALS, "", False) for s in methods[names[0]]["ood"]}
+        helps, caption = {s: OOD_HELP for s in spec}, OOD_TABLE
+    else:
+        raise ValueError(f"part must be 'test' or 'ood', got {part!r}.")
+    index = [titles[n] for n in names]
+    text, best = {}, {}
+    for col, (get, scale, dec, suf, low) in spec.items():
+        values = [get(methods[n]) for n in names]
+        best[col] = best_mask(values, scale, dec, low).to_numpy()
+        text[col] = [shown(v, scale, dec, suf) + (" ★" if b else "") for v, b in zip(values, best[col])]
+    table, marks = pd.DataFrame(text, index=index), pd.DataFrame(best, index=index)
+    return (table.style.set_caption(f'<div style="text-align: left; font-weight: 600">{escape(caption)}</div>')
+            .apply(lambda _: marks.map(lambda b: f"{CELL_PROPS}; {BEST_PROPS}" if b else CELL_PROPS), axis=None)
+            .format_index(lambda c: _header(c, helps.get(c)), axis=1, escape=None)
+            .map_index(lambda _: CELL_PROPS, axis=1).map_index(lambda _: CELL_PROPS, axis=0))
 
 
 def column_notes(scores: dict) -> list[str]:

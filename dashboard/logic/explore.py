@@ -1,5 +1,5 @@
-"""Logic of the analyst pages (Embedding map, Errors): list descriptions, set names in plain words,
-thumbnails as data URLs, and the parsing of Plotly selection events."""
+"""Logic of the analyst pages (Embedding map, Errors): list descriptions, set names in plain words, image
+captions and their key, thumbnails as data URLs, and the parsing of Plotly selection events."""
 from __future__ import annotations
 
 import numpy as np
@@ -15,6 +15,30 @@ SET_LABELS = {"test": "MNIST test digits", "letters": "letters (not digits)", "n
               "objects": "drawings of objects (not digits)", "doodles": "doodles (not digits)",
               "photos": "photo crops (not digits)", "rotated": "rotated digits", "corrupted": "damaged digits",
               "sklearn_digits": "other handwriting", "ambiguous": "blends of two digits"}
+SET_NAMES = {"test": "test digits", "val": "validation digits", "letters": "printed letters", "noise": "random noise",
+             "natural": "photo patches", "blank": "blank images", "objects": "object drawings", "doodles": "doodles",
+             "photos": "photo crops", "rotated": "rotated digits", "corrupted": "damaged digits",
+             "sklearn_digits": "other handwriting", "ambiguous": "blended digits"}  # short plain names, for counts
+TAE_KEY = ("T = total, A = aleatoric (from the image), E = epistemic (from the model) uncertainty, in nats "
+           "(T = A + E).")
+CELL_COLUMNS, CELL_IMAGES = 5, 20  # the confusion cell's image grid: 4 rows of 5 beside the matrix
+CELL_KEY = "Under each image: how sure the method was, and its epistemic uncertainty (E, nats)."
+
+
+def set_name(name: str) -> str:
+    """A set's short plain name ("letters" -> "printed letters"); unknown sets keep their own name."""
+    return SET_NAMES.get(name, SET_LABELS.get(name, name.replace("_", " ")))
+
+
+def from_line(per_set: dict) -> str:
+    """Where a selection's images come from, in plain names: "From: test digits 709, printed letters 149."."""
+    return "From: " + ", ".join(f"{set_name(s)} {n:,}" for s, n in per_set.items()) + "."
+
+
+def cell_caption(confidence: float, epistemic: float) -> str:
+    """A confusion-cell image's caption: "79% · E 0.21". Short enough for a narrow column; it breaks only at
+    the spaces around the dot (a non-breaking space keeps E with its number), never inside a word."""
+    return f"{confidence:.0%} · E\u00a0{epistemic:.2f}"
 
 
 def data_urls(images) -> list[str]:

@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import widgets
 from dashboard.logic import view as urlview
-from dashboard.logic.compare import VIEWS, column_notes, metrics_table, sets_table
+from dashboard.logic.compare import STAR_NOTE, TABLE_FONT, VIEWS, column_notes, metrics_table, sets_table
 from dashboard.resources import conformal_curves, evaluation, get_bundle, risk_curves
 from uqcore.file_path import no_digit_share, ood_families, score_values
 from uqcore.methods import DEFAULT_METHOD
@@ -30,11 +30,12 @@ view = widgets.PageView("compare", "cmp", (
     urlview.choice("method", methods, DEFAULT_METHOD if DEFAULT_METHOD in methods else next(iter(methods))),
     urlview.choice("conformal", SCORE_TITLES, "raps", what="set score")))
 st.write(f"Every number below is computed on the {result['n_test']:,} MNIST test digits, which no method saw "
-         "during training. The best value in each column is marked ★.")
+         "during training. " + STAR_NOTE)
 
 # ------------------------------------------------------------------ metrics table
 # Rendered as HTML, not st.dataframe, so the best value per column can be shaded and read from afar.
-widgets.html_table(metrics_table(result, titles))
+for part in ("test", "ood"):
+    widgets.html_table(metrics_table(result, titles, part), font_size=TABLE_FONT)
 for line in column_notes({titles[n]: methods[n].ood_score_name.replace("_", " ") for n in methods}):
     st.caption(line)
 

@@ -11,7 +11,7 @@ import streamlit as st
 
 from dashboard import resources, widgets
 from dashboard.logic import view as urlview
-from dashboard.logic.explore import SET_LABELS, selection_ids
+from dashboard.logic.explore import SET_LABELS, TAE_KEY, from_line, selection_ids
 from uqcore.analysis.tables import images_of, selection_summary
 from uqcore.methods import DEFAULT_METHOD
 from uqcore.plots import COLOUR_BY, embedding_map
@@ -81,6 +81,8 @@ st.plotly_chart(fig, width="stretch", key=K_CHART, on_select=_take_selection, se
                 config={"displaylogo": False, "modeBarButtonsToRemove": ["toImage"]})
 legend = ("Shapes: ● read normally, ✕ read wrongly, ◆ flagged as unusual by "
           f"{titles[method]} (its OOD score is above the 95th percentile of clean validation digits).")
+if "test" in sets:
+    legend += " Big digits: the middle of each digit's test images (click *digit labels* in the legend to hide them)."
 if star is not None:
     legend += " ★ the digit you last drew on *Try a digit*, placed among its 15 nearest test digits."
 else:
@@ -109,12 +111,13 @@ m2.metric("Flagged as unusual", f"{summary['flagged']:.0%}", help=widgets.HELP["
 m3.metric("Mean total", f"{summary['mean_total']:.3f}", help=widgets.HELP["total"])
 m4.metric("Mean aleatoric", f"{summary['mean_aleatoric']:.3f}", help=widgets.HELP["aleatoric"])
 m5.metric("Mean epistemic", f"{summary['mean_epistemic']:.3f}", help=widgets.HELP["epistemic"])
-st.caption("From: " + ", ".join(f"{s} {n:,}" for s, n in summary["per_set"].items()) + ".")
+st.caption(from_line(summary["per_set"]))
 
 by = "epistemic" if part["epistemic"].max() > 0 else "total"  # single networks have no epistemic part
 show = part.sort_values(by, ascending=False).head(GRID_MAX)
 if len(part) > GRID_MAX:
     st.write(f"Showing the {GRID_MAX} with the highest {by} uncertainty; all {len(part):,} are in the table.")
+st.caption(TAE_KEY)
 widgets.image_grid(images_of(pred, show.index), [
     widgets.reading_caption(r.true, r.pred, r.confidence, r.total, r.aleatoric, r.epistemic)
     for r in show.itertuples()])

@@ -10,7 +10,8 @@ import streamlit as st
 
 from dashboard import resources, widgets
 from dashboard.logic import view as urlview
-from dashboard.logic.explore import LIST_HELP, as_cell, clicked_cell, data_urls
+from dashboard.logic.explore import (CELL_COLUMNS, CELL_IMAGES, CELL_KEY, LIST_HELP, as_cell, cell_caption,
+                                     clicked_cell, data_urls)
 from uqcore.analysis.tables import LISTS, UNCERTAINTIES, confusion_cell, error_list, most_confused
 from uqcore.methods import DEFAULT_METHOD
 from uqcore.plots import confusion_heatmap, per_class_bars
@@ -124,7 +125,7 @@ def _pick_cell() -> None:
 cell = as_cell(view["cell"], len(counts)) or most_confused(counts)
 view.set("cell", cell)
 params = view.publish()
-c_matrix, c_cell = st.columns([1.2, 1])
+c_matrix, c_cell = st.columns([1, 1])
 with c_matrix:
     st.plotly_chart(confusion_heatmap(counts, selected=cell), width="stretch", key="err_confusion",
                     on_select=_pick_cell, selection_mode="points", config={"displayModeBar": False})
@@ -138,10 +139,10 @@ with c_cell:
     st.markdown(f"**True {t}, {'read correctly' if t == p else f'read as {p}'}: {n:,} image{'s' if n != 1 else ''}**"
                 + (" (most confident first)" if n > 1 else ""))
     if n:
-        sub = cell_rows.head(24)
-        widgets.image_grid(x[sub.index.to_numpy()], [
-            f"{r.confidence:.0%}\u00a0sure · E\u00a0{r.epistemic:.2f}" for r in sub.itertuples()], columns=6)
-        st.caption("Under each image: how sure the method was, and its epistemic uncertainty (E, nats).")
+        sub = cell_rows.head(CELL_IMAGES)
+        widgets.image_grid(x[sub.index.to_numpy()], [cell_caption(r.confidence, r.epistemic) for r in sub.itertuples()],
+                           columns=CELL_COLUMNS)
+        st.caption(CELL_KEY + (f" The {CELL_IMAGES} most confident of {n:,} are shown." if n > CELL_IMAGES else ""))
     else:
         st.caption("No test digit falls in this cell.")
 view.share(params)

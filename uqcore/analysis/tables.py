@@ -149,6 +149,18 @@ def marker_kind(frame: pd.DataFrame) -> np.ndarray:
     return out
 
 
+def class_centres(frame: pd.DataFrame, set_name: str = "test") -> pd.DataFrame:
+    """Per digit class, the median map position of that class's ``set_name`` points (a ``map_frame``): columns
+    digit, x, y, n; one row per digit present, none when the set is not in the frame."""
+    part = frame[(frame["set"] == set_name) & (frame["true"] >= 0)] if len(frame) else frame
+    if not len(part):
+        return pd.DataFrame({"digit": pd.Series(dtype=int), "x": pd.Series(dtype=float),
+                             "y": pd.Series(dtype=float), "n": pd.Series(dtype=int)})
+    g = part.groupby("true")
+    out = pd.DataFrame({"x": g["x_map"].median(), "y": g["y_map"].median(), "n": g.size()})
+    return out.rename_axis("digit").reset_index().astype({"digit": int, "n": int})
+
+
 def selection_summary(frame: pd.DataFrame) -> dict:
     """Counts and means of a selection of map points (a ``map_frame`` slice)."""
     labelled = frame[frame["labelled"]]
