@@ -206,6 +206,33 @@ def live_states(method: str, n_bins: int, strategy: str, temps: tuple[float, ...
     return temperature_states(a["test_logits"], a["test_y"], temps, n_bins=n_bins, strategy=strategy)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def overlay_curves(chosen: tuple[str, ...], best: bool, n_bins: int, strategy: str, titles: dict) -> dict:
+    """Per chosen method (its title): test reliability bins at T = 1, or at its best validation T."""
+    from uqcore.analysis.calibration import lab_metrics, rescale
+
+    out, opt = {}, optimal_temperatures()
+    for m in chosen:
+        a = calibration_arrays(m)
+        b = lab_metrics(rescale(a["test_logits"], opt[m] if best else 1.0), a["test_y"], n_bins=n_bins,
+                        strategy=strategy)["bins"]
+        out[titles[m]] = (b.confidence, b.accuracy, b.count)
+    return out
+
+
+@st.cache_data(show_spinner="Fitting the calibrators on the validation digits…")
+def calibrator_table(method: str):
+    """Test ECE and NLL of ``method`` under each calibrator (``uqcore.metrics.calibrators.compare``)."""
+    import pandas as pd
+
+    from uqcore.metrics.calibrators import CALIBRATOR_TITLES, compare
+
+    a = calibration_arrays(method)
+    r = compare(a["val_logits"], a["val_y"], a["test_logits"], a["test_y"])
+    return pd.DataFrame({CALIBRATOR_TITLES[k]: {"ECE": f"{v['ece']:.2%}", "NLL": f"{v['nll']:.4f}",
+                                                "accuracy": f"{v['accuracy']:.2%}"} for k, v in r.items()}).T
+
+
 # ----------------------------------------------------------------------------- shift lab
 @st.cache_data(show_spinner=False)
 def shift_thresholds() -> dict[str, float | None]:

@@ -227,6 +227,19 @@ def test_several_models_on_one_diagram(predictions):
     assert not at.exception
 
 
+def test_other_calibrators_table(predictions):
+    from uqcore.metrics.calibrators import CALIBRATOR_TITLES, compare
+
+    at = open_lab({"method": "mlp"})
+    table = next(d.value for d in at.dataframe if "NLL" in d.value.columns)
+    assert list(table.index) == list(CALIBRATOR_TITLES.values())
+    zv, _ = logits_for(predictions, "val", "mlp")
+    zt, _ = logits_for(predictions, "test", "mlp")
+    want = compare(zv, predictions.y("val"), zt, predictions.y("test"))
+    assert table.loc["Temperature scaling", "NLL"] == f"{want['temperature']['nll']:.4f}"
+    assert table.loc["Uncalibrated", "ECE"] == expected(predictions, "mlp", 1.0)["ECE"]
+
+
 def test_a_link_to_one_bin_opens_it(predictions):
     at = open_lab({"method": "mlp", "bins": "20", "bin": "20"})
     assert not at.warning

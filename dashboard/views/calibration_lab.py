@@ -124,12 +124,13 @@ with st.expander("Several models on one diagram (at T = 1 and at each model's be
     chosen = st.multiselect("Models", methods, default=[m for m in (method, "ensemble") if m in methods],
                             format_func=titles.get, key="cal_overlay")
     best = st.toggle("At each model's best temperature", key="cal_overlay_best")
-    curves = {}
-    for m in chosen:
-        b = lab_metrics(rescale(resources.calibration_arrays(m)["test_logits"], optimal[m] if best else 1.0),
-                        y, n_bins=n_bins, strategy=strategy)["bins"]
-        curves[titles[m]] = (b.confidence, b.accuracy, b.count)
-    st.plotly_chart(reliability_overlay(curves), width="stretch", key="cal_overlay_chart")
+    st.plotly_chart(reliability_overlay(resources.overlay_curves(tuple(chosen), best, n_bins, strategy, titles)),
+                    width="stretch", key="cal_overlay_chart")
+with st.expander(f"Other calibrators for {titles[method]} (fitted on validation, measured on test)"):
+    st.dataframe(resources.calibrator_table(method), width="stretch")
+    st.caption("Temperature scaling divides all logits by one number; vector scaling fits a scale and a shift per "
+               "digit; histogram binning and isotonic regression replace each probability by the share of right "
+               "answers near it (one digit at a time). Lower is better for both columns.")
 
 # ----------------------------------------------------------------------------- images in a bin
 st.subheader("Which digits are in a bin?")
