@@ -160,8 +160,8 @@ def explanation_panel(explanation: dict, x, label: int) -> None:
     """The saliency map of a confident reading, or in plain words why none is shown."""
     st.subheader(f"Why {label}? Which pixels decided" if explanation["shown"] else "Why no explanation is shown")
     if not explanation["shown"]:
-        st.info(explanation["reason"] + " Maps of 'why' are shown only for confident readings of familiar digits whose guaranteed answer is one digit.",
-                icon=":material/visibility_off:")
+        st.info(explanation["reason"] + " Maps of 'why' are shown only for confident readings of familiar digits "
+                "whose guaranteed answer is one digit.", icon=":material/visibility_off:")
         return
     from uqcore.explain import overlay
 
@@ -318,6 +318,6 @@ PER_CLASS_COLUMNS = {
                                                help="Of the images read as this digit, the share that really are."),
     "confidence": st.column_config.NumberColumn("mean confidence", format="percent",
                                                 help="Average top probability on this digit's test images."),
-    "ece": st.column_config.NumberColumn("ECE (one-vs-rest)", format="%.4f",
+    "ece": st.column_config.NumberColumn("ECE (one-vs-rest)", format="percent",
                                          help="Calibration error of the probability for this digit."),
 }

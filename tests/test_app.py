@@ -156,8 +156,8 @@ def test_compare_table_slider_and_scatter(quick_app_env):
     from uqcore.metrics.selective import accuracy_at_coverage
 
     at = start("views/compare.py")
-    html = at.get("html")[0].proto.body
-    assert "★" in html and "ECE" in html and "OOD AUROC: letters" in html
+    html = " ".join(h.proto.body for h in at.get("html"))  # the test-digit table, then OOD AUROC per set
+    assert "★" in html and ">ECE<" in html and "AURC (‰)" in html and "OOD AUROC" in html and ">letters<" in html
     # OOD score histograms, risk-coverage curves, conformal coverage and the aleatoric/epistemic scatter
     assert len(at.get("plotly_chart")) == 4
     sets_shown = at.dataframe[1].value

@@ -13,8 +13,9 @@ from PIL import Image
 from sklearn.metrics import confusion_matrix as sk_confusion
 from sklearn.metrics import precision_score, recall_score
 
-from dashboard.logic.explore import data_urls, selection_ids
+from dashboard.logic.explore import CELL_IMAGES, TAE_KEY, cell_caption, data_urls, from_line, selection_ids
 from uqcore.analysis.tables import (
+    class_centres,
     confusion,
     confusion_cell,
     error_list,
@@ -152,6 +153,27 @@ def test_map_figure_maps_every_trace_point_back_to_its_row(colour_by):
         embedding_map(f, "shoe size")
 
 
+def test_digit_labels_sit_at_the_median_of_each_class_of_test_points():
+    pred, emb = toy_predictions()
+    f = map_frame(pred, emb, "m", ["test", "noise"], threshold=1.0)
+    centres = class_centres(f).set_index("digit")
+    test = f[f["set"] == "test"]
+    for d, row in centres.iterrows():
+        mine = test[test["true"] == d]
+        assert (row["x"], row["y"], row["n"]) == (mine["x_map"].median(), mine["y_map"].median(), len(mine))
+    assert sorted(centres.index) == sorted(test["true"].unique()), "one label per digit present, none for OOD"
+    fig, ids = embedding_map(f, "total", star=(0.5, 0.5))
+    notes = {a.text: (a.x, a.y) for a in fig.layout.annotations}
+    assert notes == {f"<b>{d}</b>": (r["x"], r["y"]) for d, r in centres.iterrows()}
+    toggle = fig.layout.updatemenus[0].buttons[0]
+    assert toggle.args[0] == {f"annotations[{i}].visible": False for i in range(len(notes))}, "one click hides them"
+    assert set(toggle.args2[0].values()) == {True}, "the next shows them again"
+    assert len(ids) == len(fig.data), "labels are no trace: selections still map back"
+    only_noise, _ = embedding_map(f[f["set"] == "noise"], "total")
+    assert not only_noise.layout.annotations and not only_noise.layout.updatemenus
+    assert not embedding_map(f, "total", labels=False)[0].layout.annotations
+
+
 def test_selection_event_maps_back_to_ids():
     trace_ids = [["test:5", "test:9"], None, ["noise:2"]]
     points = [{"customdata": ["letters:3", "none", 1, 0.5]},  # the id travels with the point
@@ -224,6 +246,10 @@ def test_errors_per_class_and_confusion_cell(bundle):
     cm = confusion(pred.get("test", "ensemble", "probs"), pred.y("test"))
     head = next(m.value for m in at.markdown if m.value.startswith("**True 7, read as 2"))
     assert f"{cm[7, 2]:,} image" in head
+    top = confusion_cell(prediction_frame(pred, "ensemble"), 7, 2).head(CELL_IMAGES)
+    captions = [el.proto.imgs[0].caption for el in at.get("image")]
+    assert sorted(captions[len(captions) - len(top):]) == sorted(cell_caption(r.confidence, r.epistemic)
+                                                                for r in top.itertuples())  # grid order: by column
     at.session_state["err_cell"] = (3, 3)
     at.run()
     assert any(m.value.startswith(f"**True 3, read correctly: {cm[3, 3]:,} images") for m in at.markdown)
@@ -245,6 +271,9 @@ def test_map_selection_shows_those_images_and_numbers(bundle):
     assert shown["Mean epistemic"] == f"{s['mean_epistemic']:.3f}"
     assert any(h.value == f"{len(valid)} images selected" for h in at.subheader)
     assert len(at.get("image")) == len(valid)  # one image per selected point
+    captions = [c.value for c in at.caption]
+    assert from_line(s["per_set"]) in captions and "From: test digits 4, random noise 1." in captions, "plain set names"
+    assert TAE_KEY in captions, "the key to T / A / E beside the grid"
     # another method reads the same points differently
     at.selectbox(key="map_method").set_value("mc_dropout").run()
     s2 = selection_summary(map_frame(pred, bundle.embedding, "mc_dropout", ["test", "noise"],

@@ -62,3 +62,91 @@ def test_selection_ids_from_customdata_or_trace_positions():
     points = [{"customdata": ["test:3", 0.1]}, {"curve_number": 1, "point_index": 0}, {"curve_number": 5},
               {"customdata": ["test:3"]}]
     assert selection_ids(points, [None, ["noise:7"]]) == ["test:3", "noise:7"]
+
+
+# ----------------------------------------------------------------------------- Compare: the metrics table, the chart
+def _result(**over):
+    """evaluate()-shaped numbers for three methods; ``over`` replaces one metric per method: {key: (a, b, c)}."""
+    base = {"accuracy": (0.9843, 0.98431, 0.9702), "nll": (0.0475, 0.0395, 0.31), "brier": (0.024, 0.0198, 0.09),
+            "ece": (0.0029, 0.0071, 0.1743), "aurc": (0.000518, 0.000336, 0.0015)} | over
+    ood = {"letters": (0.99996, 1.0, 0.7), "noise": (0.5, 0.7, 0.9)}
+    return {"methods": {m: {**{k: v[i] for k, v in base.items()}, "ood": {s: {"auroc": a[i]} for s, a in ood.items()}}
+                        for i, m in enumerate("abc")}}
+
+
+def _cells(styler):
+    """The shown text of a metrics table and whether each cell is shaded."""
+    import re
+
+    html = styler.to_html()
+    shaded = [cell for selectors, props in re.findall(r"([^{}]+)\{([^}]*)\}", html) if "background-color" in props
+              for cell in re.findall(r"_row\d+_col\d+", selectors)]
+    return styler.data, html, shaded
+
+
+def test_best_mask_stars_every_value_that_ties_the_best_as_shown():
+    from dashboard.logic.compare import best_mask
+
+    assert best_mask([0.99996, 1.0, 0.9], decimals=4).tolist() == [True, True, False], "1.0000 and 1.0000 tie"
+    assert best_mask([0.99996, 1.0, 0.9], decimals=5).tolist() == [False, True, False]
+    assert best_mask([0.000518, 0.000336, 0.00034], scale=1000, decimals=2, lower=True).tolist() == [False, True, True]
+    assert best_mask([float("nan"), 0.5], decimals=2).tolist() == [False, True], "NaN is never best"
+
+
+def test_metrics_table_shows_ece_in_percent_aurc_in_per_mille_and_every_tie_starred():
+    from dashboard.logic.compare import COLUMN_HELP, metrics_table, percent
+
+    titles = {"a": "Alpha", "b": "Beta", "c": "Gamma"}
+    test, html, shaded = _cells(metrics_table(_result(), titles, "test"))
+    assert list(test.columns) == ["Accuracy", "NLL", "Brier", "ECE", "AURC (‰)"]
+    assert list(test.index) == list(titles.values())
+    assert test.loc["Alpha", "ECE"] == "0.29% ★" == percent(0.0029) + " ★" and test.loc["Gamma", "ECE"] == "17.43%"
+    assert test.loc["Alpha", "AURC (‰)"] == "0.52" and test.loc["Beta", "AURC (‰)"] == "0.34 ★"
+    assert test.loc["Alpha", "Accuracy"] == test.loc["Beta", "Accuracy"] == "98.43% ★", "ties as shown share the ★"
+    stars = int(test.map(lambda t: t.endswith("★")).to_numpy().sum())
+    assert stars == len(shaded) == 6, "every starred cell is shaded, and only those"
+    assert all(f'title="{h}"' in html.replace("&#x27;", "'") for h in COLUMN_HELP.values()), "headers carry their help"
+    ood, _, _ = _cells(metrics_table(_result(), titles, "ood"))
+    assert list(ood.columns) == ["letters", "noise"]
+    assert ood["letters"].tolist() == ["1.000 ★", "1.000 ★", "0.700"]
+    assert ood["noise"].tolist() == ["0.500", "0.700", "0.900 ★"]
+    with pytest.raises(ValueError, match="part"):
+        metrics_table(_result(), titles, "shift")
+
+
+def test_risk_coverage_chart_opens_where_the_curves_differ_and_keeps_the_marker():
+    import numpy as np
+
+    from uqcore.plots import risk_coverage_curves
+
+    n = 1000
+    coverage = np.arange(1, n + 1) / n
+    good = np.where(coverage > 0.9, (coverage - 0.9) * 0.2, 0.0)  # risk leaves 0 at 90%
+    bad = np.where(coverage > 0.83, (coverage - 0.83) * 0.2, 0.0)  # ... and above 0.1% from 83.5%
+    fig = risk_coverage_curves({"good": (coverage, good), "bad": (coverage, bad)}, marker=0.95)
+    assert tuple(fig.layout.xaxis.range) == (0.8, 1.005), "down to 5% below the first risk above 0.1%"
+    assert fig.layout.yaxis.range[1] == pytest.approx(bad.max() * 1.08)
+    assert any(s.x0 == 0.95 for s in fig.layout.shapes), "the selected coverage is still marked"
+    zoom, full = fig.layout.updatemenus[0].buttons
+    assert zoom.args[0]["xaxis.range"] == [0.8, 1.005] and full.args[0]["xaxis.autorange"] is True
+    assert all(t.x[-1] == 1.0 and (t.x >= 0.8).sum() > 100 for t in fig.data), "dense where the chart looks"
+    low = risk_coverage_curves({"good": (coverage, good)}, marker=0.62)
+    assert low.layout.xaxis.range[0] == 0.6, "a marker left of the zoom widens it"
+
+
+# ----------------------------------------------------------------------------- Embedding map, Errors: plain words
+def test_from_line_names_sets_in_plain_words():
+    from dashboard.logic.explore import SET_LABELS, from_line, set_name
+
+    assert from_line({"test": 709, "letters": 149}) == "From: test digits 709, printed letters 149."
+    assert from_line({"sklearn_digits": 1200}) == "From: other handwriting 1,200."
+    assert set_name("my_new_set") == "my new set", "an unknown set keeps its own name, in words"
+    assert all(set_name(s) != s or s == "doodles" for s in SET_LABELS), "every known set has a plain name"
+
+
+def test_confusion_cell_captions_break_between_items_only():
+    from dashboard.logic.explore import cell_caption
+
+    c = cell_caption(0.789, 0.2134)
+    assert c == "79% · E\u00a00.21"
+    assert all(len(word) <= 6 for word in c.split(" ")), "each unbreakable piece fits a narrow column"

@@ -275,9 +275,9 @@ def embedding_map(frame, colour_by: str, *, star=None, star_label: str = "your l
     centres = class_centres(frame) if labels else frame.iloc[:0]
     notes = [dict(x=float(c.x), y=float(c.y), text=f"<b>{int(c.digit)}</b>", showarrow=False,
                   font=dict(size=font_size + 10, color="#111111"), bgcolor="rgba(255,255,255,0.8)",
-                  bordercolor="#444444", borderwidth=1, borderpad=1) for c in centres.itertuples()] if len(centres) else []
+                  borderpad=2) for c in centres.itertuples()] if len(centres) else []
     toggle = [dict(type="buttons", x=0, xanchor="left", y=1.0, yanchor="bottom", pad=dict(t=0, b=4),
-                   font=dict(size=font_size - 3), showactive=False, buttons=[dict(
+                   font=dict(size=font_size - 3), showactive=False, active=-1, buttons=[dict(
                        label="digit labels on / off", method="relayout",
                        args=[{f"annotations[{i}].visible": False for i in range(len(notes))}],
                        args2=[{f"annotations[{i}].visible": True for i in range(len(notes))}])])] if notes else []

@@ -32,7 +32,8 @@ def expand_paths(paths: list[str | Path]) -> tuple[list[Path], list[dict]]:
 def predict_one(methods: dict[str, Method], x: np.ndarray, context=None) -> dict[str, dict]:
     """Per method: label, probs (10), confidence, total, aleatoric, epistemic, ood_score, is_ood, verdict;
     with ``context`` (``uqcore.analysis.sets.build_context``) also its prediction set ("set", "set_phrase")
-    and what its confidence means on the test digits ("meaning"). Teaching methods (``Method.teaching``: the Calibration lab's overconfident network) do not read pictures."""
+    and what its confidence means on the test digits ("meaning"). Teaching methods (``Method.teaching``: the
+    Calibration lab's overconfident network) do not read pictures."""
     x = np.asarray(x, dtype=np.float32).reshape(1, -1)
     out = {}
     for name, method in methods.items():

@@ -82,7 +82,7 @@ st.plotly_chart(fig, width="stretch", key=K_CHART, on_select=_take_selection, se
 legend = ("Shapes: ● read normally, ✕ read wrongly, ◆ flagged as unusual by "
           f"{titles[method]} (its OOD score is above the 95th percentile of clean validation digits).")
 if "test" in sets:
-    legend += " Big digits: the middle of each digit's test images (click *digit labels* in the legend to hide them)."
+    legend += " Boxed digits: the middle of each digit's test images (the button above the map hides them)."
 if star is not None:
     legend += " ★ the digit you last drew on *Try a digit*, placed among its 15 nearest test digits."
 else:
