@@ -17,8 +17,13 @@ def run_cli(*args, artifacts):
 
 
 @pytest.fixture(scope="module")
-def quick_artifacts(tmp_path_factory):
+def quick_artifacts(tmp_path_factory, quick_bundle, quick_app_env):
+    """A copy of the session's quick build (made once, by the app's first start: tests/test_app.py), so the CLI
+    tests can damage their own folder; `train` on it is a cache hit through the real command line."""
+    import shutil
+
     folder = tmp_path_factory.mktemp("artifacts")
+    shutil.copytree(quick_app_env, folder, dirs_exist_ok=True)
     first = run_cli("train", "--quick", artifacts=folder)
     assert first.returncode == 0, first.stderr
     return folder, first
