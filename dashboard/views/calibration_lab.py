@@ -29,8 +29,8 @@ view = widgets.PageView("calibration_lab", "cal", specs(methods, ViewState(first
 method, n_bins, strategy = view["method"], int(view["bins"]), view["binning"]
 t_opt = optimal[method]
 t_opt_r = round(t_opt, 2)
-temps = live_temperatures(extra=[t_opt_r, view["T"]])
-if view["T"] not in temps:  # e.g. a stale value: fall back to no scaling
+temps = live_temperatures(extra=[t_opt_r])  # the fixed grid; a linked T off it is added (live_states_with)
+if not T_MIN <= view["T"] <= T_MAX:  # e.g. a stale value: fall back to no scaling
     view.set("T", 1.0)
 temperature = float(view["T"])
 
@@ -60,7 +60,7 @@ def _clicked_bin() -> None:
 
 
 # ----------------------------------------------------------------------------- the live diagram (first screen)
-states = resources.live_states(method, n_bins, strategy, tuple(temps))
+states = resources.live_states_with(method, n_bins, strategy, tuple(temps), temperature)
 live_reliability(live_payload(states, current=temperature, best=t_opt, selected=view["bin"] - 1,
                               title=f"Reliability diagram · {titles[method]}"),
                  key=K_LIVE, on_temperature=_released, on_bin=_clicked_bin)
