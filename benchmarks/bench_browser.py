@@ -31,6 +31,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_app(port: int) -> subprocess.Popen:
+    """`streamlit run dashboard/app.py` on ``port`` (loopback), output discarded."""
+    return subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless",
+                             "true", "--server.port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def goto_when_up(page, url: str, tries: int = 600) -> None:
+    """Open ``url``, retrying every 0.1 s while the server is still starting."""
+    for _ in range(tries):
+        try:
+            page.goto(url)
+            return
+        except Exception:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer")
+
+
 def until(check, timeout: float = 60.0, step: float = 0.01) -> float:
     """Seconds until ``check()`` is true (polled every ``step``); raises on timeout."""
     t0 = time.perf_counter()
@@ -75,20 +93,13 @@ def main() -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     t_launch = time.perf_counter()
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless",
-                               "true", "--server.port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = start_app(port)
     rows: dict[str, list[float]] = {}
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             page = browser.new_page(viewport={"width": 1280, "height": 720})
-            while True:
-                try:
-                    page.goto(url)
-                    break
-                except Exception:
-                    time.sleep(0.1)
+            goto_when_up(page, url)
             page.locator("h1").first.wait_for(timeout=120000)
             rows["Home rendered after `streamlit run`"] = [time.perf_counter() - t_launch]
             for _ in range(a.repeat):

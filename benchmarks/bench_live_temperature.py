@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ import numpy as np
 from playwright.sync_api import sync_playwright
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
-from bench_browser import CHROMIUM, FLAGS, ROOT, free_port, settle, until  # noqa: E402
+from bench_browser import CHROMIUM, FLAGS, free_port, goto_when_up, settle, start_app, until  # noqa: E402
 
 SAMPLER = """(el) => {
   const lt = el.closest('.lt');
@@ -83,20 +82,13 @@ def main() -> None:
 
     preds = build().predictions
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless",
-                               "true", "--server.port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = start_app(port)
     runs, checks = [], []
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             page = browser.new_page(viewport={"width": 1280, "height": 720})
-            for _ in range(600):
-                try:
-                    page.goto(f"http://127.0.0.1:{port}/calibration_lab")
-                    break
-                except Exception:
-                    time.sleep(0.1)
+            goto_when_up(page, f"http://127.0.0.1:{port}/calibration_lab")
             slider = page.locator("input.t").first
             slider.wait_for(timeout=120000)
             settle(page)

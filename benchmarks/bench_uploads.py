@@ -11,7 +11,6 @@ after a settle of 5 s. Since the page drops each upload from the server once rea
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import sync_playwright
 
 sys.path[:0] = [str(Path(__file__).resolve().parent)]
-from bench_browser import CHROMIUM, FLAGS, ROOT, free_port, settle  # noqa: E402
+from bench_browser import CHROMIUM, FLAGS, free_port, goto_when_up, settle, start_app  # noqa: E402
 
 
 def rss_mb(pid: int) -> float:
@@ -47,19 +46,12 @@ def main() -> None:
             img.save(path, compress_level=1)
         files.append(path)
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless",
-                               "true", "--server.port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = start_app(port)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             page = browser.new_page(viewport={"width": 1280, "height": 720})
-            for _ in range(600):
-                try:
-                    page.goto(f"http://127.0.0.1:{port}/try_digit")
-                    break
-                except Exception:
-                    time.sleep(0.1)
+            goto_when_up(page, f"http://127.0.0.1:{port}/try_digit")
             page.locator("input[type=file]").first.wait_for(state="attached", timeout=120000)
             settle(page, 2.0)
             start = rss_mb(server.pid)
