@@ -117,7 +117,10 @@ def verdict_card(v, results: dict | None = None) -> None:
                 "(the rule: unfamiliar if the familiarity score is above its threshold; otherwise confident if the "
                 "top probability reaches the confident threshold; otherwise ambiguous between the top two)\n"
                 f"- **Familiarity score** (sum of k-nearest-neighbour distances to training digits at the pixels, "
-                f"first and last layer, each scaled by validation digits): **{f['score']:.3f}**, threshold "
+                f"first and last layer, and of the headline reader's 'not a digit' log-odds, each scaled by "
+                f"validation digits): **{f['score']:.3f}**"
+                + (" (" + ", ".join(f"{k} {v:+.2f}" for k, v in f["terms"].items()) + ")" if f.get("terms") else "")
+                + ", threshold "
                 f"**{f['threshold']:.3f}** (99th percentile of clean validation digits); "
                 f"{f['share_of_digits_closer']:.1%} of validation digits score lower\n"
                 f"- **Probabilities** ({p['source']}): top **{p['top']:.3f}**, runner-up **{p['runner_up']:.3f}**, "

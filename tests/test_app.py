@@ -13,7 +13,9 @@ from conftest import ENTRY, open_page, wait_for_first_start
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-N_METHODS = 6
+from uqcore.methods import REGISTRY
+
+N_METHODS = sum(not m.teaching for m in REGISTRY.values())  # every method that reads pictures: 7
 
 
 def start(page: str | None = None) -> AppTest:
@@ -97,11 +99,11 @@ def test_try_digit_starts_with_a_gentle_prompt(quick_app_env):
     assert not method_cards(at)
 
 
-def test_random_test_digit_shows_six_cards_and_a_verdict(quick_app_env):
+def test_random_test_digit_shows_every_card_and_a_verdict(quick_app_env):
     at = start("views/try_digit.py")
     next(b for b in at.button if b.label == "Random test digit").click().run()
     assert not at.exception, at.exception
-    assert len(method_cards(at)) == N_METHODS
+    assert N_METHODS == 7 and len(method_cards(at)) == N_METHODS
     assert len(verdicts(at)) == 1
     bars = [h for h in at.get("html") if 'aria-label="probability of each digit"' in h.proto.body]
     assert len(bars) == N_METHODS  # one probability chart per card (plain HTML bars: they draw at once)
@@ -186,7 +188,7 @@ def test_compare_table_slider_and_scatter(quick_app_env):
     m = bundle.methods["ensemble"]
     correct = pred.get("test", "ensemble", "probs").argmax(1) == pred.y("test")
     expected = accuracy_at_coverage(pred.get("test", "ensemble", "total"), correct, 0.80)
-    assert len(after) == len(bundle.methods) == 7  # the six readers and the teaching network
+    assert len(after) == len(bundle.methods) == 8  # the seven readers and the teaching network
     assert f"**{m.title}**  \nabstain on 20% → accuracy **{expected:.2%}**" in after
 
 

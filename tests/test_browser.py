@@ -260,18 +260,21 @@ def _stroke(page, box, points) -> None:
 
 
 def test_draw_a_4_or_9_and_read_ambiguous(server, page):
-    """A 4 whose top is almost closed (halfway to a 9): the headline says 'Ambiguous between' two digits."""
+    """A 4 whose top is half closed (halfway to a 9): the headline says 'Ambiguous between' two digits.
+    Measured in Chromium on the full build: "Ambiguous between 9 and 4: 79% a 9, 19% a 4"; with the top stroke
+    starting at x = 0.55 instead of 0.50 the same shape is "Confident: this is a 9 (100% sure)"."""
     page.goto(f"{server}/try_digit")
     wait_idle(page)
     canvas = _canvas(page)
     box = canvas.bounding_box()
-    _stroke(page, box, [(0.62, 0.22), (0.40, 0.20), (0.33, 0.40), (0.38, 0.52), (0.64, 0.50)])  # the almost-closed top
+    _stroke(page, box, [(0.50, 0.22), (0.40, 0.20), (0.33, 0.40), (0.38, 0.44), (0.64, 0.42)])  # the half-closed top
     wait_idle(page)
     _stroke(page, box, [(0.64, 0.20), (0.64, 0.85)])  # the long right stroke
     page.get_by_text("Your drawing", exact=True).first.wait_for(timeout=30000)
     wait_idle(page)
-    page.get_by_text("Ambiguous between", exact=False).first.wait_for(timeout=20000)
-    text = page.get_by_text("Ambiguous between", exact=False).first.inner_text()
+    alert = page.locator('[data-testid="stAlert"]').filter(has_text="Ambiguous between").first
+    alert.wait_for(timeout=20000)
+    text = alert.inner_text()
     import re
 
     assert re.search(r"Ambiguous between \d and \d", text), text

@@ -20,8 +20,10 @@ from uqcore.data.shift import make as make_set
 from uqcore.methods import NAMES, Method, Parts, make_methods
 from uqcore.methods.laplace import fit_laplace_covariance
 from uqcore.methods.nets import MLP, ModelConfig, TrainConfig
-from uqcore.methods.temperature import fit_temperature
-from uqcore.methods.training import predict_logits, train_ensemble, train_evidential, train_mlp
+from uqcore.methods.temperature import TemperatureScaler, fit_temperature
+from uqcore.methods.reader import reader_outputs
+from uqcore.methods.training import (READER_TRAINING, predict_logits, train_ensemble, train_evidential, train_mlp,
+                                     train_reader)
 from uqcore.metrics.familiarity import Familiarity, FamiliarityConfig
 from uqcore.metrics.ood import Mahalanobis, fit_threshold
 from uqcore.predictions import Predictions
@@ -49,6 +51,10 @@ class BuildConfig:
     # learning rate and 30k digits, so that it is overconfident (ECE 1.4% before scaling, 0.4% after, T ~ 1.9).
     overconfident: TrainConfig = field(default_factory=lambda: TrainConfig(
         epochs=16, batch_size=128, cosine=False, shift=0, seed=7, n_train=30000, model=ModelConfig(dropout=0.0)))
+    # The headline reader (uqcore.methods.reader): ten digits and "not a digit", trained also on blends and on
+    # non-digits. 20 one-cycle epochs; chosen on validation digits, blends and letters (benchmarks/RESULTS.md).
+    reader: TrainConfig = field(default_factory=lambda: TrainConfig(
+        epochs=20, batch_size=128, shift=2, seed=11, onecycle=3e-3, model=ModelConfig(dropout=0.2, n_classes=11)))
     mc_samples: int = 50
     laplace_samples: int = 50
     set_size: int | None = None  # images per shift/OOD set; None = each set's default size
@@ -67,6 +73,7 @@ class BuildConfig:
             ensemble=replace(self.ensemble, epochs=2, n_train=10000),
             evidential=replace(self.evidential, **small),
             overconfident=replace(self.overconfident, **small),
+            reader=replace(self.reader, **small),
             set_size=200,
             embedding="pca",
             familiarity=replace(self.familiarity, bank=2000),
@@ -182,14 +189,27 @@ def overconfident_stage(store: Store, key: str, cfg: TrainConfig, *, force: bool
                         progress=progress, device=device)
 
 
+def reader_stage(store: Store, key: str, cfg: TrainConfig, *, force: bool, progress: StageProgress,
+                 device: str = "cpu") -> tuple[MLP, dict]:
+    return _model_stage(store, key, "reader", "headline reader", cfg, train_reader, force=force,
+                        progress=progress, device=device)
+
+
+def fit_reader_temperature(reader: MLP, x_val: np.ndarray, y_val: np.ndarray) -> float:
+    """The temperature of the reader's ten digit logits that minimises NLL on validation digits."""
+    logits, _, _ = reader_outputs(reader, x_val)
+    return float(TemperatureScaler().fit(logits, y_val).temperature_)
+
+
 def posthoc_stage(store: Store, config: BuildConfig, key: str, mlp: MLP, members: list[MLP],
-                  evidential: MLP, *, force: bool, progress: StageProgress, overconfident: MLP | None = None) -> tuple[Parts, dict[str, float], dict]:
+                  evidential: MLP, *, force: bool, progress: StageProgress, overconfident: MLP | None = None,
+                  reader: MLP | None = None) -> tuple[Parts, dict[str, float], dict]:
     """Temperature, Laplace covariance, Mahalanobis statistics and each method's OOD threshold."""
     cached = None if force else store.load_arrays(key)
 
-    def parts_from(temperature, cov, maha):
+    def parts_from(temperature, cov, maha, reader_t=1.0):
         return Parts(mlp=mlp, members=members, evidential=evidential, overconfident=overconfident,
-                     temperature=float(temperature),
+                     reader=reader, reader_temperature=float(reader_t), temperature=float(temperature),
                      laplace_cov=torch.as_tensor(cov), mahalanobis=maha, mc_samples=config.mc_samples,
                      laplace_samples=config.laplace_samples)
 
@@ -197,7 +217,7 @@ def posthoc_stage(store: Store, config: BuildConfig, key: str, mlp: MLP, members
         arrays, meta = cached
         try:
             maha = Mahalanobis.from_state({k[5:]: v for k, v in arrays.items() if k.startswith("maha.")})
-            parts = parts_from(arrays["temperature"], arrays["laplace_cov"], maha)
+            parts = parts_from(arrays["temperature"], arrays["laplace_cov"], maha, arrays["reader_temperature"])
             thresholds = dict(zip(NAMES, arrays["thresholds"].tolist(), strict=True))
             progress("calibrate", 1, 1, f"calibration loaded from cache (T = {float(arrays['temperature']):.2f})")
             return parts, thresholds, meta
@@ -210,6 +230,7 @@ def posthoc_stage(store: Store, config: BuildConfig, key: str, mlp: MLP, members
     progress("calibrate", 0, 4, "calibrate: fitting the temperature")
     t0 = time.perf_counter()
     temperature = fit_temperature(mlp, data.val.x, data.val.y)
+    reader_t = fit_reader_temperature(reader, data.val.x, data.val.y) if reader is not None else 1.0
     timings["temperature"] = time.perf_counter() - t0
     progress("calibrate", 1, 4, f"calibrate: T = {temperature:.2f}; fitting the Laplace approximation")
     t0 = time.perf_counter()
@@ -218,16 +239,18 @@ def posthoc_stage(store: Store, config: BuildConfig, key: str, mlp: MLP, members
     progress("calibrate", 2, 4, "calibrate: Mahalanobis statistics of the training features")
     with torch.no_grad():
         maha = Mahalanobis().fit(mlp.embed(torch.as_tensor(train.x)).numpy(), train.y)
-    parts = parts_from(temperature, cov, maha)
+    parts = parts_from(temperature, cov, maha, reader_t)
     progress("calibrate", 3, 4, "calibrate: OOD thresholds on the validation split")
     t0 = time.perf_counter()
     methods = make_methods(parts)
     thresholds = {name: fit_threshold(m.predict(data.val.x).ood_score, quantile=0.95) for name, m in methods.items()}
     timings["thresholds"] = time.perf_counter() - t0
-    arrays = {"temperature": np.float64(temperature), "laplace_cov": cov.numpy(),
+    arrays = {"temperature": np.float64(temperature), "reader_temperature": np.float64(reader_t),
+              "laplace_cov": cov.numpy(),
               "thresholds": np.array([thresholds[n] for n in NAMES]),
               **{f"maha.{k}": v for k, v in maha.state().items()}}
-    meta = {"temperature": temperature, "laplace": la_meta, "timings": timings, "thresholds": thresholds,
+    meta = {"temperature": temperature, "reader_temperature": reader_t, "laplace": la_meta, "timings": timings,
+            "thresholds": thresholds,
             "threshold_quantile": 0.95}
     store.save_arrays(key, arrays, meta)
     progress("calibrate", 4, 4, f"calibrate: done (T = {temperature:.2f})")
@@ -235,12 +258,14 @@ def posthoc_stage(store: Store, config: BuildConfig, key: str, mlp: MLP, members
 
 
 def familiarity_stage(store: Store, config: BuildConfig, key: str, mlp: MLP, *, force: bool,
-                      progress: StageProgress) -> Familiarity:
+                      progress: StageProgress, reader: MLP | None = None,
+                      reader_temperature: float = 1.0) -> Familiarity:
     """The k-NN familiarity score (uqcore.familiarity), fitted on training digits, scaled on validation."""
     cached = None if force else store.load_arrays(key)
     if cached is not None:
         try:
-            fam = Familiarity.from_state(mlp, cached[0], config.familiarity)
+            fam = Familiarity.from_state(mlp, cached[0], config.familiarity, reader=reader,
+                                         reader_temperature=reader_temperature)
             progress("familiarity", 1, 1, "familiarity loaded from cache")
             return fam
         except (KeyError, ValueError, TypeError) as e:
@@ -249,8 +274,10 @@ def familiarity_stage(store: Store, config: BuildConfig, key: str, mlp: MLP, *, 
     progress("familiarity", 0, 1, "familiarity: k nearest training digits at three depths")
     data = load_mnist()
     t0 = time.perf_counter()
-    fam = Familiarity(config.familiarity).fit(mlp, data.train.x, data.train.y, data.val.x)
+    fam = Familiarity(config.familiarity).fit(mlp, data.train.x, data.train.y, data.val.x, data.val.y,
+                                              reader=reader, reader_temperature=reader_temperature)
     store.save_arrays(key, fam.state(), {"config": config.familiarity.to_dict(), "threshold": fam.threshold_,
+                                         "confident": fam.confident_,
                                          "seconds": time.perf_counter() - t0})
     progress("familiarity", 1, 1, "familiarity: done")
     return fam
@@ -347,17 +374,20 @@ def stage_keys(store: Store, config: BuildConfig) -> dict[str, str]:
     k = {"mlp": store.key("mlp", config.mlp.to_dict()),
          "ensemble": store.key("ensemble", {"train": config.ensemble.to_dict(), "n_members": config.n_members}),
          "evidential": store.key("evidential", config.evidential.to_dict()),
-         "overconfident": store.key("overconfident", config.overconfident.to_dict())}
+         "overconfident": store.key("overconfident", config.overconfident.to_dict()),
+         "reader": store.key("reader", {**config.reader.to_dict(), **READER_TRAINING,
+                                       "made_from": generator_inputs()})}
     k["posthoc"] = store.key("posthoc", {"mlp": k["mlp"], "ensemble": k["ensemble"], "evidential": k["evidential"],
-                                         "overconfident": k["overconfident"],
+                                         "overconfident": k["overconfident"], "reader": k["reader"],
                                          "mc": config.mc_samples, "laplace": config.laplace_samples})
     sets = [(n, REGISTRY[n].seed, REGISTRY[n].size) if n in REGISTRY else n for n, _, _ in evaluation_sets(config)]
     k["predictions"] = store.key("predictions", {"posthoc": k["posthoc"], "set_size": config.set_size, "sets": sets,
                                                  "store": 2,  # 2: uqcore.predictions (every method's logits)
                                                  "made_from": generator_inputs()})
-    k["familiarity"] = store.key("familiarity", {"mlp": k["mlp"], **config.familiarity.to_dict()})
+    k["familiarity"] = store.key("familiarity", {"mlp": k["mlp"], "posthoc": k["posthoc"], "headline": 3,
+                                                 **config.familiarity.to_dict()})
     k["file_path"] = store.key("file_path", {"predictions": k["predictions"], "familiarity": k["familiarity"],
-                                             "photos": config.photos, "version": 3})
+                                             "photos": config.photos, "version": 4})
     k["embedding"] = store.key("embedding", {"predictions": k["predictions"], "method": config.embedding,
                                              "cap": EMBED_CAP, "layout": "joint"})
     return k
@@ -390,19 +420,23 @@ def build(
                                            progress=progress, device=dev)
     overconfident, oc_meta = overconfident_stage(store, keys["overconfident"], config.overconfident, force=force,
                                                  progress=progress, device=dev)
+    reader, reader_meta = reader_stage(store, keys["reader"], config.reader, force=force, progress=progress,
+                                       device=dev)
     timings["train"] = time.perf_counter() - t0
     parts, thresholds, post_meta = posthoc_stage(store, config, keys["posthoc"], mlp, members, evidential,
-                                                 force=force, progress=progress, overconfident=overconfident)
+                                                 force=force, progress=progress, overconfident=overconfident,
+                                                 reader=reader)
     methods = make_methods(parts, thresholds)
     predictions, pred_meta = predictions_stage(store, config, keys["predictions"], methods, force=force,
                                                progress=progress)
-    fam = familiarity_stage(store, config, keys["familiarity"], mlp, force=force, progress=progress)
+    fam = familiarity_stage(store, config, keys["familiarity"], mlp, force=force, progress=progress, reader=reader,
+                            reader_temperature=parts.reader_temperature)
     file_path = file_path_stage(store, config, keys["file_path"], methods, fam, predictions, force=force,
                                 progress=progress)
     embedding = embedding_stage(store, config, keys["embedding"], predictions, force=force, progress=progress)
     timings["total"] = time.perf_counter() - t0
     return Bundle(config=config, mlp=mlp, mlp_meta=mlp_meta, store=store, methods=methods, parts=parts,
-                  meta={"mlp": mlp_meta, "ensemble": ens_meta, "evidential": ev_meta, "overconfident": oc_meta,
+                  meta={"mlp": mlp_meta, "ensemble": ens_meta, "evidential": ev_meta, "overconfident": oc_meta, "reader": reader_meta,
                         "posthoc": post_meta,
                         "predictions": pred_meta, "timings": timings},
                   predictions=predictions, embedding=embedding, familiarity=fam, file_path=file_path)

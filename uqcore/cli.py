@@ -56,11 +56,14 @@ def cmd_train(args) -> int:
     seconds = time.perf_counter() - t0
     meta = bundle.meta
     print(f"artifacts: {bundle.store.root}")
-    for name in ("mlp", "ensemble", "evidential", "overconfident"):
+    for name in ("mlp", "ensemble", "evidential", "overconfident", "reader"):
         m = meta[name]
         print(f"{name}: test accuracy {m['test_accuracy']:.2%} "
               f"({m['config']['epochs']} epochs, trained in {m['train_seconds']:.1f} s on {m.get('device', 'cpu')})")
     print(f"temperature: T = {bundle.parts.temperature:.3f}")
+    if bundle.familiarity is not None:
+        print(f"headline: confident at {bundle.familiarity.confident_:.0%} "
+              f"(reader T = {bundle.parts.reader_temperature:.2f}), unfamiliar above {bundle.familiarity.threshold_:.2f}")
     print(f"done in {seconds:.1f} s")
     return 0
 

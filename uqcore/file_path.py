@@ -21,7 +21,8 @@ from uqcore.methods import Method
 from uqcore.metrics.familiarity import LAYERS, Familiarity, layer_inputs, stratified_bank
 from uqcore.metrics.ood import RelativeMahalanobis, ood_metrics
 from uqcore.predictions import Predictions
-from uqcore.verdict import CONFIDENT, HEADLINE_SOURCE
+from uqcore.predict import headline_source
+from uqcore.verdict import CONFIDENT
 
 HELD_OUT = ("objects", "doodles")
 KINDS = ("confident", "ambiguous", "unfamiliar", "no_digit")
@@ -93,7 +94,8 @@ def measure(methods: dict[str, Method], fam: Familiarity, predictions: Predictio
     rmd = RelativeMahalanobis().fit(layer_inputs(fam.model, train.x[bank])["hidden2"], train.y[bank])
     out: dict[str, np.ndarray] = {"families": np.array([f[0] for f in fams]),
                                   "held_out": np.array(HELD_OUT), "threshold": np.asarray(fam.threshold_),
-                                  "quantile": np.asarray(fam.config.quantile), **extras}
+                                  "quantile": np.asarray(fam.config.quantile), "confident": np.asarray(fam.confident_),
+                                  "source": np.asarray(headline_source(methods)), **extras}
     for i, (name, y, x, files) in enumerate(fams):
         progress(i, len(fams), f"file path: {name}")
         out[f"{name}/y"] = np.asarray(y)
@@ -107,10 +109,11 @@ def measure(methods: dict[str, Method], fam: Familiarity, predictions: Predictio
             out[f"{p}/empty"] = empty
             if view == "png":
                 out[f"{p}/x"] = np.round(v * 255).astype(np.uint8)
-            feats = layer_inputs(fam.model, v)
-            for layer, s in fam.layer_scores(features=feats).items():
-                out[f"{p}/knn_{layer}"] = s.astype(np.float32)
-            out[f"{p}/familiarity"] = sum(out[f"{p}/knn_{n}"] for n in LAYERS).astype(np.float32)
+            feats = fam.features(v)
+            terms = fam.layer_scores(features=feats)
+            for layer in LAYERS:
+                out[f"{p}/knn_{layer}"] = terms[layer].astype(np.float32)
+            out[f"{p}/familiarity"] = sum(terms.values()).astype(np.float32)
             out[f"{p}/rmd_hidden2"] = rmd.score(feats["hidden2"]).astype(np.float32)
             for m, method in methods.items():
                 pred = method.predict(v)
@@ -162,6 +165,7 @@ def summary(fp: dict[str, np.ndarray], method_scores: dict[str, str]) -> dict:
     fams = [str(f) for f in fp["families"]]
     ood = ood_families(fp)
     thr = float(fp["threshold"])
+    source, confident = _headline_rule(fp)
     scores = {f"{m} ({s})": m for m, s in method_scores.items()}
     scores.update({f"knn_{n}": f"knn_{n}" for n in LAYERS})
     scores["rmd_hidden2"] = "rmd_hidden2"
@@ -176,8 +180,8 @@ def summary(fp: dict[str, np.ndarray], method_scores: dict[str, str]) -> dict:
         for view in ("arrays", "png"):
             if f"{f}/{view}/empty" not in fp:
                 continue
-            probs = fp[f"{f}/{view}/{HEADLINE_SOURCE}/probs"]
-            kinds = headline_kinds(probs, fp[f"{f}/{view}/familiarity"], fp[f"{f}/{view}/empty"], thr)
+            probs = fp[f"{f}/{view}/{source}/probs"]
+            kinds = headline_kinds(probs, fp[f"{f}/{view}/familiarity"], fp[f"{f}/{view}/empty"], thr, confident)
             row = {"n": int(len(kinds)), **{k: float((kinds == k).mean()) for k in KINDS}}
             y = fp[f"{f}/y"]
             if (y >= 0).all():
@@ -189,16 +193,23 @@ def summary(fp: dict[str, np.ndarray], method_scores: dict[str, str]) -> dict:
     if "blends/label_b" in fp:
         for view in matrix.get("blends", {}):
             matrix["blends"][view]["ambiguous_naming_both"] = blends_naming_both(fp, view)
-    return {"threshold": thr, "quantile": float(fp["quantile"]), "confident_threshold": CONFIDENT, "source": HEADLINE_SOURCE,
+    return {"threshold": thr, "quantile": float(fp["quantile"]), "confident_threshold": confident, "source": source,
             "held_out": list(HELD_OUT), "tuned_on": [f for f in ood if f not in HELD_OUT],
             "scores": table, "verdict_matrix": matrix, "test_accuracy": accuracy}
 
 
 def blends_naming_both(fp: dict[str, np.ndarray], view: str = "png") -> float:
     """Share of blends whose headline is 'ambiguous' and names both blended digits."""
-    probs = fp[f"blends/{view}/{HEADLINE_SOURCE}/probs"]
-    kinds = headline_kinds(probs, fp[f"blends/{view}/familiarity"], fp[f"blends/{view}/empty"], float(fp["threshold"]))
+    source, confident = _headline_rule(fp)
+    probs = fp[f"blends/{view}/{source}/probs"]
+    kinds = headline_kinds(probs, fp[f"blends/{view}/familiarity"], fp[f"blends/{view}/empty"], float(fp["threshold"]),
+                           confident)
     top2 = np.argsort(-probs, 1)[:, :2]
     y, label_b = fp["blends/y"], fp["blends/label_b"]
     both = ((top2[:, 0] == y) & (top2[:, 1] == label_b)) | ((top2[:, 1] == y) & (top2[:, 0] == label_b))
     return float(((kinds == "ambiguous") & both).mean())
+
+
+def _headline_rule(fp: dict[str, np.ndarray]) -> tuple[str, float]:
+    """(whose probabilities the headline read, its confident cut) when these measurements were made."""
+    return str(fp["source"]), float(fp["confident"]) if "confident" in fp else CONFIDENT

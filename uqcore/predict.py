@@ -8,7 +8,7 @@ import numpy as np
 from uqcore.data.preprocess import ImageError, to_mnist
 from uqcore.methods import Method
 from uqcore.analysis import sets
-from uqcore.verdict import HEADLINE_SOURCE, Headline, headline, verdict
+from uqcore.verdict import CONFIDENT, FALLBACK_SOURCE, HEADLINE_SOURCE, Headline, headline, verdict
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".svg"}
 
@@ -93,13 +93,20 @@ def predict_paths(methods: dict[str, Method], paths: list[str | Path], familiari
 
 
 def headline_for(familiarity, results: dict[str, dict], x: np.ndarray) -> Headline:
-    """The headline for one image: ``predict_one``'s ``results`` (the ensemble's probabilities; the
-    single network's where the ensemble is missing) and the familiarity (``uqcore.metrics.familiarity``) of ``x``."""
-    source = HEADLINE_SOURCE if HEADLINE_SOURCE in results else next(iter(results))
-    s = float(familiarity.score(np.asarray(x, np.float32).reshape(1, 784))[0])
+    """The headline for one image: ``predict_one``'s ``results`` (the headline reader's probabilities; the
+    ensemble's, then any method's, where it is missing) and the familiarity (``uqcore.metrics.familiarity``) of
+    ``x``, whose fit also holds the confident cut."""
+    source = headline_source(results)
+    terms = {k: float(v[0]) for k, v in familiarity.layer_scores(np.asarray(x, np.float32).reshape(1, 784)).items()}
+    s = sum(terms.values())
     return headline(np.asarray(results[source]["probs"]), familiarity=s, familiarity_threshold=familiarity.threshold_,
-                    familiar_share=familiarity.percentile(s), source=source,
-                    prediction_set=results[source].get("set"))
+                    familiar_share=familiarity.percentile(s), source=source, terms=terms,
+                    confident=getattr(familiarity, "confident_", CONFIDENT), prediction_set=results[source].get("set"))
+
+
+def headline_source(available) -> str:
+    """Whose probabilities the headline reads: the reader, else the ensemble, else the first method."""
+    return next((m for m in (HEADLINE_SOURCE, FALLBACK_SOURCE) if m in available), next(iter(available)))
 
 
 def explanation_for(methods: dict[str, Method], h: Headline, x: np.ndarray, *, as_lists: bool = False) -> dict:

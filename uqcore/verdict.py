@@ -8,9 +8,15 @@ import numpy as np
 
 from uqcore.methods import DEFAULT_METHOD
 
-CONFIDENT = 0.90  # top probability at or above this: "confident"
+CONFIDENT = 0.90  # a method's verdict: top probability at or above this is "confident"
 TWO_WAY = 0.80  # top two together at or above this: "ambiguous between X and Y"
-HEADLINE_SOURCE = DEFAULT_METHOD  # whose probabilities the headline reads (the best calibrated here)
+# The headline reads the headline reader (uqcore.methods.reader), or the ensemble in a build without one.
+HEADLINE_SOURCE = "reader"
+FALLBACK_SOURCE = DEFAULT_METHOD
+# The headline's confident cut: the reader's top probability that this share of the familiar clean validation
+# digits reach (fitted with the familiarity score, ``uqcore.metrics.familiarity``).
+CONFIDENT_SHARE = 0.96
+CONFIDENT_FLOOR = 0.80  # but never below this: "Confident ... (53% sure)" would read as nonsense (a weak model)
 
 
 @dataclass(frozen=True)
@@ -71,18 +77,21 @@ class Headline:
 
 
 def headline(probs, *, familiarity: float, familiarity_threshold: float, familiar_share: float,
-             confident: float = CONFIDENT, source: str = HEADLINE_SOURCE, prediction_set=None) -> Headline:
+             confident: float = CONFIDENT, source: str = HEADLINE_SOURCE, prediction_set=None,
+             terms: dict[str, float] | None = None) -> Headline:
     """The three-way rule, in this order (one rule, not a vote):
 
     1. **unfamiliar** when the familiarity score (``uqcore.metrics.familiarity``: distance to the nearest
        training digits) is above its threshold: the 99th percentile of clean validation digits;
-    2. **confident** when the top probability of ``source`` (the deep ensemble) is at least
-       ``confident``;
+    2. **confident** when the top probability of ``source`` (the headline reader) is at least
+       ``confident`` (the cut that 96% of familiar clean validation digits reach, ``Familiarity.confident_``);
     3. otherwise **ambiguous** between the two most likely digits (both named).
 
     ``familiar_share`` is the share of clean validation digits closer than this image (0..1).
     ``prediction_set`` (the source's conformal set, ``uqcore.analysis.sets``) adds the guaranteed answer in
     plain words, except for an unfamiliar image: the guarantee only holds for images like the digits.
+    ``terms`` (the familiarity score's parts, ``Familiarity.layer_scores``) say in the reason which evidence
+    weighed most: the headline reader's "not a digit" output, or the distance to the training digits.
     """
     p = np.asarray(probs, dtype=np.float64)
     if p.ndim != 1 or not np.isclose(p.sum(), 1.0, atol=1e-3):
@@ -91,7 +100,8 @@ def headline(probs, *, familiarity: float, familiarity_threshold: float, familia
     a, b = int(order[0]), int(order[1])
     share = min(familiar_share, 0.999)
     evidence = {"familiarity": {"score": float(familiarity), "threshold": float(familiarity_threshold),
-                                "share_of_digits_closer": float(familiar_share)},
+                                "share_of_digits_closer": float(familiar_share),
+                                **({"terms": {k: float(v) for k, v in terms.items()}} if terms else {})},
                 "probabilities": {"source": source, "top": float(p[a]), "runner_up": float(p[b]),
                                   "confident_threshold": float(confident)}}
     digits = tuple(int(d) for d in (prediction_set or ()))
@@ -104,13 +114,12 @@ def headline(probs, *, familiarity: float, familiarity_threshold: float, familia
         return Headline("unfamiliar", a, b,
                         "This does not look like anything the model was trained on. Any digit it names would be a "
                         "guess; do not trust it.",
-                        f"It is further from every digit the model learned than {share:.1%} of real handwritten "
-                        "digits are.", evidence)  # no set: its guarantee does not hold for unfamiliar images
+                        _unfamiliar_reason(share, terms), evidence)  # no set: no guarantee for unfamiliar images
     if p[a] >= confident:
         evidence["decided_by"] = "probability"
         return Headline("confident", a, b, f"Confident: this is {article(a)} ({p[a]:.0%} sure).",
                         f"It is as close to the digits the model learned as real handwritten digits usually are, "
-                        f"and the models are {p[a]:.0%} sure it is {article(a)}.", evidence, digits,
+                        f"and the model is {p[a]:.0%} sure it is {article(a)}.", evidence, digits,
                         _guarantee(digits))
     evidence["decided_by"] = "probability"
     rest = "" if p[a] + p[b] >= TWO_WAY else " Other digits are possible too."
@@ -126,3 +135,13 @@ def _guarantee(digits: tuple[int, ...]) -> str:
     from uqcore.analysis import sets
 
     return sets.set_sentence(list(digits))
+
+
+def _unfamiliar_reason(share: float, terms: dict[str, float] | None) -> str:
+    """Which evidence made an image unfamiliar, in plain words: the larger of the reader's term and the
+    distances' terms (``terms`` as in ``headline``)."""
+    distance = sum(v for k, v in (terms or {}).items() if k != "reader")
+    if terms and "reader" in terms and terms["reader"] > distance:
+        return (f"The model that was trained to tell digits from other pictures calls it not a digit: it is stranger "
+                f"than {share:.1%} of real handwritten digits are.")
+    return f"It is further from every digit the model learned than {share:.1%} of real handwritten digits are."

@@ -13,7 +13,7 @@ from dashboard.resources import get_bundle, reading_context, sample_set
 from uqcore.data.preprocess import ImageError, to_mnist
 
 st.title("Try a digit")
-st.write("Draw a digit, upload a picture of one, or let the app pick an image. Six different methods read it "
+st.write("Draw a digit, upload a picture of one, or let the app pick an image. Seven different methods read it "
          "and each says how sure it is, and **why** it is unsure.")
 
 bundle = get_bundle()
@@ -113,7 +113,8 @@ def workbench() -> None:
     widgets.verdict_card(current["verdict"], current["results"])
     quantile = bundle.meta["posthoc"].get("threshold_quantile", 0.95)
     results = current["results"]
-    names = list(results)
+    source = current["verdict"].evidence.get("probabilities", {}).get("source")
+    names = sorted(results, key=lambda n: n != source)  # the card the headline reads comes first
     for row in range(0, len(names), 3):
         for col, name in zip(st.columns(3), names[row:row + 3]):
             with col:

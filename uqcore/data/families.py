@@ -14,6 +14,13 @@ And whole pictures, to go through the upload path (``uqcore.data.preprocess.to_m
 - ``digit_photos(n, rng)``: an MNIST test digit written with a dark pen on grey paper, photographed:
   uneven lighting, a shadow, paper grain, blur, JPEG, the digit filling 5-30% of the picture;
 - ``paper_photos(n, rng)``: the same paper with nothing on it.
+
+And the non-digits the headline reader (``uqcore.methods.reader``) is trained to call "not a digit":
+``training_outliers(n, rng)``. They are none of the families above or of the registry's OOD sets, so every
+family stays a measurement: scrambled digits (a digit cut into 7 x 7 tiles and shuffled), printed symbols
+that are neither digits nor Latin letters (``#``, ``&``, ``?``, lower-case Greek...) and thresholded crops of
+scikit-image's photographs (the ``photos`` family shows the same photographs raw, so it is not independent
+of this training set).
 """
 from __future__ import annotations
 
@@ -319,3 +326,60 @@ def paper_photos(n: int, rng: np.random.Generator) -> list[bytes]:
     """``n`` JPEG photos of blank paper (no digit: the answer must be "no digit found")."""
     return [_photo_bytes(ndimage.gaussian_filter(_paper(rng, *_size(rng)), rng.uniform(0.3, 1.0)), rng)
             for _ in range(n)]
+
+
+# ----------------------------------------------------------------------------- training outliers
+
+# No glyph a hand could write as a digit: "|", "/", "(", "[", "!" pass for a 1, "o" for a 0.
+SYMBOLS = tuple("#&@%?+=$*<>{}~^") + tuple("αβγδεζηθλμξπρσφψω")
+OUTLIER_KINDS = ("scrambled", "symbols", "crops")
+CROP_SOURCES = ("camera", "coins", "moon", "text", "page", "grass", "gravel", "brick")
+
+
+def _scrambled(n: int, rng: np.random.Generator) -> np.ndarray:
+    train = load_mnist().train.x
+    tiles = train[rng.integers(0, len(train), n)].reshape(n, 4, 7, 4, 7).transpose(0, 1, 3, 2, 4).reshape(n, 16, 7, 7)
+    tiles = np.take_along_axis(tiles, np.argsort(rng.random((n, 16)), 1)[:, :, None, None], 1)
+    imgs = tiles.reshape(n, 4, 4, 7, 7).transpose(0, 1, 3, 2, 4).reshape(n, 28, 28)
+    return np.stack([frame_like_mnist(v) for v in imgs]).reshape(n, 784)
+
+
+def _symbols(n: int, rng: np.random.Generator) -> np.ndarray:
+    from uqcore.data.shift import _font, font_paths  # shift imports this module
+
+    fonts = ["default", *(str(p) for p in font_paths())]
+    out = np.zeros((n, 784), np.float32)
+    for i in range(n):
+        img = Image.new("L", (CANVAS, CANVAS))
+        try:
+            ImageDraw.Draw(img).text((int(rng.integers(10, 30)), int(rng.integers(10, 30))),
+                                     SYMBOLS[rng.integers(len(SYMBOLS))], fill=255,
+                                     font=_font(fonts[rng.integers(len(fonts))], int(rng.integers(24, 61))),
+                                     stroke_width=int(rng.integers(0, 3)), stroke_fill=255)
+        except (OSError, ValueError):  # a font without this glyph's table: leave the row empty
+            continue
+        img = img.rotate(float(rng.uniform(-25, 25)), resample=Image.Resampling.BILINEAR)
+        out[i] = frame_like_mnist(np.asarray(img, np.float32) / 255.0).ravel()
+    return out
+
+
+def _crops(n: int, rng: np.random.Generator) -> np.ndarray:
+    lib = _photo_library()
+    out = np.zeros((n, 784), np.float32)
+    for i in range(n):
+        g = lib[CROP_SOURCES[rng.integers(len(CROP_SOURCES))]].astype(np.float32) / 255.0
+        s = int(rng.integers(16, min(g.shape) // 2))
+        r0, c0 = rng.integers(0, g.shape[0] - s), rng.integers(0, g.shape[1] - s)
+        p = g[r0:r0 + s, c0:c0 + s]
+        p = p if rng.random() < 0.5 else 1.0 - p
+        lo = np.quantile(p, 0.6)
+        out[i] = frame_like_mnist(np.clip((p - lo) / max(1e-3, float(p.max()) - lo), 0, 1)).ravel()
+    return out
+
+
+def training_outliers(n: int, rng: np.random.Generator) -> np.ndarray:
+    """About ``n`` non-digits (n, 784) float32, a third of each kind in ``OUTLIER_KINDS``; empty pictures
+    (a glyph a font lacks, a flat crop) are dropped."""
+    per = max(1, n // len(OUTLIER_KINDS))
+    x = np.concatenate([_scrambled(per, rng), _symbols(per, rng), _crops(per, rng)]).astype(np.float32)
+    return x[x.max(1) > 0]

@@ -19,7 +19,7 @@ for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
 NAMES: tuple[str, ...] = tuple(sorted(REGISTRY, key=lambda n: REGISTRY[n].order))
 for _name in NAMES:  # the registry in the same order
     REGISTRY[_name] = REGISTRY.pop(_name)
-DEFAULT_METHOD = "ensemble"  # the method pages open on, and whose probabilities the headline reads
+DEFAULT_METHOD = "ensemble"  # the method pages open on (the headline reads the reader: uqcore.verdict)
 
 
 def make_methods(parts: Parts, thresholds: dict[str, float] | None = None) -> dict[str, Method]:

@@ -56,6 +56,8 @@ class Parts:
     laplace_cov: torch.Tensor  # (P, P) posterior covariance of the MLP's last layer (weight, bias)
     mahalanobis: Mahalanobis
     overconfident: MLP | None = None  # the Calibration lab's teaching network (no dropout, no augmentation)
+    reader: MLP | None = None  # the headline reader: ten digits and "not a digit" (uqcore.methods.reader)
+    reader_temperature: float = 1.0  # its digit logits' temperature, fitted on validation digits
     mc_samples: int = 50
     laplace_samples: int = 50
     seed: int = 0

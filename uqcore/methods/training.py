@@ -196,6 +196,68 @@ def train_mlp(train: Split, val: Split, cfg: TrainConfig, progress: Progress | N
     return model, history
 
 
+# How the headline reader is trained (``train_reader``); part of its artifact key.
+READER_TRAINING = {"outliers_per_digit": 0.24, "blend_share": 0.5, "outlier_share": 0.25, "outliers_version": 1}
+
+
+def reader_loss(outliers: torch.Tensor, *, blend_share: float, outlier_share: float, blend_range=(0.25, 0.75),
+                shift: int = 0, seed: int = 0) -> LossFn:
+    """The headline reader's loss (``uqcore.methods.reader``): soft-target cross-entropy over 11 outputs (the
+    ten digits and "not a digit") on each batch with two kinds of extra rows.
+
+    - **Blends**: the first ``blend_share`` of the batch is mixed with a partner from the same batch,
+      ``lam * a + (1 - lam) * b`` with ``lam`` uniform in ``blend_range``, renormalised so the brightest stroke is
+      1 (as MNIST and the ``ambiguous`` set are); the target is ``lam`` on a's digit and ``1 - lam`` on b's
+      (pairs of the same digit stay unmixed).
+    - **Non-digits**: ``outlier_share`` x batch rows drawn from ``outliers`` (``families.training_outliers``),
+      target "not a digit" (the last output).
+    """
+    gen = torch.Generator().manual_seed(seed)
+    lo, hi = blend_range
+
+    def loss(model: nn.Module, xb: torch.Tensor, yb: torch.Tensor, epoch: int) -> torch.Tensor:
+        n, c, dev = len(xb), model.cfg.n_classes, xb.device
+        target = F.one_hot(yb, c).float()
+        nb = int(blend_share * n)
+        if nb:
+            j = torch.randperm(n, generator=gen)[:nb].to(dev)
+            lam = (torch.rand(nb, 1, generator=gen) * (hi - lo) + lo).to(dev)
+            blend = lam * xb[:nb] + (1 - lam) * xb[j]
+            blend = blend / blend.amax(1, keepdim=True).clamp_min(1e-6)
+            mixed = (yb[:nb] != yb[j])[:, None]
+            xb = torch.cat([torch.where(mixed, blend, xb[:nb]), xb[nb:]])
+            target = torch.cat([torch.where(mixed, lam * target[:nb] + (1 - lam) * target[j], target[:nb]),
+                                target[nb:]])
+        no = int(outlier_share * n)
+        if no and len(outliers):
+            k = torch.randint(0, len(outliers), (no,), generator=gen).to(dev)
+            xb = torch.cat([xb, random_shift(outliers[k], shift, gen)])
+            target = torch.cat([target, F.one_hot(torch.full((no,), c - 1, device=dev), c).float()])
+        return -(target * F.log_softmax(model(xb), -1)).sum(-1).mean()
+
+    return loss
+
+
+def train_reader(train: Split, val: Split, cfg: TrainConfig, progress: Progress | None = None, *,
+                 device: str = "cpu", outliers_per_digit: float = READER_TRAINING["outliers_per_digit"],
+                 blend_share: float = READER_TRAINING["blend_share"],
+                 outlier_share: float = READER_TRAINING["outlier_share"]) -> tuple[MLP, list[dict]]:
+    """The headline reader: an MLP with an eleventh output, "not a digit", trained with ``reader_loss`` on
+    ``outliers_per_digit`` x the training digits' count of ``families.training_outliers``."""
+    from uqcore.data.families import training_outliers
+
+    if cfg.model.n_classes != 11:
+        raise ValueError(f"the reader needs 11 outputs (ten digits and 'not a digit'), got {cfg.model.n_classes}.")
+    n_digits = len(train.subset(cfg.n_train).y)
+    outliers = torch.as_tensor(training_outliers(int(outliers_per_digit * n_digits), np.random.default_rng(cfg.seed)))
+    torch.manual_seed(cfg.seed)
+    model = MLP(cfg.model)
+    loss = reader_loss(outliers.to(device), blend_share=blend_share, outlier_share=outlier_share, shift=cfg.shift,
+                       seed=cfg.seed)
+    history = fit(model, train, val, cfg, loss_fn=loss, progress=progress, label="headline reader", device=device)
+    return model, history
+
+
 def train_ensemble(
     train: Split,
     val: Split,

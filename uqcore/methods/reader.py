@@ -1,0 +1,52 @@
+"""The headline reader: the network whose answer the headline gives (``uqcore.verdict.headline``).
+
+The single network's shape (784-256-64) with an eleventh output, "not a digit". It is trained on the
+training digits and on two kinds of extra pictures (``uqcore.methods.training.reader_loss``):
+
+- **blends of two different digits** (25-75%), with the blend as the target ("60% a 4, 40% a 9"), so that
+  a picture between two digits gets two probabilities instead of one confident answer;
+- **non-digits** (``uqcore.data.families.training_outliers``: scrambled digits, printed symbols, photo
+  crops), with "not a digit" as the target. None of them is a family the tool is measured on.
+
+``probs`` are the ten digits' probabilities (the digit logits divided by a temperature fitted on the
+validation digits, so that on real digits they are calibrated). OOD score: the log-odds of "not a digit"
+against all ten digits, ``logit_10 - logsumexp(logit_0..9)``; the headline adds it to the familiarity score
+(``uqcore.metrics.familiarity``).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from uqcore.methods.base import Method, as_tensor, register
+
+NOT_A_DIGIT = 10  # the index of the eleventh output
+
+
+@torch.no_grad()
+def reader_outputs(model, x: np.ndarray, temperature: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(digit logits / temperature (n, 10), not-a-digit log-odds (n,), penultimate features (n, 64))."""
+    z = model.embed(as_tensor(x))
+    out = model.head(z)
+    digits = out[:, :NOT_A_DIGIT]
+    odds = out[:, NOT_A_DIGIT] - torch.logsumexp(digits, -1)
+    return (digits / temperature).numpy(), odds.numpy(), z.numpy()
+
+
+@register
+class Reader(Method):
+    name = "reader"
+    title = "Headline reader"
+    short = "Reader"
+    description = ("The network the headline reads: trained also on blends of two digits and on pictures that are "
+                   "not digits, so it can say 'between two digits' and 'not a digit'. OOD score: its "
+                   "'not a digit' output.")
+    ood_score_name = "not-a-digit"
+    network = "reader"
+    requires = "reader"
+    order = 7
+
+    def predict(self, x):
+        logits, odds, z = reader_outputs(self.parts.reader, x, self.parts.reader_temperature)
+        probs = torch.softmax(torch.as_tensor(logits), -1).numpy()
+        return self._from_members(probs[None], z, odds, logits)
