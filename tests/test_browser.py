@@ -261,7 +261,7 @@ def _stroke(page, box, points) -> None:
 
 def test_draw_a_4_or_9_and_read_ambiguous(server, page):
     """A 4 whose top is half closed (halfway to a 9): the headline says 'Ambiguous between' two digits.
-    Measured in Chromium on the full build: "Ambiguous between 9 and 4: 79% a 9, 19% a 4"; with the top stroke
+    Measured in Chromium on the full build: "Ambiguous between 4 and 9: 50% a 4, 50% a 9"; with the top stroke
     starting at x = 0.55 instead of 0.50 the same shape is "Confident: this is a 9 (100% sure)"."""
     page.goto(f"{server}/try_digit")
     wait_idle(page)

@@ -80,13 +80,14 @@ def test_headline_carries_the_set_except_when_unfamiliar():
 
 
 def test_explanation_is_withheld_when_the_set_names_several_digits():
-    from uqcore.explain import DECLINE_REASONS
+    from uqcore.explain import DECLINE_REASONS, SEVERAL_DIGITS_REASON
     from uqcore.predict import explanation_for
 
     p = np.zeros(10)
     p[5], p[3] = 0.93, 0.07
     h = headline(p, familiarity=0.1, familiarity_threshold=1.0, familiar_share=0.5, prediction_set=[5, 3])
     assert h.kind == "confident"
-    assert explanation_for({}, h, np.zeros(784)) == {"shown": False, "reason": DECLINE_REASONS["ambiguous"]}
+    assert explanation_for({}, h, np.zeros(784)) == {"shown": False, "reason": SEVERAL_DIGITS_REASON}
+    assert "unsure between" not in SEVERAL_DIGITS_REASON  # the headline said confident: no clash
     odd = headline(p, familiarity=2.0, familiarity_threshold=1.0, familiar_share=0.99)
     assert explanation_for({}, odd, np.zeros(784))["reason"] == DECLINE_REASONS["unfamiliar"]

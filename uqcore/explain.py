@@ -23,6 +23,9 @@ DECLINE_REASONS: dict[str, str] = {
     "unfamiliar": "This does not look like the digits the model learned from, so an explanation would mislead.",
     "no_digit": "There is no digit in this picture, so there is nothing to explain.",
 }
+# A confident headline whose prediction set (the guaranteed answer) still names several digits.
+SEVERAL_DIGITS_REASON = ("Its guaranteed answer still names more than one digit, so a map of 'why' one digit won "
+                         "could mislead.")
 
 
 class _Logits(nn.Module):

@@ -118,7 +118,7 @@ def explanation_for(methods: dict[str, Method], h: Headline, x: np.ndarray, *, a
 
     shown, reason = explain.should_explain(h.kind)
     if shown and len(h.prediction_set) > 1:  # confident, but its guaranteed answer names several digits
-        shown, reason = False, explain.DECLINE_REASONS["ambiguous"]
+        shown, reason = False, explain.SEVERAL_DIGITS_REASON
     if not shown:
         return {"shown": False, "reason": reason}
     method = methods[h.evidence["probabilities"]["source"]]

@@ -15,7 +15,7 @@ HEADLINE_SOURCE = "reader"
 FALLBACK_SOURCE = DEFAULT_METHOD
 # The headline's confident cut: the reader's top probability that this share of the familiar clean validation
 # digits reach (fitted with the familiarity score, ``uqcore.metrics.familiarity``).
-CONFIDENT_SHARE = 0.96
+CONFIDENT_SHARE = 0.965
 CONFIDENT_FLOOR = 0.80  # but never below this: "Confident ... (53% sure)" would read as nonsense (a weak model)
 
 
@@ -84,7 +84,7 @@ def headline(probs, *, familiarity: float, familiarity_threshold: float, familia
     1. **unfamiliar** when the familiarity score (``uqcore.metrics.familiarity``: distance to the nearest
        training digits) is above its threshold: the 99th percentile of clean validation digits;
     2. **confident** when the top probability of ``source`` (the headline reader) is at least
-       ``confident`` (the cut that 96% of familiar clean validation digits reach, ``Familiarity.confident_``);
+       ``confident`` (the cut that 96.5% of familiar clean validation digits reach, ``Familiarity.confident_``);
     3. otherwise **ambiguous** between the two most likely digits (both named).
 
     ``familiar_share`` is the share of clean validation digits closer than this image (0..1).

@@ -1,6 +1,6 @@
 """The headline reader: the network whose answer the headline gives (``uqcore.verdict.headline``).
 
-The single network's shape (784-256-64) with an eleventh output, "not a digit". It is trained on the
+A wider MLP than the others (784-800-128) with an eleventh output, "not a digit". It is trained on the
 training digits and on two kinds of extra pictures (``uqcore.methods.training.reader_loss``):
 
 - **blends of two different digits** (25-75%), with the blend as the target ("60% a 4, 40% a 9"), so that
@@ -25,7 +25,7 @@ NOT_A_DIGIT = 10  # the index of the eleventh output
 
 @torch.no_grad()
 def reader_outputs(model, x: np.ndarray, temperature: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(digit logits / temperature (n, 10), not-a-digit log-odds (n,), penultimate features (n, 64))."""
+    """(digit logits / temperature (n, 10), not-a-digit log-odds (n,), penultimate features (n, 128))."""
     z = model.embed(as_tensor(x))
     out = model.head(z)
     digits = out[:, :NOT_A_DIGIT]
