@@ -7,6 +7,7 @@ import sys
 import time
 
 from uqcore.data import DataError
+from uqcore.data.external import PredictionsError
 from uqcore.devices import DeviceError
 from uqcore.store import StoreError
 
@@ -62,13 +63,21 @@ def cmd_train(args) -> int:
               f"({m['config']['epochs']} epochs, trained in {m['train_seconds']:.1f} s on {m.get('device', 'cpu')})")
     print(f"temperature: T = {bundle.parts.temperature:.3f}")
     if bundle.familiarity is not None:
-        print(f"headline: confident at {bundle.familiarity.confident_:.0%} "
-              f"(reader T = {bundle.parts.reader_temperature:.2f}), unfamiliar above {bundle.familiarity.threshold_:.2f}")
+        fam = bundle.familiarity
+        print(f"headline: confident at {fam.confident_:.0%} (reader T = {bundle.parts.reader_temperature:.2f}), "
+              f"unfamiliar above {fam.threshold_:.2f}")
     print(f"done in {seconds:.1f} s")
     return 0
 
 
 def cmd_evaluate(args) -> int:
+    if args.predictions:
+        from uqcore.data.external import load_predictions
+        from uqcore.evaluate import evaluate_external, table_external
+
+        result = evaluate_external(load_predictions(args.predictions))
+        print(json.dumps(result, indent=2) if args.json else table_external(result))
+        return 0
     from uqcore.evaluate import evaluate, table
 
     result = evaluate(_bundle(args))
@@ -118,6 +127,9 @@ def make_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="metrics of every method on the test split, OOD and shifted sets")
     e.add_argument("--json", action="store_true", help="machine-readable output")
     e.add_argument("--quick", action="store_true", help="use the quick build")
+    e.add_argument("--predictions", metavar="FILE", default=None,
+                   help="evaluate your own model's predictions instead (.npz with y_true and probs or logits, "
+                        "or a .csv with y_true, p0..p{C-1}); see the README")
     e.set_defaults(func=cmd_evaluate)
     pr = sub.add_parser("predict", help="classify image files or folders with every method")
     pr.add_argument("paths", nargs="+", help="image files or folders of images")
@@ -134,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (DataError, DeviceError, StoreError) as e:
+    except (DataError, DeviceError, StoreError, PredictionsError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

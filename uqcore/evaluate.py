@@ -54,6 +54,56 @@ def evaluate(bundle) -> dict:
     return out
 
 
+def evaluate_external(ext, *, n_bins: int = 15, seed: int = 0) -> dict:
+    """The JSON of ``python -m uqcore evaluate --predictions FILE`` (``uqcore.data.external``): the test metrics
+    of the rows as given, the uncertainty split when member probabilities are given, and, because there is no
+    separate validation split, calibrators and conformal sets fitted on a seeded half of the rows and scored on
+    the other half."""
+    import numpy as np
+
+    from uqcore.metrics.conformal import sweep
+    from uqcore.metrics.uncertainty import decompose, entropy
+
+    y, probs = ext.y, ext.probs
+    row = {k: float(v) for k, v in calibration_report(probs, y, n_bins=n_bins).items()}
+    if ext.member_probs is not None:
+        d = decompose(ext.member_probs)
+        total = d.total
+        row["uncertainty"] = {"total": float(d.total.mean()), "aleatoric": float(d.aleatoric.mean()),
+                              "epistemic": float(d.epistemic.mean()), "members": int(ext.member_probs.shape[0])}
+    else:
+        total = entropy(probs)
+        row["uncertainty"] = {"total": float(total.mean())}
+    row["aurc"] = float(aurc(total, probs.argmax(1) == y))
+    logits = ext.logits if ext.logits is not None else np.log(np.clip(probs, 1e-12, None))
+    perm = np.random.default_rng(seed).permutation(ext.n)
+    a, b = np.sort(perm[: ext.n // 2]), np.sort(perm[ext.n // 2:])
+    row["calibrators"] = compare(logits[a], y[a], logits[b], y[b], n_bins=n_bins)
+    alphas = (0.01, 0.05, 0.1)
+    row["conformal"] = {score: {str(al): {"coverage": float(c), "mean_size": float(m)}
+                                for al, c, m in zip(alphas, *(lambda r: (r["coverage"], r["mean_size"]))(
+                                    sweep(probs[a], y[a], probs[b], y[b], alphas, score=score)))}
+                        for score in ("lac", "aps", "raps")}
+    return {"source": ext.source, "n": ext.n, "n_classes": ext.n_classes,
+            "split": f"calibrators and conformal sets: fitted on {len(a)} rows, scored on the other {len(b)} "
+                     f"(seed {seed})", "logits_given": ext.logits is not None, "metrics": row}
+
+
+def table_external(result: dict) -> str:
+    """``evaluate_external``'s JSON as text."""
+    m = result["metrics"]
+    lines = [f"{result['source']}: {result['n']} rows, {result['n_classes']} classes",
+             "  " + "  ".join(f"{k} {m[k]:.4f}" for k in ("accuracy", "nll", "brier", "ece", "mce", "aurc")),
+             "  uncertainty (mean, nats): " + ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                                                        for k, v in m["uncertainty"].items()),
+             f"  calibrators ({result['split']}):"]
+    lines += [f"    {k:<12} ECE {v['ece']:.4f}  NLL {v['nll']:.4f}" for k, v in m["calibrators"].items()]
+    lines += ["  conformal sets, coverage / mean size at alpha 0.05: "
+              + ", ".join(f"{s} {v['0.05']['coverage']:.3f} / {v['0.05']['mean_size']:.2f}"
+                          for s, v in m["conformal"].items())]
+    return "\n".join(lines)
+
+
 def table(result: dict) -> str:
     """The evaluate JSON as aligned text tables."""
     import pandas as pd
