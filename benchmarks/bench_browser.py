@@ -11,6 +11,7 @@ images show; an Errors filter until the count line changes. Each after-launch fi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import socket
 import statistics
 import subprocess
@@ -47,6 +48,23 @@ def goto_when_up(page, url: str, tries: int = 600) -> None:
         except Exception:
             time.sleep(0.1)
     raise TimeoutError(f"{url} did not answer")
+
+
+@contextlib.contextmanager
+def app_page(path: str, *, width: int = 1280, height: int = 720):
+    """``(page, server)``: the app served on a free loopback port and a Chromium page opened on ``path``;
+    the browser and the server are closed at the end."""
+    port = free_port()
+    server = start_app(port)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            page = browser.new_page(viewport={"width": width, "height": height})
+            goto_when_up(page, f"http://127.0.0.1:{port}/{path}")
+            yield page, server
+            browser.close()
+    finally:
+        server.terminate()
 
 
 def until(check, timeout: float = 60.0, step: float = 0.01) -> float:

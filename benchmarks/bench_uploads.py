@@ -17,10 +17,9 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
-from playwright.sync_api import sync_playwright
 
 sys.path[:0] = [str(Path(__file__).resolve().parent)]
-from bench_browser import CHROMIUM, FLAGS, free_port, goto_when_up, settle, start_app  # noqa: E402
+from bench_browser import app_page, settle  # noqa: E402
 
 
 def rss_mb(pid: int) -> float:
@@ -45,31 +44,22 @@ def main() -> None:
             ImageDraw.Draw(img).line([(900, 800), (1700, 800), (1100, 1900)], fill=(20, 20, 20), width=120)  # a 7
             img.save(path, compress_level=1)
         files.append(path)
-    port = free_port()
-    server = start_app(port)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 720})
-            goto_when_up(page, f"http://127.0.0.1:{port}/try_digit")
-            page.locator("input[type=file]").first.wait_for(state="attached", timeout=120000)
-            settle(page, 2.0)
-            start = rss_mb(server.pid)
-            for path in files[:1]:  # warm-up: the first reading imports Captum (the explanation) and more
-                page.locator("input[type=file]").first.set_input_files(str(path))
-                page.get_by_text(f"Uploaded picture '{path.name}'").first.wait_for(timeout=120000)
-                settle(page)
-            time.sleep(3)
-            before = rss_mb(server.pid)
-            for path in files[1:]:
-                page.locator("input[type=file]").first.set_input_files(str(path))
-                page.get_by_text(f"Uploaded picture '{path.name}'").first.wait_for(timeout=120000)
-                settle(page)
-            time.sleep(5)
-            after = rss_mb(server.pid)
-            browser.close()
-    finally:
-        server.terminate()
+    with app_page("try_digit") as (page, server):
+        page.locator("input[type=file]").first.wait_for(state="attached", timeout=120000)
+        settle(page, 2.0)
+        start = rss_mb(server.pid)
+        for path in files[:1]:  # warm-up: the first reading imports Captum (the explanation) and more
+            page.locator("input[type=file]").first.set_input_files(str(path))
+            page.get_by_text(f"Uploaded picture '{path.name}'").first.wait_for(timeout=120000)
+            settle(page)
+        time.sleep(3)
+        before = rss_mb(server.pid)
+        for path in files[1:]:
+            page.locator("input[type=file]").first.set_input_files(str(path))
+            page.get_by_text(f"Uploaded picture '{path.name}'").first.wait_for(timeout=120000)
+            settle(page)
+        time.sleep(5)
+        after = rss_mb(server.pid)
     size = sum(f.stat().st_size for f in files[1:]) / 2**20
     print(f"| {a.uploads - 1} uploads of {size / (a.uploads - 1):.1f} MB ({size:.0f} MB in all) after one warm-up "
           f"| server RSS at start {start:.0f} MB, after the warm-up {before:.0f} MB | after {after:.0f} MB | "

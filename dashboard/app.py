@@ -25,11 +25,13 @@ pages = {
     "Start": [page("home", "Home", "home", default=True)],
     "Explore": [page("try_digit", "Try a digit", "edit"), page("calibration_lab", "Calibration lab", "thermostat"),
                 page("embedding_map", "Embedding map", "scatter_plot"), page("errors", "Errors", "error")],
-    "Compare": [page("compare", "Compare methods", "bar_chart"), page("shift_lab", "Shift lab", "tune")],
+    "Compare": [page("compare", "Compare methods", "bar_chart"), page("shift_lab", "Shift lab", "tune"),
+                page("your_predictions", "Your predictions", "upload_file")],
     "About": [page("about", "How it works", "menu_book")],
 }
 nav = st.navigation(pages)
 with st.sidebar.popover("Glossary: what the words mean", icon=":material/menu_book:", width="stretch"):
     widgets.glossary()
-resources.ensure_built()
+if nav.url_path != "your_predictions":  # that page reads the user's file, not the build: it works at once
+    resources.ensure_built()
 nav.run()

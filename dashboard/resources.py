@@ -114,6 +114,57 @@ def risk_curves() -> dict[str, dict]:
     return out
 
 
+# ----------------------------------------------------------------------------- your predictions
+
+
+@st.cache_resource(show_spinner="Reading your predictions…", max_entries=2)
+def external_predictions(data: bytes, name: str):
+    """An uploaded predictions file, checked (``uqcore.data.external``); raises ``PredictionsError``."""
+    from uqcore.data.external import parse_predictions
+
+    return parse_predictions(data, name)
+
+
+@st.cache_resource(show_spinner="Reading your predictions…", max_entries=2)
+def external_file(path: str, modified: float):
+    """A predictions file on this computer (``modified``: its mtime, so a rewritten file is read again)."""
+    from uqcore.data.external import load_predictions
+
+    return load_predictions(path)
+
+
+@st.cache_data(show_spinner="Fitting a temperature on half the rows…", max_entries=4)
+def external_temperature(_ext, digest: str) -> float:
+    """The NLL-optimal temperature on the fitting half of ``_ext``'s rows (``digest``: the file's)."""
+    from dashboard.logic.your_predictions import logits_of
+    from uqcore.data.external import halves
+    from uqcore.metrics.calibration import TemperatureScaler
+
+    fit, _ = halves(_ext.n)
+    return float(TemperatureScaler().fit(logits_of(_ext)[fit], _ext.y[fit]).temperature_)
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def external_fixed(_ext, digest: str) -> dict:
+    """What does not move with the temperature (``dashboard.logic.your_predictions.fixed_figures``), once per file, with
+    its risk-coverage chart built once ("curve_figure")."""
+    from dashboard.logic.your_predictions import fixed_figures
+    from uqcore.plots import risk_coverage_curves
+
+    fixed = fixed_figures(_ext)
+    rc = fixed["curve"]
+    return {**fixed, "curve_figure": risk_coverage_curves({"your model": (rc.coverage, rc.risk)}, marker=0.95)}
+
+
+@st.cache_data(show_spinner="Fitting five calibrators and three kinds of prediction sets on half the rows…",
+               max_entries=4)
+def external_report(_ext, digest: str) -> dict:
+    """``uqcore.evaluate.evaluate_external`` of ``_ext`` (the CLI's ``evaluate --predictions`` JSON)."""
+    from uqcore.evaluate import evaluate_external
+
+    return evaluate_external(_ext)
+
+
 # ----------------------------------------------------------------------------- embedding map, errors
 @st.cache_data(show_spinner=False)
 def map_points(method: str, sets: tuple[str, ...]):

@@ -4,7 +4,8 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ("calibration_lab", "shift_lab", "explore", "try_digit", "embedding_map", "errors", "compare")
+PAGES = ("calibration_lab", "shift_lab", "explore", "try_digit", "embedding_map", "errors", "compare",
+         "your_predictions")
 
 
 def _imports(path: Path) -> set[str]:

@@ -19,7 +19,8 @@ CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent.parent
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
-PAGES = ["", "try_digit", "calibration_lab", "embedding_map", "errors", "compare", "shift_lab", "about"]
+PAGES = ["", "try_digit", "calibration_lab", "embedding_map", "errors", "compare", "shift_lab", "your_predictions",
+         "about"]
 
 pytestmark = pytest.mark.browser
 if not Path(CHROMIUM).exists():

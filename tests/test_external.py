@@ -141,3 +141,11 @@ def test_cli_evaluates_a_file_and_explains_a_bad_one(tmp_path, model_outputs):
     r = run("--predictions", str(bad))
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.startswith("error: bad.npz:") and "do not sum to 1" in r.stderr
+
+
+def test_a_file_over_the_size_limit(tmp_path, monkeypatch):
+    f = tmp_path / "huge.npz"
+    np.savez(f, y_true=np.zeros(30, int), probs=np.full((30, 2), 0.5))
+    monkeypatch.setattr(external, "MAX_BYTES", 10)
+    with pytest.raises(PredictionsError, match="huge.npz: over 2 GB"):
+        load_predictions(f)

@@ -61,6 +61,7 @@ def evaluate_external(ext, *, n_bins: int = 15, seed: int = 0) -> dict:
     the other half."""
     import numpy as np
 
+    from uqcore.data.external import halves
     from uqcore.metrics.conformal import sweep
     from uqcore.metrics.uncertainty import decompose, entropy
 
@@ -76,8 +77,7 @@ def evaluate_external(ext, *, n_bins: int = 15, seed: int = 0) -> dict:
         row["uncertainty"] = {"total": float(total.mean())}
     row["aurc"] = float(aurc(total, probs.argmax(1) == y))
     logits = ext.logits if ext.logits is not None else np.log(np.clip(probs, 1e-12, None))
-    perm = np.random.default_rng(seed).permutation(ext.n)
-    a, b = np.sort(perm[: ext.n // 2]), np.sort(perm[ext.n // 2:])
+    a, b = halves(ext.n, seed)
     row["calibrators"] = compare(logits[a], y[a], logits[b], y[b], n_bins=n_bins)
     alphas = (0.01, 0.05, 0.1)
     row["conformal"] = {score: {str(al): {"coverage": float(c), "mean_size": float(m)}

@@ -16,9 +16,10 @@ is unpickled (``allow_pickle=False``).
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,7 @@ class ExternalPredictions:
     member_probs: np.ndarray | None  # (S, n, C) or None
     images: np.ndarray | None  # (n, 784) float32 or None
     source: str
+    digest: str = ""  # SHA-256 of the file's bytes: names this file in caches
 
     @property
     def n(self) -> int:
@@ -51,69 +53,88 @@ class ExternalPredictions:
         return self.probs.shape[1]
 
 
+MAX_BYTES = 2_000_000_000
+
+
+def halves(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(fitting rows, scored rows): a file has no validation split, so whatever is fitted on it (a temperature,
+    calibrators, conformal sets) is fitted on a seeded half of the rows and measured on the other half."""
+    perm = np.random.default_rng(seed).permutation(n)
+    return np.sort(perm[: n // 2]), np.sort(perm[n // 2:])
+
+
 def load_predictions(path: str | Path) -> ExternalPredictions:
-    """Read and check ``path`` (.npz or .csv)."""
-    path = Path(path)
+    """Read and check the file at ``path`` (.npz or .csv)."""
+    path = Path(path).expanduser()
     if not path.is_file():
         raise PredictionsError(f"{path}: no such file.")
-    suffix = path.suffix.lower()
-    if suffix == ".npz":
-        arrays = _read_npz(path)
-    elif suffix == ".csv":
-        arrays = _read_csv(path)
-    else:
-        raise PredictionsError(f"{path.name}: expected an .npz or a .csv file, got '{suffix or 'no extension'}'; "
-                               f"{EXAMPLE}.")
-    return from_arrays(arrays, source=path.name)
-
-
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    if path.stat().st_size > MAX_BYTES:
+        raise PredictionsError(f"{path.name}: over 2 GB; evaluate a sample of the rows.")
     try:
-        with np.load(path, allow_pickle=False) as z:
+        data = path.read_bytes()
+    except OSError as e:
+        raise PredictionsError(f"{path.name}: cannot be read ({e.strerror or e}).") from e
+    return parse_predictions(data, path.name)
+
+
+def parse_predictions(data: bytes, name: str) -> ExternalPredictions:
+    """Check the bytes of a predictions file called ``name`` (its suffix says the format): an upload."""
+    suffix = Path(name).suffix.lower()
+    if suffix == ".npz":
+        arrays = _read_npz(data, name)
+    elif suffix == ".csv":
+        arrays = _read_csv(data, name)
+    else:
+        raise PredictionsError(f"{name}: expected an .npz or a .csv file, got '{suffix or 'no extension'}'; "
+                               f"{EXAMPLE}.")
+    return replace(from_arrays(arrays, source=name), digest=hashlib.sha256(data).hexdigest())
+
+
+def _read_npz(data: bytes, name: str) -> dict[str, np.ndarray]:
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     except ValueError as e:  # object arrays would need unpickling
-        raise PredictionsError(f"{path.name}: holds Python objects, which are not read (no unpickling); save plain "
+        raise PredictionsError(f"{name}: holds Python objects, which are not read (no unpickling); save plain "
                                f"numeric arrays with np.savez ({e}).") from e
     except (OSError, zipfile.BadZipFile, EOFError) as e:
-        raise PredictionsError(f"{path.name}: not a readable .npz file ({e}); {EXAMPLE}.") from e
+        raise PredictionsError(f"{name}: not a readable .npz file ({e}); {EXAMPLE}.") from e
 
 
-def _read_csv(path: Path) -> dict[str, np.ndarray]:
-    if path.stat().st_size > 2_000_000_000:
-        raise PredictionsError(f"{path.name}: over 2 GB; save it as an .npz instead.")
+def _read_csv(data: bytes, name: str) -> dict[str, np.ndarray]:
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise PredictionsError(f"{path.name}: not a readable text file ({e}).") from e
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise PredictionsError(f"{name}: not a readable text file ({e}).") from e
     reader = csv.reader(io.StringIO(text))
     header = [h.strip() for h in next(reader, [])]
     if "y_true" not in header:
-        raise PredictionsError(f"{path.name}: the header needs a 'y_true' column and p0..p{{C-1}} or "
+        raise PredictionsError(f"{name}: the header needs a 'y_true' column and p0..p{{C-1}} or "
                                f"logit0..logit{{C-1}} columns; found {header[:6]}.")
     for prefix, key in (("p", "probs"), ("logit", "logits")):
         cols = [i for i, h in enumerate(header) if h.startswith(prefix) and h[len(prefix):].isdigit()]
         if cols:
             order = sorted(cols, key=lambda i: int(header[i][len(prefix):]))
             if [int(header[i][len(prefix):]) for i in order] != list(range(len(order))):
-                raise PredictionsError(f"{path.name}: the {prefix}0..{prefix}{{C-1}} columns must be numbered "
+                raise PredictionsError(f"{name}: the {prefix}0..{prefix}{{C-1}} columns must be numbered "
                                        f"from 0 without gaps.")
             break
     else:
-        raise PredictionsError(f"{path.name}: no class columns; name them p0, p1, ... (probabilities) or logit0, "
+        raise PredictionsError(f"{name}: no class columns; name them p0, p1, ... (probabilities) or logit0, "
                                f"logit1, ... (logits).")
     rows = []
     for line_no, row in enumerate(reader, start=2):
         if not row or all(not c.strip() for c in row):
             continue
         if len(row) != len(header):
-            raise PredictionsError(f"{path.name}, line {line_no}: {len(row)} values for {len(header)} columns.")
+            raise PredictionsError(f"{name}, line {line_no}: {len(row)} values for {len(header)} columns.")
         rows.append(row)
         if len(rows) > MAX_ROWS:
-            raise PredictionsError(f"{path.name}: more than {MAX_ROWS:,} rows; evaluate a sample of them.")
+            raise PredictionsError(f"{name}: more than {MAX_ROWS:,} rows; evaluate a sample of them.")
     try:
         table = np.array(rows, dtype=np.float64).reshape(len(rows), len(header))
     except ValueError as e:
-        raise PredictionsError(f"{path.name}: a value is not a number ({e}).") from e
+        raise PredictionsError(f"{name}: a value is not a number ({e}).") from e
     return {"y_true": table[:, header.index("y_true")], key: table[:, order]}
 
 

@@ -1,0 +1,77 @@
+"""The Your predictions page: another model's file read from a path, its figures equal uqcore's on the scored
+half, the temperature slider, a bad file's message, the CSV export; and the page's logic."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import open_page
+from scipy.special import softmax
+
+from dashboard.logic.your_predictions import confident_mistakes, metrics_at, rows_csv, uncertainties
+from uqcore.data.external import from_arrays, halves, load_predictions
+from uqcore.metrics.calibration import ece
+
+PAGE = "views/your_predictions.py"
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    rng = np.random.default_rng(3)
+    logits = rng.normal(0, 2.5, (2000, 10))
+    y = np.array([rng.choice(10, p=p) for p in softmax(logits / 1.6, axis=1)])  # overconfident by T = 1.6
+    members = np.stack([softmax(logits + rng.normal(0, 0.6, logits.shape), axis=1) for _ in range(3)])
+    f = tmp_path_factory.mktemp("yours") / "model.npz"
+    np.savez(f, y_true=y, logits=logits, member_probs=members, images=rng.random((2000, 784)))
+    return f
+
+
+def test_logic_on_a_known_file(model_file):
+    ext = load_predictions(model_file)
+    fit, rows = halves(ext.n)
+    assert len(fit) == len(rows) == 1000 and not set(fit) & set(rows)
+    m = metrics_at(ext, rows, 1.6)
+    assert m["ece"] == pytest.approx(ece(softmax(ext.logits[rows] / 1.6, axis=1), ext.y[rows], n_bins=15))
+    assert m["ece"] < metrics_at(ext, rows, 1.0)["ece"]  # the file is overconfident by construction
+    worst = confident_mistakes(ext, 5)
+    conf = ext.probs[worst].max(1)
+    assert (ext.probs[worst].argmax(1) != ext.y[worst]).all() and (np.diff(conf) <= 0).all()
+    u = uncertainties(ext)
+    np.testing.assert_allclose(u["total"], u["aleatoric"] + u["epistemic"], atol=1e-9)
+    lines = rows_csv(ext, 1.0).splitlines()
+    assert lines[0] == "index,y_true,predicted,confidence,correct,total,aleatoric,epistemic" and len(lines) == 2001
+    first = lines[1].split(",")
+    assert int(first[2]) == ext.probs[0].argmax() and float(first[3]) == pytest.approx(ext.probs[0].max(), abs=1e-6)
+
+
+def test_without_logits_the_same_softmax():
+    probs = softmax(np.random.default_rng(0).normal(size=(50, 4)), axis=1)
+    ext = from_arrays({"y_true": np.zeros(50, int), "probs": probs})
+    np.testing.assert_allclose(metrics_at(ext, np.arange(50), 1.0)["nll"], -np.log(probs[:, 0]).mean(), rtol=1e-6)
+
+
+def test_page_reads_a_path_and_follows_the_temperature(model_file):
+    at = open_page(PAGE)
+    assert any("Upload a file" in i.value for i in at.info)  # nothing yet, no build needed
+    at.text_input(key="yours_path").input(str(model_file)).run()
+    assert not at.exception, at.exception
+    assert any("2,000 rows, 10 classes, logits" in s.value for s in at.success)
+    ext = load_predictions(model_file)
+    _, rows = halves(ext.n)
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["ECE"] == f"{metrics_at(ext, rows, 1.0)['ece']:.2%}"
+    at.slider(key="yours_T").set_value(1.6).run()
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["ECE"] == f"{metrics_at(ext, rows, 1.6)['ece']:.2%}"
+    assert any(s.value == "Two kinds of doubt" for s in at.subheader)  # member probabilities were given
+    assert any(s.value == "Sure and wrong" for s in at.subheader)  # and images
+
+
+def test_page_explains_a_bad_file(tmp_path):
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, y_true=np.zeros(30, int), probs=np.full((30, 3), 0.5))
+    at = open_page(PAGE)
+    at.text_input(key="yours_path").input(str(bad)).run()
+    assert not at.exception, at.exception
+    assert any("cannot be used" in e.value and "do not sum to 1" in e.value for e in at.error)
+    at.text_input(key="yours_path").input(str(tmp_path / "gone.npz")).run()
+    assert any("no such file" in e.value for e in at.error)
