@@ -163,6 +163,7 @@ def test_compare_table_slider_and_scatter(quick_app_env):
     assert "★" in html and ">ECE<" in html and "AURC (‰)" in html and "OOD AUROC" in html and ">letters<" in html
     # OOD score histograms, risk-coverage curves, conformal coverage and the aleatoric/epistemic scatter
     assert len(at.get("plotly_chart")) == 4
+    assert [d.proto.label for d in at.get("download_button")] == ["Download both tables (CSV, full precision)"]
     sets_shown = at.dataframe[1].value
     assert "test: right digit in set" in sets_shown.columns and "rotated: digits per set" in sets_shown.columns
     at.radio(key="cmp_conformal").set_value("lac").run()

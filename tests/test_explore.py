@@ -274,6 +274,8 @@ def test_map_selection_shows_those_images_and_numbers(bundle):
     captions = [c.value for c in at.caption]
     assert from_line(s["per_set"]) in captions and "From: test digits 4, random noise 1." in captions, "plain set names"
     assert TAE_KEY in captions, "the key to T / A / E beside the grid"
+    [download] = at.get("download_button")  # the selection as CSV
+    assert download.proto.label.startswith(f"Download the {len(valid)} selected images")
     # another method reads the same points differently
     at.selectbox(key="map_method").set_value("mc_dropout").run()
     s2 = selection_summary(map_frame(pred, bundle.embedding, "mc_dropout", ["test", "noise"],

@@ -150,3 +150,21 @@ def test_confusion_cell_captions_break_between_items_only():
     c = cell_caption(0.789, 0.2134)
     assert c == "79% · E\u00a00.21"
     assert all(len(word) <= 6 for word in c.split(" ")), "each unbreakable piece fits a narrow column"
+
+
+def test_metrics_csv_has_every_number_at_full_precision():
+    import io
+
+    import pandas as pd
+
+    from dashboard.logic.compare import metrics_csv
+
+    result = {"methods": {
+        "mlp": {"accuracy": 0.9843, "nll": 0.04751234, "ece": 0.0035, "aurc": 0.00052,
+                "ood": {"noise": {"auroc": 0.99987, "aupr": 0.9991, "fpr95": 0.0012}}},
+        "ensemble": {"accuracy": 0.9877, "nll": 0.0395, "ece": 0.0071, "aurc": 0.00034,
+                     "ood": {"noise": {"auroc": 0.998, "aupr": 0.99, "fpr95": 0.01}}}}}
+    frame = pd.read_csv(io.StringIO(metrics_csv(result, {"mlp": "Single network", "ensemble": "Deep ensemble"})))
+    assert list(frame["method"]) == ["mlp", "ensemble"] and frame.loc[0, "title"] == "Single network"
+    assert frame.loc[0, "nll"] == 0.0475123 and frame.loc[0, "noise_auroc"] == 0.99987  # 6 significant digits
+    assert frame.loc[1, "noise_fpr95"] == 0.01 and "f1_macro" not in frame  # only the keys the result has

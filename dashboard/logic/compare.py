@@ -88,6 +88,21 @@ def metrics_table(result: dict, titles: dict, part: str = "test"):
             .map_index(lambda _: CELL_PROPS, axis=1).map_index(lambda _: CELL_PROPS, axis=0))
 
 
+EXPORT_METRICS = ("accuracy", "f1_macro", "nll", "brier", "ece", "mce", "adaptive_ece", "classwise_ece", "aurc")
+
+
+def metrics_csv(result: dict, titles: dict) -> str:
+    """Both tables' numbers at full precision, one row per method, as CSV: the test metrics (shares 0..1, not
+    percent) and, per OOD set, AUROC, AUPR and FPR95 of the method's own score."""
+    rows = {}
+    for name, r in result["methods"].items():
+        row = {"method": name, "title": titles.get(name, name), **{k: r[k] for k in EXPORT_METRICS if k in r}}
+        for s, m in r.get("ood", {}).items():
+            row.update({f"{s}_auroc": m["auroc"], f"{s}_aupr": m["aupr"], f"{s}_fpr95": m["fpr95"]})
+        rows[name] = row
+    return pd.DataFrame(list(rows.values())).to_csv(index=False, float_format="%.6g")
+
+
 def column_notes(scores: dict) -> list[str]:
     """One caption per column of the table; ``scores``: method title -> its OOD score's name."""
     lines = [f"**{c}**: {h}" for c, h in COLUMN_HELP.items()]

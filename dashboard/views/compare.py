@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import widgets
 from dashboard.logic import view as urlview
-from dashboard.logic.compare import STAR_NOTE, TABLE_FONT, VIEWS, column_notes, metrics_table, sets_table
+from dashboard.logic.compare import STAR_NOTE, TABLE_FONT, VIEWS, column_notes, metrics_csv, metrics_table, sets_table
 from dashboard.resources import conformal_curves, evaluation, get_bundle, risk_curves
 from uqcore.file_path import no_digit_share, ood_families, score_values
 from uqcore.methods import DEFAULT_METHOD
@@ -38,6 +38,8 @@ for part in ("test", "ood"):
     widgets.html_table(metrics_table(result, titles, part), font_size=TABLE_FONT)
 for line in column_notes({titles[n]: methods[n].ood_score_name.replace("_", " ") for n in methods}):
     st.caption(line)
+st.download_button("Download both tables (CSV, full precision)", metrics_csv(result, titles), "compare-methods.csv",
+                   "text/csv", icon=":material/download:")
 
 # ------------------------------------------------------------------ OOD score histograms
 st.subheader("How well each score spots unusual images")

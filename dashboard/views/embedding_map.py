@@ -121,8 +121,11 @@ st.caption(TAE_KEY)
 widgets.image_grid(images_of(pred, show.index), [
     widgets.reading_caption(r.true, r.pred, r.confidence, r.total, r.aleatoric, r.epistemic)
     for r in show.itertuples()])
+columns = ["set", "row", "true", "pred", "confidence", "total", "aleatoric", "epistemic", "ood_score", "flagged"]
 with st.expander("Table of the selection (exact numbers, sortable)"):
-    st.dataframe(part[["set", "row", "true", "pred", "confidence", "total", "aleatoric", "epistemic", "ood_score",
-                       "flagged"]], width="stretch", height=360,
+    st.dataframe(part[columns], width="stretch", height=360,
                  column_config=widgets.reading_columns(bundle.methods[method].ood_score_name, flagged=True))
+st.download_button(f"Download the {len(part):,} selected images' readings (CSV: set, row in that set, labels, "
+                   "uncertainties)", part[columns].to_csv(index=False), f"map-selection-{method}.csv", "text/csv",
+                   icon=":material/download:")
 view.share(params)
