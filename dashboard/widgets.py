@@ -28,6 +28,10 @@ GLOSSARY = {
                    "without changing which digit it picks. Fitted on held-out images to fix overconfidence.",
     "OOD (out of distribution)": "An input unlike anything the model was trained on, such as a letter, a photo "
                                  "or noise. The model still names a digit, so it must be flagged separately.",
+    "Headline reader": "The network whose answer the headline sentence gives. Besides digits it was shown blends of "
+                       "two digits (and told, say, '60% a 4, 40% a 9') and pictures that are not digits (and told "
+                       "'not a digit'), so it can say 'between two digits' or 'not a digit' instead of forcing "
+                       "one digit.",
 }
 
 HELP = {

@@ -120,8 +120,7 @@ class Familiarity:
     def layer_scores(self, x=None, *, features: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
         """Per term, the normalised score (1.0 = the 99th percentile of validation digits; ``reader_weight`` for
         the reader's term): the k-NN distance at each depth and the reader's not-a-digit log-odds, of images ``x``
-        or of their ``features``
-        (``features(x)``) when the caller already has them."""
+        or of their ``features`` (``features(x)``) when the caller already has them."""
         features = self.features(x) if features is None else features
         return {n: self._weight(n) * (self._raw(n, features) - self.centre_[n]) / self.scale_[n] for n in self.terms}
 
