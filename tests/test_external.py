@@ -149,3 +149,30 @@ def test_a_file_over_the_size_limit(tmp_path, monkeypatch):
     monkeypatch.setattr(external, "MAX_BYTES", 10)
     with pytest.raises(PredictionsError, match="huge.npz: over 2 GB"):
         load_predictions(f)
+
+
+def _npz(tmp_path, name="odd.npz", **arrays):
+    f = tmp_path / name
+    np.savez(f, **{"y_true": np.zeros(30, int), "probs": np.full((30, 2), 0.5), **arrays})
+    return f
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda t: _npz(t, member_probs=np.zeros((0, 30, 2))), "with S >= 1"),
+    (lambda t: _npz(t, images=np.array(3.0)), "'images' must have shape"),
+    (lambda t: (np.save(t / "one.npy", np.zeros(3)), (t / "one.npy").rename(t / "one.npz"))[1], "holds one array"),
+    (lambda t: (t / "wide.csv").write_text("y_true,p0,p1\n1," + "9" * 140_000 + ",0\n") and t / "wide.csv",
+     "not a readable CSV"),
+    (lambda t: (t / "sup.csv").write_text("y_true,p²,p³\n1,0.5,0.5\n") and t / "sup.csv", "no class columns"),
+])
+def test_odd_files_get_a_message_not_a_traceback(tmp_path, make, message):
+    with pytest.raises(PredictionsError, match=message):
+        load_predictions(make(tmp_path))
+
+
+@pytest.mark.parametrize("path, message", [("~nosuchuser_xyz/x.npz", "cannot be opened"),
+                                           ("/tmp/" + "x" * 300 + ".npz", "cannot be opened"),
+                                           ("/tmp", "it is a folder")])
+def test_odd_paths_get_a_message(path, message):
+    with pytest.raises(PredictionsError, match=message):
+        load_predictions(path)

@@ -92,6 +92,9 @@ def test_familiarity_on_a_tiny_model(mnist, tiny_model):
     again = Familiarity.from_state(tiny_model, fam.state(), cfg)
     assert np.allclose(again.score(mnist.test.x[:20]), fam.score(mnist.test.x[:20]))
     assert set(fam.layer_scores(mnist.test.x[:3])) == set(LAYERS)
+    from uqcore.verdict import CONFIDENT
+
+    assert fam.terms == LAYERS and fam.confident_ == again.confident_ == CONFIDENT  # no reader: the fixed 90%
 
 
 # ----------------------------------------------------------------------------- the headline

@@ -99,8 +99,8 @@ def test_reader_method_reads_digits_with_its_temperature(reader, tiny_model, mni
 
 def test_familiarity_with_a_reader(reader, tiny_model, mnist):
     cfg = FamiliarityConfig(bank=1000)
-    x_val, y_val = mnist.val.x[:1500], mnist.val.y[:1500]
-    fam = Familiarity(cfg).fit(tiny_model, mnist.train.x[:5000], mnist.train.y[:5000], x_val, y_val, reader=reader)
+    x_val = mnist.val.x[:1500]
+    fam = Familiarity(cfg).fit(tiny_model, mnist.train.x[:5000], mnist.train.y[:5000], x_val, reader=reader)
     assert fam.terms == ("pixels", "hidden1", "hidden2", "reader")
     terms = fam.layer_scores(x_val)
     np.testing.assert_allclose(sum(terms.values()), fam.score(x_val))
@@ -138,3 +138,20 @@ def test_a_build_without_a_reader_reads_the_ensemble():
     assert headline_source({"mlp": 0, "ensemble": 0, "reader": 0}) == "reader"
     assert headline_source({"mlp": 0, "ensemble": 0}) == "ensemble"
     assert headline_source({"mlp": 0}) == "mlp"
+
+
+def test_posthoc_without_a_reader_keeps_the_other_thresholds(tmp_path, tiny_model, mnist, monkeypatch):
+    """A build whose Parts lack the reader (and the teaching network) stores nan for them, and loads back the
+    others: the fallback to the ensemble is reachable, not a KeyError."""
+    from uqcore import build as build_module
+    from uqcore.store import Store
+
+    small = build_module.BuildConfig(quick=True).resolved()
+    monkeypatch.setattr(build_module, "load_mnist", lambda: type(mnist)(
+        train=mnist.train.subset(2000), val=mnist.val.subset(1000), test=mnist.test.subset(500)))
+    store = Store(tmp_path)
+    args = (store, small, "posthoc-test", tiny_model, [tiny_model, tiny_model], tiny_model)
+    parts, thresholds, _ = build_module.posthoc_stage(*args, force=False, progress=lambda *a: None)
+    assert parts.reader is None and "reader" not in thresholds and "overconfident" not in thresholds
+    again, loaded, _ = build_module.posthoc_stage(*args, force=False, progress=lambda *a: None)
+    assert loaded == pytest.approx(thresholds) and set(loaded) == set(make_methods(again))

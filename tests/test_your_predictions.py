@@ -75,3 +75,22 @@ def test_page_explains_a_bad_file(tmp_path):
     assert any("cannot be used" in e.value and "do not sum to 1" in e.value for e in at.error)
     at.text_input(key="yours_path").input(str(tmp_path / "gone.npz")).run()
     assert any("no such file" in e.value for e in at.error)
+
+
+def test_page_reads_an_upload_and_the_best_temperature_button_moves_the_slider(model_file):
+    at = open_page(PAGE)
+    at.file_uploader(key="yours_upload").upload("model.npz", model_file.read_bytes(), "application/octet-stream").run()
+    assert not at.exception, at.exception
+    assert any("model.npz" in s.value and "2,000 rows" in s.value for s in at.success)
+    button = next(b for b in at.button if b.label.startswith("Best T = "))
+    best = float(button.label.split("= ")[1].split()[0])
+    assert 1.2 < best < 2.1  # the file is overconfident by T = 1.6
+    button.click().run()
+    assert not at.exception and at.slider(key="yours_T").value == pytest.approx(best)
+
+
+def test_page_explains_an_odd_path():
+    at = open_page(PAGE)
+    at.text_input(key="yours_path").input("~nosuchuser_xyz/model.npz").run()
+    assert not at.exception, at.exception
+    assert any("cannot be opened" in e.value for e in at.error)

@@ -28,6 +28,7 @@ from uqcore.metrics.familiarity import Familiarity, FamiliarityConfig
 from uqcore.metrics.ood import Mahalanobis, fit_threshold
 from uqcore.predictions import Predictions
 from uqcore.store import Store
+from uqcore.verdict import CONFIDENT_FLOOR, CONFIDENT_SHARE
 
 StageProgress = Callable[[str, int, int, str], None]
 
@@ -220,7 +221,8 @@ def posthoc_stage(store: Store, config: BuildConfig, key: str, mlp: MLP, members
         try:
             maha = Mahalanobis.from_state({k[5:]: v for k, v in arrays.items() if k.startswith("maha.")})
             parts = parts_from(arrays["temperature"], arrays["laplace_cov"], maha, arrays["reader_temperature"])
-            thresholds = dict(zip(NAMES, arrays["thresholds"].tolist(), strict=True))
+            thresholds = {n: t for n, t in zip(NAMES, arrays["thresholds"].tolist(), strict=True)
+                          if np.isfinite(t)}  # nan: a method whose part this build does not have
             progress("calibrate", 1, 1, f"calibration loaded from cache (T = {float(arrays['temperature']):.2f})")
             return parts, thresholds, meta
         except (KeyError, ValueError, TypeError, RuntimeError) as e:
@@ -249,7 +251,7 @@ def posthoc_stage(store: Store, config: BuildConfig, key: str, mlp: MLP, members
     timings["thresholds"] = time.perf_counter() - t0
     arrays = {"temperature": np.float64(temperature), "reader_temperature": np.float64(reader_t),
               "laplace_cov": cov.numpy(),
-              "thresholds": np.array([thresholds[n] for n in NAMES]),
+              "thresholds": np.array([thresholds.get(n, np.nan) for n in NAMES]),
               **{f"maha.{k}": v for k, v in maha.state().items()}}
     meta = {"temperature": temperature, "reader_temperature": reader_t, "laplace": la_meta, "timings": timings,
             "thresholds": thresholds,
@@ -276,8 +278,8 @@ def familiarity_stage(store: Store, config: BuildConfig, key: str, mlp: MLP, *, 
     progress("familiarity", 0, 1, "familiarity: k nearest training digits at three depths")
     data = load_mnist()
     t0 = time.perf_counter()
-    fam = Familiarity(config.familiarity).fit(mlp, data.train.x, data.train.y, data.val.x, data.val.y,
-                                              reader=reader, reader_temperature=reader_temperature)
+    fam = Familiarity(config.familiarity).fit(mlp, data.train.x, data.train.y, data.val.x, reader=reader,
+                                              reader_temperature=reader_temperature)
     store.save_arrays(key, fam.state(), {"config": config.familiarity.to_dict(), "threshold": fam.threshold_,
                                          "confident": fam.confident_,
                                          "seconds": time.perf_counter() - t0})
@@ -387,6 +389,7 @@ def stage_keys(store: Store, config: BuildConfig) -> dict[str, str]:
                                                  "store": 2,  # 2: uqcore.predictions (every method's logits)
                                                  "made_from": generator_inputs()})
     k["familiarity"] = store.key("familiarity", {"mlp": k["mlp"], "posthoc": k["posthoc"], "headline": 3,
+                                                 "confident_share": CONFIDENT_SHARE, "confident_floor": CONFIDENT_FLOOR,
                                                  **config.familiarity.to_dict()})
     k["file_path"] = store.key("file_path", {"predictions": k["predictions"], "familiarity": k["familiarity"],
                                              "photos": config.photos, "version": 4})

@@ -81,8 +81,9 @@ def headline(probs, *, familiarity: float, familiarity_threshold: float, familia
              terms: dict[str, float] | None = None) -> Headline:
     """The three-way rule, in this order (one rule, not a vote):
 
-    1. **unfamiliar** when the familiarity score (``uqcore.metrics.familiarity``: distance to the nearest
-       training digits) is above its threshold: the 99th percentile of clean validation digits;
+    1. **unfamiliar** when the familiarity score (``uqcore.metrics.familiarity``: distances to the nearest
+       training digits, plus the headline reader's not-a-digit log-odds) is above its threshold: the 99th
+       percentile of clean validation digits;
     2. **confident** when the top probability of ``source`` (the headline reader) is at least
        ``confident`` (the cut that 96.5% of familiar clean validation digits reach, ``Familiarity.confident_``);
     3. otherwise **ambiguous** between the two most likely digits (both named).

@@ -9,8 +9,10 @@ import numpy as np
 from uqcore.analysis.calibration import lab_metrics, rescale
 from uqcore.metrics.uncertainty import decompose, entropy
 
-HALF_NOTE = ("There is no separate validation split in your file, so the temperature below is fitted on a seeded "
-             "half of the rows and every figure is measured on the other half.")
+HALF_NOTE = ("There is no separate validation split in your file, so the best temperature, the calibrators and the "
+             "prediction sets are fitted on a seeded half of the rows, and the calibration figures and the "
+             "abstention curve are measured on the other half. The uncertainty chart, the mistakes and the CSV "
+             "use every row.")
 
 
 def logits_of(ext) -> np.ndarray:

@@ -10,7 +10,7 @@ import streamlit as st
 
 from dashboard import resources, widgets
 from dashboard.logic.your_predictions import HALF_NOTE, confident_mistakes, metrics_at, rows_csv
-from uqcore.data.external import MAX_ROWS, PredictionsError
+from uqcore.data.external import MAX_ROWS, PredictionsError, locate
 from uqcore.plots import reliability_overlay, uncertainty_scatter
 
 FORMAT = (f"**The file.** An `.npz` (`np.savez`) with `y_true` (n,) and `probs` (n, C) or `logits` (n, C); "
@@ -35,8 +35,8 @@ try:
     if upload is not None:
         ext = resources.external_predictions(upload.getvalue(), upload.name)
     elif path.strip():
-        p = Path(path.strip()).expanduser()
-        ext = resources.external_file(str(p), p.stat().st_mtime if p.is_file() else 0.0)
+        where, modified = locate(path.strip())
+        ext = resources.external_file(str(where), modified)
     else:
         ext = None
 except PredictionsError as e:
@@ -58,9 +58,10 @@ st.caption(HALF_NOTE)
 
 st.subheader("Calibration")
 t_col, b_col = st.columns([3, 1])
-if b_col.button(f"Best T = {t_best:.2f}", width="stretch", help="The temperature that minimises NLL on the "
-                "fitting half of the rows."):
-    st.session_state["yours_T"] = float(np.clip(round(t_best, 2), 0.2, 5.0))
+t_use = float(np.clip(round(t_best, 2), 0.2, 5.0))
+b_col.button(f"Best T = {t_use:.2f}" + (" (the slider's end)" if t_use != round(t_best, 2) else ""),
+             width="stretch", help=f"The temperature that minimises NLL on the fitting half of the rows: "
+             f"{t_best:.3f}.", on_click=lambda: st.session_state.update(yours_T=t_use))
 temperature = t_col.slider("Temperature (logits / T)", 0.2, 5.0, 1.0, 0.01, key="yours_T",
                            help="Below 1 the model claims more certainty, above 1 less; the predicted class "
                                 "never changes. The best T minimises NLL on the fitting half.")
@@ -83,8 +84,8 @@ with left:
 with right:
     st.markdown(f"**Abstain when unsure**: abstaining on the 5% most uncertain rows gives accuracy "
                 f"**{fixed['keep_95']:.2%}** "
-                f"(all rows: {correct[rows].mean():.2%})", help="Rows ranked by total uncertainty (the entropy of "
-                "the averaged probabilities, in nats); the curve is the error rate among the rows kept.")
+                f"(all scored rows: {correct[rows].mean():.2%})", help="Rows ranked by total uncertainty (the "
+                "entropy of the averaged probabilities, in nats); the curve is the error rate among the rows kept.")
     st.plotly_chart(fixed["curve_figure"], width="stretch", config={"displayModeBar": False})
 
 if "epistemic" in unc:

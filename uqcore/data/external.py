@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -63,14 +64,24 @@ def halves(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return np.sort(perm[: n // 2]), np.sort(perm[n // 2:])
 
 
+def locate(path: str | Path) -> tuple[Path, float]:
+    """(the file ``path`` names, ``~`` expanded; its modification time) or a ``PredictionsError``: no such file,
+    a folder, an unknown user in ``~user``, a name the system refuses, no permission."""
+    try:
+        p = Path(path).expanduser()
+        if not p.is_file():
+            raise PredictionsError(f"{path}: no such file" + (" (it is a folder)." if p.is_dir() else "."))
+        return p, p.stat().st_mtime
+    except (OSError, RuntimeError, ValueError) as e:  # ENAMETOOLONG, EACCES, "~nosuchuser", a NUL in the path
+        raise PredictionsError(f"{str(path)[:80]}: cannot be opened ({getattr(e, 'strerror', None) or e}).") from e
+
+
 def load_predictions(path: str | Path) -> ExternalPredictions:
     """Read and check the file at ``path`` (.npz or .csv)."""
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise PredictionsError(f"{path}: no such file.")
-    if path.stat().st_size > MAX_BYTES:
-        raise PredictionsError(f"{path.name}: over 2 GB; evaluate a sample of the rows.")
+    path, _ = locate(path)
     try:
+        if path.stat().st_size > MAX_BYTES:
+            raise PredictionsError(f"{path.name}: over 2 GB; evaluate a sample of the rows.")
         data = path.read_bytes()
     except OSError as e:
         raise PredictionsError(f"{path.name}: cannot be read ({e.strerror or e}).") from e
@@ -87,12 +98,23 @@ def parse_predictions(data: bytes, name: str) -> ExternalPredictions:
     else:
         raise PredictionsError(f"{name}: expected an .npz or a .csv file, got '{suffix or 'no extension'}'; "
                                f"{EXAMPLE}.")
-    return replace(from_arrays(arrays, source=name), digest=hashlib.sha256(data).hexdigest())
+    try:
+        checked = from_arrays(arrays, source=name)
+    except PredictionsError:
+        raise
+    except (ValueError, TypeError, IndexError, OverflowError) as e:  # a shape no check above foresaw
+        raise PredictionsError(f"{name}: its arrays cannot be read as predictions ({type(e).__name__}: {e}); "
+                               f"{EXAMPLE}.") from e
+    return replace(checked, digest=hashlib.sha256(data).hexdigest())
 
 
 def _read_npz(data: bytes, name: str) -> dict[str, np.ndarray]:
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+        z = np.load(io.BytesIO(data), allow_pickle=False)
+        if not isinstance(z, np.lib.npyio.NpzFile):  # a single array saved with np.save and renamed
+            raise PredictionsError(f"{name}: holds one array, not named arrays; save it with "
+                                   f"np.savez(file, y_true=..., probs=...).")
+        with z:
             return {k: z[k] for k in z.files}
     except ValueError as e:  # object arrays would need unpickling
         raise PredictionsError(f"{name}: holds Python objects, which are not read (no unpickling); save plain "
@@ -106,13 +128,19 @@ def _read_csv(data: bytes, name: str) -> dict[str, np.ndarray]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise PredictionsError(f"{name}: not a readable text file ({e}).") from e
-    reader = csv.reader(io.StringIO(text))
+    try:
+        return _parse_csv(csv.reader(io.StringIO(text)), name)
+    except csv.Error as e:  # e.g. a field longer than the csv module allows
+        raise PredictionsError(f"{name}: not a readable CSV file ({e}).") from e
+
+
+def _parse_csv(reader, name: str) -> dict[str, np.ndarray]:
     header = [h.strip() for h in next(reader, [])]
     if "y_true" not in header:
         raise PredictionsError(f"{name}: the header needs a 'y_true' column and p0..p{{C-1}} or "
                                f"logit0..logit{{C-1}} columns; found {header[:6]}.")
     for prefix, key in (("p", "probs"), ("logit", "logits")):
-        cols = [i for i, h in enumerate(header) if h.startswith(prefix) and h[len(prefix):].isdigit()]
+        cols = [i for i, h in enumerate(header) if re.fullmatch(f"{prefix}[0-9]+", h)]
         if cols:
             order = sorted(cols, key=lambda i: int(header[i][len(prefix):]))
             if [int(header[i][len(prefix):]) for i in order] != list(range(len(order))):
@@ -175,13 +203,14 @@ def from_arrays(arrays: dict[str, np.ndarray], *, source: str = "arrays") -> Ext
     members = None
     if "member_probs" in arrays:
         members = _numeric(arrays["member_probs"], "member_probs", where)
-        if members.ndim != 3 or members.shape[1:] != (n, c):
-            raise PredictionsError(f"{where} 'member_probs' must have shape (S, {n}, {c}); got {members.shape}.")
+        if members.ndim != 3 or members.shape[1:] != (n, c) or members.shape[0] < 1:
+            raise PredictionsError(f"{where} 'member_probs' must have shape (S, {n}, {c}) with S >= 1; "
+                                   f"got {members.shape}.")
         _check_probability_rows(members.reshape(-1, c), "member_probs", where)
     images = None
     if "images" in arrays:
         images = _numeric(arrays["images"], "images", where)
-        if images.shape[0] != n or int(np.prod(images.shape[1:])) != 784:
+        if images.ndim < 2 or images.shape[0] != n or int(np.prod(images.shape[1:])) != 784:
             raise PredictionsError(f"{where} 'images' must have shape ({n}, 784) or ({n}, 28, 28); got {images.shape}.")
         images = images.reshape(n, 784).astype(np.float32)
         if images.max() > 1.0:

@@ -82,7 +82,7 @@ class Familiarity:
     def __init__(self, config: FamiliarityConfig | None = None):
         self.config = config or FamiliarityConfig()
 
-    def fit(self, model: MLP, x_train, y_train, x_val, y_val=None, *, reader: MLP | None = None,
+    def fit(self, model: MLP, x_train, y_train, x_val, *, reader: MLP | None = None,
             reader_temperature: float = 1.0) -> "Familiarity":
         self._attach(model, reader, reader_temperature)
         bank = stratified_bank(np.asarray(y_train), self.config.bank, self.config.seed)
