@@ -131,3 +131,34 @@ def test_vectorised_kinds_match_the_rule(rng):
     for i in range(300):
         want = "no_digit" if empty[i] else h(probs[i] / probs[i].sum(), fam[i]).kind
         assert kinds[i] == want
+
+
+def test_file_path_measures_files_and_reuses_only_identical_inputs(quick_bundle, monkeypatch):
+    """The PNG view of an array family is its arrays' outputs only when the files gave back exactly the same
+    inputs; any difference (here: one pixel of one test digit) makes it run every score and method again."""
+    from uqcore import file_path
+
+    b = quick_bundle
+    x = b.predictions.images("test")[:200].reshape(-1, 784)
+    y = b.predictions.y("test")[:200]
+    monkeypatch.setattr(file_path, "_families", lambda predictions, n: ([("test", y, x, None)], {}))
+    calls = []
+    counted = {name: type("Counted", (), {"predict": lambda self, v, m=m: calls.append(1) or m.predict(v)})()
+               for name, m in b.methods.items()}
+    exact = file_path.measure(counted, b.familiarity, b.predictions, n_photos=6)
+    assert len(calls) == len(b.methods)  # once per method: the PNG view was copied from the arrays view
+    for key in ("familiarity", "knn_hidden2", "ensemble/probs", "mlp/ood_score"):
+        np.testing.assert_array_equal(exact[f"test/png/{key}"], exact[f"test/arrays/{key}"])
+    real = file_path.through_files
+
+    def nudged(files):
+        v, empty = real(files)
+        v = v.copy()
+        v[0, 400] = min(1.0, v[0, 400] + 0.5)
+        return v, empty
+
+    monkeypatch.setattr(file_path, "through_files", nudged)
+    moved = file_path.measure(counted, b.familiarity, b.predictions, n_photos=6)
+    assert len(calls) == 3 * len(b.methods)  # twice more: both views were run
+    assert moved["test/png/familiarity"][0] != moved["test/arrays/familiarity"][0]  # measured, not copied
+    np.testing.assert_allclose(moved["test/png/familiarity"][1:], moved["test/arrays/familiarity"][1:], atol=1e-5)

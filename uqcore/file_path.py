@@ -109,6 +109,13 @@ def measure(methods: dict[str, Method], fam: Familiarity, predictions: Predictio
             out[f"{p}/empty"] = empty
             if view == "png":
                 out[f"{p}/x"] = np.round(v * 255).astype(np.uint8)
+                if x is not None and not empty.any() and np.array_equal(v, x):
+                    # the files gave back exactly the arrays (a 28x28 image passes through unchanged): the same
+                    # inputs, so the same outputs, without running every score and method a second time
+                    a = f"{name}/arrays/"
+                    out.update({p + k[len(a) - 1:]: val for k, val in list(out.items())
+                                if k.startswith(a) and not k.endswith("/empty")})
+                    continue
             feats = fam.features(v)
             terms = fam.layer_scores(features=feats)
             for layer in LAYERS:
