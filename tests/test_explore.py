@@ -234,6 +234,8 @@ def test_errors_filters_change_the_list_and_match_uqcore(bundle):
     top = error_list(g, "confidently wrong", min_confidence=0.8, uncertainty="epistemic").iloc[0]
     captions = [el.proto.imgs[0].caption.replace("\u00a0", " ") for el in at.get("image")]
     assert captions and f"said {int(top.pred)} · {top.confidence:.0%} sure" in captions[0]
+    [download] = at.get("download_button")  # the whole list, not only the 500 rows of the table
+    assert download.proto.label == f"Download all {count_line(at):,} rows of this list (CSV)"
 
 
 def test_errors_per_class_and_confusion_cell(bundle):

@@ -100,6 +100,8 @@ else:
             "image": st.column_config.ImageColumn("image", width="small"),
             **widgets.reading_columns(bundle.methods[method].ood_score_name)})
         st.caption("Click a column header to sort. The row number is the digit's position in the MNIST test set.")
+    st.download_button(f"Download all {len(rows):,} rows of this list (CSV)", rows[["true", "pred", "confidence",
+                       *UNCERTAINTIES, "ood_score"]].rename_axis("test_index").to_csv(), f"errors-{method}.csv")
 
 # ----------------------------------------------------------------------------- per class
 st.subheader("Per digit")
