@@ -54,29 +54,39 @@ def evaluate(bundle) -> dict:
     return out
 
 
+def external_logits(ext):
+    """The file's logits, or log(probs) where it gave probabilities (the same softmax at T = 1)."""
+    import numpy as np
+
+    return ext.logits if ext.logits is not None else np.log(np.clip(ext.probs, 1e-12, None))
+
+
+def external_uncertainties(ext) -> dict:
+    """Per row, in nats: "total", and "aleatoric" / "epistemic" when member probabilities were given."""
+    from uqcore.metrics.uncertainty import decompose, entropy
+
+    if ext.member_probs is None:
+        return {"total": entropy(ext.probs)}
+    d = decompose(ext.member_probs)
+    return {"total": d.total, "aleatoric": d.aleatoric, "epistemic": d.epistemic}
+
+
 def evaluate_external(ext, *, n_bins: int = 15, seed: int = 0) -> dict:
     """The JSON of ``python -m uqcore evaluate --predictions FILE`` (``uqcore.data.external``): the test metrics
     of the rows as given, the uncertainty split when member probabilities are given, and, because there is no
     separate validation split, calibrators and conformal sets fitted on a seeded half of the rows and scored on
     the other half."""
-    import numpy as np
-
     from uqcore.data.external import halves
     from uqcore.metrics.conformal import sweep
-    from uqcore.metrics.uncertainty import decompose, entropy
 
     y, probs = ext.y, ext.probs
     row = {k: float(v) for k, v in calibration_report(probs, y, n_bins=n_bins).items()}
+    unc = external_uncertainties(ext)
+    row["uncertainty"] = {k: float(v.mean()) for k, v in unc.items()}
     if ext.member_probs is not None:
-        d = decompose(ext.member_probs)
-        total = d.total
-        row["uncertainty"] = {"total": float(d.total.mean()), "aleatoric": float(d.aleatoric.mean()),
-                              "epistemic": float(d.epistemic.mean()), "members": int(ext.member_probs.shape[0])}
-    else:
-        total = entropy(probs)
-        row["uncertainty"] = {"total": float(total.mean())}
-    row["aurc"] = float(aurc(total, probs.argmax(1) == y))
-    logits = ext.logits if ext.logits is not None else np.log(np.clip(probs, 1e-12, None))
+        row["uncertainty"]["members"] = int(ext.member_probs.shape[0])
+    row["aurc"] = float(aurc(unc["total"], probs.argmax(1) == y))
+    logits = external_logits(ext)
     a, b = halves(ext.n, seed)
     row["calibrators"] = compare(logits[a], y[a], logits[b], y[b], n_bins=n_bins)
     alphas = (0.01, 0.05, 0.1)

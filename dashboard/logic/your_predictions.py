@@ -7,25 +7,13 @@ import io
 import numpy as np
 
 from uqcore.analysis.calibration import lab_metrics, rescale
-from uqcore.metrics.uncertainty import decompose, entropy
+from uqcore.evaluate import external_logits as logits_of
+from uqcore.evaluate import external_uncertainties as uncertainties
 
 HALF_NOTE = ("There is no separate validation split in your file, so the best temperature, the calibrators and the "
              "prediction sets are fitted on a seeded half of the rows, and the calibration figures and the "
              "abstention curve are measured on the other half. The uncertainty chart, the mistakes and the CSV "
              "use every row.")
-
-
-def logits_of(ext) -> np.ndarray:
-    """The file's logits, or log(probs) where it gave probabilities (the same softmax at T = 1)."""
-    return ext.logits if ext.logits is not None else np.log(np.clip(ext.probs, 1e-12, None))
-
-
-def uncertainties(ext) -> dict[str, np.ndarray]:
-    """Per row, in nats: total, and aleatoric / epistemic when member probabilities were given."""
-    if ext.member_probs is None:
-        return {"total": entropy(ext.probs)}
-    d = decompose(ext.member_probs)
-    return {"total": d.total, "aleatoric": d.aleatoric, "epistemic": d.epistemic}
 
 
 def metrics_at(ext, rows: np.ndarray, temperature: float, *, n_bins: int = 15, strategy: str = "uniform") -> dict:
@@ -53,13 +41,13 @@ def confident_mistakes(ext, k: int = 16) -> np.ndarray:
     return wrong[np.argsort(-ext.probs[wrong].max(1), kind="stable")[:k]]
 
 
-def rows_csv(ext, temperature: float) -> str:
+def rows_csv(ext, temperature: float, unc: dict | None = None) -> str:
     """Every row as CSV: index, true label, predicted label, confidence at ``temperature``, right or not, and the
-    uncertainties (nats, at T = 1)."""
+    uncertainties (nats, at T = 1; ``unc`` when the caller already has them, ``uncertainties(ext)``)."""
     probs = rescale(logits_of(ext), temperature)
     cols = {"index": np.arange(ext.n), "y_true": ext.y, "predicted": probs.argmax(1),
             "confidence": np.round(probs.max(1), 6), "correct": (probs.argmax(1) == ext.y).astype(int)}
-    cols.update({k: np.round(v, 6) for k, v in uncertainties(ext).items()})
+    cols.update({k: np.round(v, 6) for k, v in (unc or uncertainties(ext)).items()})
     buf = io.StringIO()
     buf.write(",".join(cols) + "\n")
     np.savetxt(buf, np.column_stack([np.asarray(v, dtype=float) for v in cols.values()]), delimiter=",",

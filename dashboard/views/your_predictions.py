@@ -113,5 +113,5 @@ with st.expander("Calibrators and prediction sets (fitted on half the rows)", ic
             f"**{s.upper()}** α 0.05 → {v['0.05']['coverage']:.1%} / {v['0.05']['mean_size']:.2f}"
             for s, v in m["conformal"].items()))
 st.download_button("Download every row as CSV (prediction, confidence at this T, right or wrong, uncertainty)",
-                   lambda: rows_csv(ext, temperature), file_name=f"{Path(ext.source).stem}-rows.csv", mime="text/csv",
+                   lambda: rows_csv(ext, temperature, unc), file_name=f"{Path(ext.source).stem}-rows.csv", mime="text/csv",
                    icon=":material/download:")

@@ -31,6 +31,7 @@ import torch
 
 from uqcore.methods.nets import MLP
 from uqcore.methods.reader import reader_outputs
+from uqcore.metrics.calibration import softmax
 from uqcore.metrics.ood import KNN
 from uqcore.verdict import CONFIDENT, CONFIDENT_FLOOR, CONFIDENT_SHARE
 
@@ -97,7 +98,7 @@ class Familiarity:
         self.threshold_ = float(np.quantile(self.val_scores_, self.config.quantile))
         self.confident_ = CONFIDENT
         if reader is not None:
-            top = _softmax(feats_val["reader_logits"]).max(1)[val <= self.threshold_]
+            top = softmax(feats_val["reader_logits"]).max(1)[val <= self.threshold_]
             self.confident_ = max(CONFIDENT_FLOOR, float(np.quantile(top, 1.0 - CONFIDENT_SHARE)))
         return self
 
@@ -162,8 +163,3 @@ class Familiarity:
         obj.knn_ = {n: KNN.from_state({"bank": d[f"bank.{n}"], "k": config.k, "normalise": True}) for n in LAYERS}
         return obj
 
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    z = np.asarray(logits, np.float64)
-    e = np.exp(z - z.max(1, keepdims=True))
-    return e / e.sum(1, keepdims=True)
