@@ -175,6 +175,15 @@ def map_points(method: str, sets: tuple[str, ...]):
     return map_frame(bundle.predictions, bundle.embedding, method, sets, threshold=bundle.methods[method].threshold_)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def map_payload(method: str, sets: tuple[str, ...], star: tuple[float, float] | None) -> dict:
+    """``dashboard.logic.explore.map_payload`` of ``map_points(method, sets)`` with the ★ at ``star``: what the map
+    component draws (~35 bytes a point), made once per method, sets and star."""
+    from dashboard.logic.explore import map_payload as payload
+
+    return payload(map_points(method, sets), star=star)
+
+
 @st.cache_data(show_spinner=False)
 def digit_position(x) -> tuple[float, float]:
     """Map position of one image (784 values in [0, 1]): the single network's features of it, placed among

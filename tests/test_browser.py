@@ -140,22 +140,38 @@ def no_exception(page) -> bool:
 
 
 def test_lasso_on_the_map_shows_the_selected_images(server, page):
-    """A real lasso drag: plotly's selection event must come back as rows (the id bookkeeping end to end)."""
+    """A real lasso drag on the map component: its ids come back as rows; a colour button recolours in the browser
+    and the URL follows."""
     import math
 
-    _, box = open_chart(page, f"{server}/embedding_map")
+    page.goto(f"{server}/embedding_map")
+    wait_idle(page)
+    canvas = page.locator(".um canvas").first
+    canvas.wait_for(timeout=30000)
+    canvas.scroll_into_view_if_needed()
+    page.locator(".um[data-draws]").first.wait_for(timeout=30000)  # drawn at least once (in a shadow root)
+    box = canvas.bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     r = min(box["width"], box["height"]) * 0.2  # a loop around the middle of the map
     page.mouse.move(cx + r, cy)
     page.mouse.down()
-    for k in range(1, 13):  # few moves: each one makes plotly hit-test every point on the map
-        a = 2 * math.pi * k / 12
+    for k in range(1, 25):
+        a = 2 * math.pi * k / 24
         page.mouse.move(cx + r * math.cos(a), cy + r * math.sin(a))
     page.mouse.up()
     page.get_by_text("images selected").first.wait_for(timeout=30000)
     wait_idle(page)
     assert no_exception(page)
+    shown = int(page.locator(".um").first.get_attribute("data-selected"))
+    assert shown > 0 and page.get_by_text(f"{shown:,} images selected").count() == 1, "the page got the lasso's ids"
     assert page.locator('[data-testid="stImage"]').count() > 0
+    page.locator(".um .colours button", has_text="True digit").click()
+    page.locator('.um[data-colour="true class"]').first.wait_for(timeout=5000)
+    assert "digit 0" in page.locator(".um .legend").first.inner_text()
+    page.wait_for_url("**colour=true+class**", timeout=30000)
+    wait_idle(page)
+    assert page.get_by_text(f"{shown:,} images selected").count() == 1, "recolouring keeps the selection"
+    assert no_exception(page)
 
 
 def test_click_a_confusion_cell(server, page):

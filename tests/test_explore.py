@@ -1,5 +1,6 @@
 """Embedding map and Errors: the tables in uqcore.explore on hand-made data (known answers, sklearn
-cross-checks), the map figure's id bookkeeping, and both pages through AppTest on the quick build."""
+cross-checks), the map figure's id bookkeeping, the map component's payload, and both pages through AppTest on
+the quick build."""
 from __future__ import annotations
 
 import base64
@@ -9,11 +10,12 @@ import json
 import numpy as np
 import pytest
 from conftest import open_page
+from test_links import share_caption
 from PIL import Image
 from sklearn.metrics import confusion_matrix as sk_confusion
 from sklearn.metrics import precision_score, recall_score
 
-from dashboard.logic.explore import CELL_IMAGES, TAE_KEY, cell_caption, data_urls, from_line, selection_ids
+from dashboard.logic.explore import CELL_IMAGES, KINDS, TAE_KEY, cell_caption, data_urls, from_line, map_payload
 from uqcore.analysis.tables import (
     class_centres,
     confusion,
@@ -28,7 +30,7 @@ from uqcore.analysis.tables import (
     selection_summary,
 )
 from uqcore.metrics.calibration import classwise_ece
-from uqcore.plots import embedding_map
+from uqcore.plots import COLOUR_BY, colour_groups, embedding_map
 from uqcore.predictions import Predictions
 
 
@@ -174,16 +176,50 @@ def test_digit_labels_sit_at_the_median_of_each_class_of_test_points():
     assert not embedding_map(f, "total", labels=False)[0].layout.annotations
 
 
-def test_selection_event_maps_back_to_ids():
-    trace_ids = [["test:5", "test:9"], None, ["noise:2"]]
-    points = [{"customdata": ["letters:3", "none", 1, 0.5]},  # the id travels with the point
-              {"curve_number": 0, "point_index": 1},  # no customdata: looked up by position
-              {"curve_number": 2, "point_index": 0},
-              {"curve_number": 1, "point_index": 0},  # a legend-only trace
-              {"curve_number": 0, "point_index": 7},  # out of range
-              {"curve_number": 0, "point_index": 1}]  # a duplicate
-    assert selection_ids(points, trace_ids) == ["letters:3", "test:9", "noise:2"]
-    assert selection_ids(None, trace_ids) == []
+def _decode(b64: str, dtype: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(b64), dtype=dtype)
+
+
+def test_map_payload_carries_every_point_and_every_colouring():
+    pred, emb = toy_predictions()
+    f = map_frame(pred, emb, "m", ["test", "noise"], threshold=1.0)
+    p = map_payload(f, star=(0.5, 0.25))
+    json.dumps(p)  # it travels as JSON
+    assert p["n"] == len(f) and p["sets"] == ["test", "noise"] and p["set_names"] == ["test digits", "random noise"]
+    ids = [f"{p['sets'][s]}:{r}" for s, r in zip(_decode(p["set"], "u1"), _decode(p["row"], "<i4"))]
+    assert ids == list(f.index), "the ids the component sends back are the frame's own"
+    np.testing.assert_array_equal(_decode(p["x"], "<f4"), f["x_map"].to_numpy(np.float32))
+    np.testing.assert_array_equal(_decode(p["y"], "<f4"), f["y_map"].to_numpy(np.float32))
+    np.testing.assert_array_equal(_decode(p["true"], "i1"), f["true"].to_numpy())
+    np.testing.assert_array_equal(_decode(p["pred"], "u1"), f["pred"].to_numpy())
+    assert [KINDS[k] for k in _decode(p["kind"], "u1")] == list(marker_kind(f))
+    assert set(p["continuous"]) | set(p["groups"]) == set(COLOUR_BY) == {c for c, _, _ in p["colourings"]}
+    for name, c in p["continuous"].items():
+        np.testing.assert_allclose(_decode(c["values"], "<f4"), f[name].to_numpy(), rtol=1e-6)
+        assert c["cmax"] == pytest.approx(max(np.quantile(f[name], 0.99), 1e-6))
+    for name, g in p["groups"].items():
+        code = _decode(g["of"], "u1")
+        for k, (group, mask, colour) in enumerate(colour_groups(f, name)):
+            assert (g["names"][k], g["colours"][k]) == (group, colour)
+            np.testing.assert_array_equal(code == k, mask)
+    assert p["groups"]["true class"]["names"][0] == "no label (OOD)", "OOD drawn first, underneath"
+    centres = class_centres(f)
+    assert p["centres"] == [[int(c.digit), float(c.x), float(c.y)] for c in centres.itertuples()]
+    assert p["star"] == [0.5, 0.25] and p["has_epistemic"] == bool(f["epistemic"].max() > 0)
+    # the token changes exactly when something drawn changes
+    assert map_payload(f, star=(0.5, 0.25))["token"] == p["token"]
+    assert map_payload(f, star=None)["token"] != p["token"]
+    assert map_payload(f.iloc[:-1], star=(0.5, 0.25))["token"] != p["token"]
+    empty = map_payload(f.iloc[:0])
+    assert empty["n"] == 0 and empty["centres"] == [] and not empty["has_epistemic"]
+
+
+def test_map_payload_is_smaller_than_the_plotly_figure():
+    """The point of the component: the map travels in far fewer bytes than the Plotly figure did."""
+    pred, emb = toy_predictions(n=2000)
+    f = map_frame(pred, emb, "m", ["test", "noise"], threshold=1.0)
+    fig, _ = embedding_map(f, "epistemic")
+    assert len(json.dumps(map_payload(f))) < 0.6 * len(fig.to_json())
 
 
 def test_images_and_data_urls_round_trip():
@@ -284,50 +320,58 @@ def test_map_selection_shows_those_images_and_numbers(bundle):
                                      threshold=bundle.methods["mc_dropout"].threshold_).loc[valid])
     assert {m.label: m.value for m in at.metric}["Mean epistemic"] == f"{s2['mean_epistemic']:.3f}"
     next(b for b in at.button if b.label == "Clear selection").click().run()
-    assert not at.metric and any("lasso" in i.value for i in at.info)
+    assert not at.metric and any("Draw a loop around a region" in i.value for i in at.info)
+
+
+def map_data(at) -> dict:
+    """What the page handed the map component (``dashboard.map_canvas``) on its last run."""
+    [element] = at.get("bidi_component")
+    return json.loads(element.proto.json)
 
 
 def test_map_shows_the_last_drawn_digit_as_a_star(bundle):
     x = bundle.predictions.x("test")[0] / 255.0
     at = open_page("views/embedding_map.py", state={"last_digit": x.astype(np.float32)})
-    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
-    star = [t for t in fig["data"] if t.get("name") == "your last digit"]
-    assert len(star) == 1 and star[0]["marker"]["symbol"] == "star"
+    star = map_data(at)["star"]
+    assert star is not None and np.all(np.isfinite(star))
     assert any("the digit you last drew" in c.value for c in at.caption)
     at2 = open_page("views/embedding_map.py")
-    assert not any(t.get("name") == "your last digit" for t in json.loads(at2.get("plotly_chart")[0].proto.spec)["data"])
+    assert map_data(at2)["star"] is None
 
 
 def test_map_with_no_set_says_what_to_do(bundle):
     at = open_page("views/embedding_map.py", state={"map_sets": []})
     assert any("Pick at least one data set" in i.value for i in at.info)
-    assert not at.get("plotly_chart")
+    assert not at.get("bidi_component")
 
 
-def test_map_colour_and_sets_controls_redraw_the_map(bundle):
-    at = open_page("views/embedding_map.py", state={"map_sets": ["test", "letters", "rotated"]})
-
-    def traces():
-        fig = json.loads(at.get("plotly_chart")[0].proto.spec)
-        return {t["name"]: len(t["customdata"]) for t in fig["data"] if t.get("customdata") is not None}
-
+def test_map_colour_sets_and_selection_reach_the_component(bundle):
+    at = open_page("views/embedding_map.py", state={"map_sets": ["test", "letters", "rotated"],
+                                                   "map_selection": ["letters:0", "test:99999", "test:3"]})
     n = {s: len(bundle.embedding[f"{s}/idx"]) for s in ("test", "letters", "rotated")}
-    assert sum(traces().values()) == sum(n.values())  # continuous colour: every point once
-    at.selectbox(key="map_colour").set_value("data set").run()
-    assert traces() == n
-    at.selectbox(key="map_colour").set_value("true class").run()
-    got = traces()
+    d = map_data(at)
+    assert d["n"] == sum(n.values()) and d["sets"] == ["test", "letters", "rotated"]
+    assert d["colour"] == "epistemic" and d["selected"] == ["letters:0", "test:3"], "unknown ids are dropped"
+    assert "colour=epistemic" in share_caption(at, "embedding_map")
+    at.session_state["map_colour"] = "true class"  # what the component's colour button does (dashboard.map_canvas)
+    at.run()
+    d2 = map_data(at)
+    assert d2["colour"] == "true class" and d2["token"] == d["token"], "a colour change redraws nothing else"
+    assert "colour=true+class" in share_caption(at, "embedding_map")
     y = bundle.predictions.y("test")
-    assert got["digit 3"] == int((y == 3).sum()) + int((bundle.predictions.y("rotated")[bundle.embedding["rotated/idx"]] == 3).sum())
-    assert got["no label (OOD)"] == n["letters"]
+    names, code = d2["groups"]["true class"]["names"], _decode(d2["groups"]["true class"]["of"], "u1")
+    rotated_3 = int((bundle.predictions.y("rotated")[bundle.embedding["rotated/idx"]] == 3).sum())
+    assert int((code == names.index("digit 3")).sum()) == int((y == 3).sum()) + rotated_3
+    assert int((code == names.index("no label (OOD)")).sum()) == n["letters"]
     at.multiselect(key="map_sets").set_value(["noise"]).run()
-    assert traces() == {"no label (OOD)": len(bundle.embedding["noise/idx"])}
+    d3 = map_data(at)
+    assert d3["sets"] == ["noise"] and d3["token"] != d["token"] and d3["centres"] == []
 
 
 def test_controls_survive_a_visit_to_another_page(bundle):
     at = open_page("views/embedding_map.py")
     at.selectbox(key="map_method").set_value("laplace").run()
-    at.selectbox(key="map_colour").set_value("data set").run()
+    at.session_state["map_colour"] = "data set"  # the component's colour buttons set it
     at.multiselect(key="map_sets").set_value(["test", "rotated"]).run()
     at.switch_page("views/errors.py").run()
     at.selectbox(key="err_method").set_value("mc_dropout").run()
@@ -338,7 +382,7 @@ def test_controls_survive_a_visit_to_another_page(bundle):
     at.segmented_control(key="err_list").set_value("confidently wrong").run()  # ... and comes back as it was
     assert at.slider(key="err_conf").value == 0.75
     at.switch_page("views/embedding_map.py").run()
-    assert (at.selectbox(key="map_method").value, at.selectbox(key="map_colour").value) == ("laplace", "data set")
+    assert (at.selectbox(key="map_method").value, map_data(at)["colour"]) == ("laplace", "data set")
     assert at.multiselect(key="map_sets").value == ["test", "rotated"]
     at.switch_page("views/errors.py").run()
     assert not at.exception

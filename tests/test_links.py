@@ -27,13 +27,13 @@ def test_shift_lab_link(quick_bundle):
 def test_embedding_map_link(quick_bundle):
     at = open_page("views/embedding_map.py", query={"method": "laplace", "colour": "data set", "sets": "test,rotated"})
     assert not link_warnings(at)
-    assert at.selectbox(key="map_method").value == "laplace" and at.selectbox(key="map_colour").value == "data set"
+    assert at.selectbox(key="map_method").value == "laplace" and at.session_state["map_colour"] == "data set"
     assert at.multiselect(key="map_sets").value == ["test", "rotated"]
     assert "sets=test%2Crotated" in share_caption(at, "embedding_map")
     bad = open_page("views/embedding_map.py", query={"sets": "test,atlantis", "colour": "shoe size"})
     assert link_warnings(bad) and "atlantis" in link_warnings(bad)[0]
     assert bad.multiselect(key="map_sets").value == ["test", "letters", "noise"]
-    assert bad.selectbox(key="map_colour").value == "epistemic"
+    assert bad.session_state["map_colour"] == "epistemic"
 
 
 def test_errors_link(quick_bundle):

@@ -58,10 +58,10 @@ def test_clicked_cell_from_chart_events():
     assert as_cell((3, 5)) == (3, 5) and as_cell("3,5") is None and as_cell((12, 3)) is None and as_cell(None) is None
 
 
-def test_selection_ids_from_customdata_or_trace_positions():
-    points = [{"customdata": ["test:3", 0.1]}, {"curve_number": 1, "point_index": 0}, {"curve_number": 5},
-              {"customdata": ["test:3"]}]
-    assert selection_ids(points, [None, ["noise:7"]]) == ["test:3", "noise:7"]
+def test_selection_ids_from_the_map_component():
+    assert selection_ids(["test:3", "noise:7", "test:3", 5, None, {"id": 1}]) == ["test:3", "noise:7"]
+    assert selection_ids(None) == [] and selection_ids("test:3") == [] and selection_ids({"a": 1}) == []
+    assert selection_ids([f"test:{i}" for i in range(10)], max_ids=4) == ["test:0", "test:1", "test:2", "test:3"]
 
 
 # ----------------------------------------------------------------------------- Compare: the metrics table, the chart

@@ -188,6 +188,28 @@ COLOUR_BY = ("epistemic", "aleatoric", "total", "true class", "correctness", "da
 DIGIT_COLOURS = OKABE_ITO[:7] + ["#882255", "#44AA99", "#999933"]
 KIND_SYMBOLS = {"normal": "circle", "misclassified": "x", "flagged as unusual": "diamond"}
 SET_COLOURS = {"test": "#9aa5b1", "val": "#c0c7cf"}
+OOD_GROUP = "no label (OOD)"
+
+
+def colour_groups(frame, colour_by: str) -> list[tuple[str, np.ndarray, str | None]]:
+    """The map's colour groups of ``frame`` (a ``map_frame``) under ``colour_by``: (name, mask, colour) in drawing
+    order (OOD first, underneath the digits). A continuous colouring is one group "all" with colour None."""
+    ood = OOD_GROUP
+    if colour_by in ("epistemic", "aleatoric", "total"):
+        return [("all", np.ones(len(frame), bool), None)]
+    if colour_by == "true class":
+        t = frame["true"].to_numpy()
+        return [(ood, t < 0, "#bbbbbb")] + [(f"digit {k}", t == k, DIGIT_COLOURS[k]) for k in range(10)]
+    if colour_by == "correctness":
+        c, lab = frame["correct"].to_numpy(), frame["labelled"].to_numpy()
+        return [(ood, ~lab, "#bbbbbb"), ("read correctly", c, OKABE_ITO[0]), ("read wrongly", lab & ~c, OKABE_ITO[3])]
+    if colour_by == "data set":
+        s = frame["set"].to_numpy()
+        names = list(dict.fromkeys(s))
+        others = iter(OKABE_ITO[1:] + OKABE_ITO[:1] + DIGIT_COLOURS[7:])
+        return [(n, s == n, SET_COLOURS.get(n) or next(others)) for n in names]
+    raise ValueError(f"colour_by must be one of epistemic, aleatoric, total, true class, correctness, data set; "
+                     f"got {colour_by!r}.")
 
 
 def embedding_map(frame, colour_by: str, *, star=None, star_label: str = "your last digit", height: int = 640,
@@ -210,23 +232,8 @@ def embedding_map(frame, colour_by: str, *, star=None, star_label: str = "your l
     hover = ("%{customdata[0]}: true %{customdata[1]} · read %{customdata[2]} · %{customdata[3]:.0%} sure<br>"
              "total %{customdata[4]:.3f} = aleatoric %{customdata[5]:.3f} + epistemic %{customdata[6]:.3f}"
              "<extra></extra>")
-    ood = "no label (OOD)"
-    if colour_by in ("epistemic", "aleatoric", "total"):
-        groups = [("all", np.ones(len(frame), bool), None)]
-    elif colour_by == "true class":  # OOD first: drawn underneath the digits
-        t = frame["true"].to_numpy()
-        groups = [(ood, t < 0, "#bbbbbb")] + [(f"digit {k}", t == k, DIGIT_COLOURS[k]) for k in range(10)]
-    elif colour_by == "correctness":
-        c, lab = frame["correct"].to_numpy(), frame["labelled"].to_numpy()
-        groups = [(ood, ~lab, "#bbbbbb"), ("read correctly", c, OKABE_ITO[0]), ("read wrongly", lab & ~c, OKABE_ITO[3])]
-    elif colour_by == "data set":
-        s = frame["set"].to_numpy()
-        names = list(dict.fromkeys(s))
-        others = iter(OKABE_ITO[1:] + OKABE_ITO[:1] + DIGIT_COLOURS[7:])
-        groups = [(n, s == n, SET_COLOURS.get(n) or next(others)) for n in names]
-    else:
-        raise ValueError(f"colour_by must be one of epistemic, aleatoric, total, true class, correctness, data set; "
-                         f"got {colour_by!r}.")
+    ood = OOD_GROUP
+    groups = colour_groups(frame, colour_by)
     values = frame[colour_by].to_numpy() if colour_by in ("epistemic", "aleatoric", "total") else None
     cmax = float(np.quantile(values, 0.99)) if values is not None and len(values) else None
     for name, mask, colour in groups:

@@ -1,8 +1,9 @@
 """Embedding map (analysts): every image as a dot placed by what the network sees in it.
 
 The 2-D map was laid out once during the build: one UMAP fit over the test digits' 64 network features and
-up to 1,000 images of every other set. A lasso or box selection shows the selected images. Nothing here
-runs a model, except placing the digit last drawn on "Try a digit"; the view lives in the URL.
+up to 1,000 images of every other set, drawn by the map component (``dashboard.map_canvas``: colouring, zoom,
+hover and lasso run in the browser). A lasso, box or click shows the selected images. Nothing here runs a
+model, except placing the digit last drawn on "Try a digit"; the view lives in the URL.
 """
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ import streamlit as st
 from dashboard import resources, widgets
 from dashboard.logic import view as urlview
 from dashboard.logic.explore import SET_LABELS, TAE_KEY, from_line, selection_ids
+from dashboard.map_canvas import map_canvas
 from uqcore.analysis.tables import images_of, selection_summary
 from uqcore.methods import DEFAULT_METHOD
-from uqcore.plots import COLOUR_BY, embedding_map
+from uqcore.plots import COLOUR_BY
 
-K_SEL, K_CHART, K_IDS = "map_selection", "map_chart", "map_trace_ids"
+K_SEL, K_CHART = "map_selection", "map_chart"
 GRID_MAX = 48
 
 st.title("Embedding map")
@@ -35,16 +37,13 @@ on_map = [s for s in bundle.set_names if f"{s}/xy" in emb and s != "val"]
 view = widgets.PageView("embedding_map", "map", (
     urlview.choice("method", methods, DEFAULT_METHOD if DEFAULT_METHOD in methods else methods[0]),
     urlview.choice("colour", COLOUR_BY, COLOUR_BY[0], what="colouring"),
-    urlview.subset("sets", on_map, [s for s in on_map if s in ("test", "letters", "noise")])))
+    urlview.subset("sets", on_map, [s for s in on_map if s in ("test", "letters", "noise")])), plain=("colour",))
 
-# ----------------------------------------------------------------------------- controls
-c1, c2, c3 = st.columns([1, 1, 3])
+# ----------------------------------------------------------------------------- controls (the colouring is on the map)
+c1, c3 = st.columns([1, 3])
 method = c1.selectbox("Method", methods, format_func=titles.get, **view.widget("method"),
                       help="Whose predictions, uncertainties and OOD flags colour and shape the dots. The map "
                            "positions are the same for every method (they come from the single network).")
-colour_by = c2.selectbox("Colour by", COLOUR_BY, format_func=str.capitalize, **view.widget("colour"),
-                         help="Epistemic: the model lacks experience. Aleatoric: the image itself is unclear. "
-                              "Total: both. Or the true digit, right/wrong, or which data set the image is from.")
 sets = c3.multiselect("Data sets on the map", on_map, format_func=lambda s: SET_LABELS.get(s, s),
                       **view.widget("sets"),
                       help="MNIST test digits: the 10,000 the model was tested on. 'Not digits': images that are "
@@ -57,6 +56,7 @@ if not sets:
     st.stop()
 
 frame = resources.map_points(method, tuple(sets))
+colour_by = view["colour"]
 if colour_by == "epistemic" and frame["epistemic"].max() == 0:
     st.info(f"{titles[method]} has a single set of weights, so it has no epistemic part: every dot is 0. "
             "Colour by total uncertainty, or pick a deep ensemble, MC dropout, Laplace or evidential model.",
@@ -69,20 +69,24 @@ star = None if last is None else resources.digit_position(last)
 
 # ----------------------------------------------------------------------------- map + selection
 def _take_selection() -> None:
-    """Chart event -> ids of the selected points, kept in ``map_selection`` (so a test can set it too)."""
-    event = st.session_state.get(K_CHART) or {}
-    st.session_state[K_SEL] = selection_ids(event.get("selection", {}).get("points", []),
-                                            st.session_state.get(K_IDS, []))
+    """The component sent the ids of a selection; kept in ``map_selection`` (so a test can set it too)."""
+    st.session_state[K_SEL] = selection_ids((st.session_state.get(K_CHART) or {}).get("selection"))
 
 
-fig, trace_ids = embedding_map(frame, colour_by, star=star)
-st.session_state[K_IDS] = trace_ids
-st.plotly_chart(fig, width="stretch", key=K_CHART, on_select=_take_selection, selection_mode=("lasso", "box"),
-                config={"displaylogo": False, "modeBarButtonsToRemove": ["toImage"]})
-legend = ("Shapes: ● read normally, ✕ read wrongly, ◆ flagged as unusual by "
+def _take_colour() -> None:
+    colour = (st.session_state.get(K_CHART) or {}).get("colour")
+    if colour in COLOUR_BY:
+        view.set("colour", colour)
+
+
+map_canvas(resources.map_payload(method, tuple(sets), star), colour=colour_by,
+           selected=[i for i in st.session_state.get(K_SEL, []) if i in frame.index], key=K_CHART,
+           on_colour=_take_colour, on_selection=_take_selection)
+legend = ("Hover a dot for its numbers, a colour button for what it shows. Shapes: ● read normally, ✕ read wrongly, "
+          "◆ flagged as unusual by "
           f"{titles[method]} (its OOD score is above the 95th percentile of clean validation digits).")
 if "test" in sets:
-    legend += " Boxed digits: the middle of each digit's test images (the button above the map hides them)."
+    legend += " Boxed digits: the middle of each digit's test images (the box above the map hides them)."
 if star is not None:
     legend += " ★ the digit you last drew on *Try a digit*, placed among its 15 nearest test digits."
 else:
@@ -92,15 +96,15 @@ st.caption(legend)
 # ----------------------------------------------------------------------------- what is selected
 selected = [i for i in st.session_state.get(K_SEL, []) if i in frame.index]
 if not selected:
-    st.info("Use the lasso (default) or the box tool on the map to select a region; its images appear here. "
-            "Double-click the map to clear.", icon=":material/gesture_select:")
+    st.info("Draw a loop around a region of the map (Lasso, the default), drag a rectangle (Box) or click one dot: "
+            "the images appear here. Double-click the map to clear.", icon=":material/gesture_select:")
     view.share(params)
     st.stop()
 
 part = frame.loc[selected]
 summary = selection_summary(part)
-head, clear = st.columns([5, 1])
-head.subheader(f"{summary['n']:,} images selected")
+head, clear = st.columns([3, 1], vertical_alignment="center")
+head.subheader(f"{summary['n']:,} image{'s' if summary['n'] != 1 else ''} selected")
 if clear.button("Clear selection", icon=":material/close:", width="stretch"):
     st.session_state[K_SEL] = []
     st.rerun()
