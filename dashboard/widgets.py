@@ -181,15 +181,31 @@ def explanation_panel(explanation: dict, x, label: int) -> None:
                   f"({explanation['method']}, Captum's integrated gradients, 64 steps).")
 
 
-def image_grid(images, captions, *, columns: int = 8, scale: int = 4) -> None:
-    """28x28 images in [0, 1] (or uint8) in rows of ``columns``, upscaled by ``scale`` with crisp pixels."""
-    cols = st.columns(columns)
-    for k, (img, caption) in enumerate(zip(images, captions)):
-        arr = np.asarray(img).reshape(28, 28)
-        if arr.dtype != np.uint8:
-            arr = (np.clip(arr, 0, 1) * 255).astype(np.uint8)
-        arr = np.repeat(np.repeat(arr, scale, axis=0), scale, axis=1)
-        cols[k % columns].image(arr, caption=caption, width="stretch")
+GRID_CSS = ("<style>.uq-grid{display:grid;gap:.6rem .5rem;margin:.2rem 0 .6rem}.uq-grid figure{margin:0;min-width:0}"
+            ".uq-grid img{width:100%;aspect-ratio:1;image-rendering:pixelated;display:block;border-radius:.25rem}"
+            ".uq-grid figcaption{font-size:14px;line-height:1.35;color:rgba(49,51,63,.72);text-align:center;"
+            "margin-top:.25rem;overflow-wrap:normal}</style>")
+
+
+def image_grid(images, captions, *, columns: int = 8) -> None:
+    """28x28 images in [0, 1] (or uint8) in rows of ``columns``, each with its caption under it, as one HTML
+    element of PNG data URLs drawn with crisp pixels. One element instead of one ``st.image`` a picture: the
+    browser gets the whole grid in one message instead of fetching each picture (a 48-image selection on the
+    map showed ~0.2 s sooner). The caption is also the picture's alt text."""
+    from html import escape
+
+    from dashboard.logic.explore import data_urls
+
+    arr = np.asarray(images)
+    if not len(arr):
+        return
+    arr = arr.reshape(len(arr), 28, 28)
+    if arr.dtype == np.uint8:
+        arr = arr / 255.0
+    cells = "".join(f'<figure><img src="{u}" alt="{escape(c)}"><figcaption>{escape(c)}</figcaption></figure>'
+                    for u, c in zip(data_urls(arr), captions))
+    st.html(f'{GRID_CSS}<div class="uq-grid" style="grid-template-columns:repeat({columns},minmax(0,1fr))">'
+            f"{cells}</div>")
 
 
 def reading_caption(true: int, pred: int, confidence: float, total: float, aleatoric: float, epistemic: float) -> str:

@@ -50,6 +50,15 @@ def quick_app_env(tmp_path_factory):
 ENTRY = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 
 
+def grid_captions(at: AppTest) -> list[str]:
+    """The captions of every picture in the page's image grids (``dashboard.widgets.image_grid``), in order."""
+    import html
+    import re
+
+    return [html.unescape(c) for el in at.get("html") if 'class="uq-grid"' in el.proto.body
+            for c in re.findall(r"<figcaption>(.*?)</figcaption>", el.proto.body)]
+
+
 def open_page(page: str | None = None, *, state: dict | None = None, query: dict | None = None,
               timeout: float = 300) -> AppTest:
     """Run the app (optionally on ``page``) with session ``state`` and URL ``query`` set first; no exception."""

@@ -164,7 +164,7 @@ def test_lasso_on_the_map_shows_the_selected_images(server, page):
     assert no_exception(page)
     shown = int(page.locator(".um").first.get_attribute("data-selected"))
     assert shown > 0 and page.get_by_text(f"{shown:,} images selected").count() == 1, "the page got the lasso's ids"
-    assert page.locator('[data-testid="stImage"]').count() > 0
+    assert page.locator(".uq-grid img").count() > 0
     page.locator(".um .colours button", has_text="True digit").click()
     page.locator('.um[data-colour="true class"]').first.wait_for(timeout=5000)
     assert "digit 0" in page.locator(".um .legend").first.inner_text()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import open_page
+from conftest import grid_captions, open_page
 from streamlit.testing.v1 import AppTest
 
 from dashboard.logic.calibration import ViewState, parse_view, slider_temperatures, view_params
@@ -244,13 +244,13 @@ def test_a_link_to_one_bin_opens_it(predictions):
     at = open_lab({"method": "mlp", "bins": "20", "bin": "20"})
     assert not at.warning
     assert next(s for s in at.selectbox if s.label == "Bin").value == 20
-    assert at.get("image") and at.query_params["bin"] == "20"
+    assert grid_captions(at) and at.query_params["bin"] == "20"
 
 
 def test_selecting_a_bin_shows_its_images(predictions):
     at = open_lab()
     bin_box = next(s for s in at.selectbox if s.label == "Bin")
-    assert at.get("image"), "the default bin shows its digits"
+    assert grid_captions(at), "the default bin shows its digits"
     options = bin_box.options
     assert len(options) >= 2
     # choose the last bin in the list (the most confident one); options are the shown labels "Bin k: ..."
@@ -259,6 +259,6 @@ def test_selecting_a_bin_shows_its_images(predictions):
     assert not at.exception
     assert next(s for s in at.selectbox if s.label == "Bin").value == last
     assert at.query_params["bin"] == str(last)
-    images = at.get("image")
+    images = grid_captions(at)
     assert 1 <= len(images) <= 24
     assert any("digits in this bin" in md.value for md in at.markdown)

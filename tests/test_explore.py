@@ -9,7 +9,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import open_page
+from conftest import grid_captions, open_page
 from test_links import share_caption
 from PIL import Image
 from sklearn.metrics import confusion_matrix as sk_confusion
@@ -268,7 +268,7 @@ def test_errors_filters_change_the_list_and_match_uqcore(bundle):
     assert not at.exception
     # the grid's first caption is the top of the list
     top = error_list(g, "confidently wrong", min_confidence=0.8, uncertainty="epistemic").iloc[0]
-    captions = [el.proto.imgs[0].caption.replace("\u00a0", " ") for el in at.get("image")]
+    captions = [c.replace("\u00a0", " ") for c in grid_captions(at)]
     assert captions and f"said {int(top.pred)} · {top.confidence:.0%} sure" in captions[0]
     [download] = at.get("download_button")  # the whole list, not only the 500 rows of the table
     assert download.proto.label == f"Download all {count_line(at):,} rows of this list (CSV)"
@@ -285,7 +285,7 @@ def test_errors_per_class_and_confusion_cell(bundle):
     head = next(m.value for m in at.markdown if m.value.startswith("**True 7, read as 2"))
     assert f"{cm[7, 2]:,} image" in head
     top = confusion_cell(prediction_frame(pred, "ensemble"), 7, 2).head(CELL_IMAGES)
-    captions = [el.proto.imgs[0].caption for el in at.get("image")]
+    captions = grid_captions(at)
     assert sorted(captions[len(captions) - len(top):]) == sorted(cell_caption(r.confidence, r.epistemic)
                                                                 for r in top.itertuples())  # grid order: by column
     at.session_state["err_cell"] = (3, 3)
@@ -308,7 +308,7 @@ def test_map_selection_shows_those_images_and_numbers(bundle):
     assert shown["Flagged as unusual"] == f"{s['flagged']:.0%}"
     assert shown["Mean epistemic"] == f"{s['mean_epistemic']:.3f}"
     assert any(h.value == f"{len(valid)} images selected" for h in at.subheader)
-    assert len(at.get("image")) == len(valid)  # one image per selected point
+    assert len(grid_captions(at)) == len(valid)  # one image per selected point
     captions = [c.value for c in at.caption]
     assert from_line(s["per_set"]) in captions and "From: test digits 4, random noise 1." in captions, "plain set names"
     assert TAE_KEY in captions, "the key to T / A / E beside the grid"
