@@ -1,4 +1,5 @@
 """The method registry on tiny models: shapes, known answers, thread safety, laplace-torch cross-check."""
+import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
@@ -9,7 +10,7 @@ import torch
 from uqcore.methods import NAMES, REGISTRY, Parts, make_methods
 from uqcore.methods.laplace import fit_laplace_covariance, last_layer_glm
 from uqcore.methods.mc_dropout import mc_dropout_probs
-from uqcore.methods.training import evidential_loss, train_ensemble, train_evidential
+from uqcore.methods.training import evidence, evidential_loss, train_ensemble, train_evidential
 from uqcore.metrics.ood import Mahalanobis
 
 
@@ -123,29 +124,45 @@ def test_laplace_samples_spread_around_the_map_logits(parts, mnist):
     assert (pred.label == map_logits.numpy().argmax(1)).mean() > 0.9
 
 
-def test_evidential_loss_known_answer():
-    """alpha = 1 everywhere (no evidence): p = 1/10, loss = 0.9 + 0.09 * 10 / 11 and KL = 0."""
+class Identity(torch.nn.Module):
+    def forward(self, x):
+        return x
 
-    class Identity(torch.nn.Module):
-        def forward(self, x):
-            return x
 
+def test_evidential_loss_known_answers():
+    """alpha = 1 everywhere (no evidence), so p = 1/10 and KL = 0: the squared-error loss is
+    0.9 + 0.09 * 10 / 11, the log loss log 10, the digamma loss digamma(10) - digamma(1) = H_9."""
     y = torch.tensor([0, 3])
-    loss = evidential_loss(Identity(), torch.full((2, 10), -40.0), y, epoch=50)
-    assert loss.item() == pytest.approx(0.9 + 0.9 / 11, rel=1e-5)
+    none = torch.full((2, 10), -40.0)
+    for kind in ("exp", "softplus"):
+        mse = evidential_loss(Identity(), none, y, epoch=50, loss="mse", evidence_kind=kind)
+        assert mse.item() == pytest.approx(0.9 + 0.9 / 11, rel=1e-4)
+        log = evidential_loss(Identity(), none, y, epoch=50, loss="log", evidence_kind=kind)
+        assert log.item() == pytest.approx(math.log(10), rel=1e-4)
+        dig = evidential_loss(Identity(), none, y, epoch=50, loss="digamma", evidence_kind=kind)
+        assert dig.item() == pytest.approx(sum(1 / j for j in range(1, 10)), rel=1e-4)
+    with pytest.raises(ValueError, match="loss must be"):
+        evidential_loss(Identity(), none, y, epoch=0, loss="hinge")
+    with pytest.raises(ValueError, match="evidence must be"):
+        evidence(none, "relu")
+
+
+def test_evidence_is_clamped_exp_or_softplus():
+    z = torch.tensor([-50.0, 0.0, 2.0, 50.0])
+    np.testing.assert_allclose(evidence(z, "exp").numpy(), np.exp(np.clip(z.numpy(), -10, 10)), rtol=1e-6)
+    np.testing.assert_allclose(evidence(z, "softplus").numpy(), np.log1p(np.exp(z.numpy().astype(np.float64))),
+                               rtol=1e-6)
 
 
 def test_evidential_kl_grows_with_misleading_evidence_and_is_annealed():
-    class Identity(torch.nn.Module):
-        def forward(self, x):
-            return x
-
     y = torch.tensor([0])
     wrong = torch.full((1, 10), -40.0)
-    wrong[0, 5] = 20.0  # strong evidence for a wrong class
+    wrong[0, 5] = 8.0  # strong evidence for a wrong class
     early = evidential_loss(Identity(), wrong, y, epoch=0)
     late = evidential_loss(Identity(), wrong, y, epoch=10)
     assert late > early + 1.0
+    half = evidential_loss(Identity(), wrong, y, epoch=5)
+    assert half.item() == pytest.approx((early.item() + late.item()) / 2, rel=1e-5), "linear annealing"
 
 
 def test_evidential_vacuity_is_k_over_total_evidence(parts, mnist):

@@ -22,8 +22,8 @@ from uqcore.methods.laplace import fit_laplace_covariance
 from uqcore.methods.nets import MLP, ModelConfig, TrainConfig
 from uqcore.methods.temperature import TemperatureScaler, fit_temperature
 from uqcore.methods.reader import reader_outputs
-from uqcore.methods.training import (READER_TRAINING, predict_logits, train_ensemble, train_evidential, train_mlp,
-                                     train_reader)
+from uqcore.methods.training import (EVIDENTIAL_TRAINING, READER_TRAINING, predict_logits, train_ensemble,
+                                     train_evidential, train_mlp, train_reader)
 from uqcore.metrics.familiarity import Familiarity, FamiliarityConfig
 from uqcore.metrics.ood import Mahalanobis, fit_threshold
 from uqcore.predictions import Predictions
@@ -377,7 +377,7 @@ def stage_keys(store: Store, config: BuildConfig) -> dict[str, str]:
     so a changed config invalidates exactly the stages downstream of it."""
     k = {"mlp": store.key("mlp", config.mlp.to_dict()),
          "ensemble": store.key("ensemble", {"train": config.ensemble.to_dict(), "n_members": config.n_members}),
-         "evidential": store.key("evidential", config.evidential.to_dict()),
+         "evidential": store.key("evidential", {**config.evidential.to_dict(), **EVIDENTIAL_TRAINING}),
          "overconfident": store.key("overconfident", config.overconfident.to_dict()),
          "reader": store.key("reader", {**config.reader.to_dict(), **READER_TRAINING,
                                        "made_from": generator_inputs()})}

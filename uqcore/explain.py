@@ -58,7 +58,7 @@ def explain_network(method) -> nn.Module:
     """(n, 784) -> (n, C) logits standing for ``method``: the single network (over its temperature for
     temperature scaling; without dropout for MC dropout; the mean of the last-layer posterior for
     Laplace), the mean of the members' logits for the ensemble, the evidential network's raw output (its
-    evidence before softplus); any other method: the ``Parts`` field its ``network`` names, as it is (the
+    evidence before ``uqcore.methods.training.evidence``); any other method: the ``Parts`` field its ``network`` names, as it is (the
     headline reader: its 11 outputs, no temperature; a temperature moves no digit's attribution share)."""
     parts = method.parts
     if method.network == "members":

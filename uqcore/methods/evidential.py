@@ -1,11 +1,12 @@
 """Evidential deep learning (Sensoy et al. 2018): one network outputs a Dirichlet over the class
-probabilities; vacuity (K / total evidence) is its OOD score."""
+probabilities (alpha = evidence + 1, the evidence ``uqcore.methods.training.evidence`` of its outputs); vacuity
+(K / total evidence) is its OOD score."""
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from uqcore.methods.base import Method, Prediction, as_tensor, log_probabilities, register
+from uqcore.methods.training import evidence
 from uqcore.metrics.uncertainty import dirichlet_uncertainty
 
 
@@ -24,7 +25,7 @@ class Evidential(Method):
         xt = as_tensor(x)
         with torch.no_grad():
             z = self.parts.evidential.embed(xt)
-            alpha = (F.softplus(self.parts.evidential.head(z)) + 1.0).numpy()
+            alpha = (evidence(self.parts.evidential.head(z)) + 1.0).numpy()
         u = dirichlet_uncertainty(alpha)
         probs = alpha / alpha.sum(1, keepdims=True)
         return Prediction(member_probs=probs[None], probs=probs, embeddings=z.numpy(), total=u.total,

@@ -149,31 +149,59 @@ def fit(
     return history
 
 
-def evidential_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epoch: int, *,
-                    anneal_epochs: int = 10) -> torch.Tensor:
-    """Sensoy et al. 2018, eq. 5 (expected squared error under the Dirichlet) plus the KL term
-    KL(Dir(alpha_tilde) || Dir(1)) on the misleading evidence, annealed by min(1, epoch / anneal_epochs).
+# How the evidential network is trained (``evidential_loss``); part of its artifact key. Chosen on validation
+# digits among 13 variants (benchmarks/RESULTS.md, "Evidential"): the paper's squared-error loss with softplus
+# evidence and a full-weight KL reached 96.99% / ECE 17.2% on validation; the digamma loss (eq. 4, the Bayes risk
+# of cross-entropy) with exp evidence and the KL at 0.1 reached 98.37% / ECE 1.2%.
+EVIDENTIAL_TRAINING = {"loss": "digamma", "evidence": "exp", "kl_weight": 0.1, "anneal_epochs": 10}
+EVIDENCE_CLAMP = 10.0  # exp evidence: outputs clamped to [-10, 10] so the evidence stays in [4.5e-5, 2.2e4]
 
-    The network's outputs become evidence through softplus; alpha = evidence + 1.
+
+def evidence(outputs: torch.Tensor, kind: str = EVIDENTIAL_TRAINING["evidence"]) -> torch.Tensor:
+    """The network's outputs as non-negative evidence: "exp" (clamped) or "softplus" (Sensoy et al.'s choice)."""
+    if kind == "exp":
+        return torch.exp(torch.clamp(outputs, -EVIDENCE_CLAMP, EVIDENCE_CLAMP))
+    if kind == "softplus":
+        return F.softplus(outputs)
+    raise ValueError(f"evidence must be 'exp' or 'softplus', got {kind!r}.")
+
+
+def evidential_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epoch: int, *,
+                    loss: str = EVIDENTIAL_TRAINING["loss"], evidence_kind: str = EVIDENTIAL_TRAINING["evidence"],
+                    kl_weight: float = EVIDENTIAL_TRAINING["kl_weight"],
+                    anneal_epochs: int = EVIDENTIAL_TRAINING["anneal_epochs"]) -> torch.Tensor:
+    """Sensoy et al. 2018: a loss of the Dirichlet alpha = evidence + 1 against the label, plus
+    ``kl_weight`` x KL(Dir(alpha_tilde) || Dir(1)) on the misleading evidence, annealed by
+    min(1, epoch / anneal_epochs).
+
+    ``loss``: "mse" (eq. 5, the expected squared error), "log" (eq. 3, the Type II likelihood,
+    log S - log alpha_y) or "digamma" (eq. 4, the expected cross-entropy, digamma(S) - digamma(alpha_y)).
     """
-    alpha = F.softplus(model(x)) + 1.0
+    alpha = evidence(model(x), evidence_kind) + 1.0
     k = alpha.shape[-1]
     onehot = F.one_hot(y, k).to(alpha.dtype)
     s = alpha.sum(-1, keepdim=True)
-    p = alpha / s
-    mse = ((onehot - p) ** 2 + p * (1 - p) / (s + 1)).sum(-1)
+    if loss == "mse":
+        p = alpha / s
+        main = ((onehot - p) ** 2 + p * (1 - p) / (s + 1)).sum(-1)
+    elif loss == "log":
+        main = (onehot * (torch.log(s) - torch.log(alpha))).sum(-1)
+    elif loss == "digamma":
+        main = (onehot * (torch.digamma(s) - torch.digamma(alpha))).sum(-1)
+    else:
+        raise ValueError(f"loss must be 'mse', 'log' or 'digamma', got {loss!r}.")
     alpha_t = onehot + (1 - onehot) * alpha  # remove the evidence for the true class
     s_t = alpha_t.sum(-1)
     kl = (
         torch.lgamma(s_t) - math.lgamma(k) - torch.lgamma(alpha_t).sum(-1)
         + ((alpha_t - 1) * (torch.digamma(alpha_t) - torch.digamma(s_t).unsqueeze(-1))).sum(-1)
     )
-    coef = min(1.0, epoch / anneal_epochs)
-    return (mse + coef * kl).mean()
+    coef = kl_weight * min(1.0, epoch / anneal_epochs)
+    return (main + coef * kl).mean()
 
 
 def _evidential_val_loss(outputs: torch.Tensor, y: torch.Tensor) -> float:
-    alpha = F.softplus(outputs) + 1.0
+    alpha = evidence(outputs) + 1.0
     return F.nll_loss((alpha / alpha.sum(-1, keepdim=True)).log(), y).item()
 
 
