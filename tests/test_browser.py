@@ -102,7 +102,7 @@ def test_draw_a_stroke_and_get_predictions(server, page):
     wait_idle(page)
     canvas = None
     for frame in page.frames:  # the canvas may sit in the page or in a component iframe
-        loc = frame.locator("canvas.upper-canvas")
+        loc = frame.locator(".dp canvas")
         try:
             loc.first.wait_for(timeout=5000 if frame is not page.main_frame else 30000)
         except Exception:
@@ -255,7 +255,7 @@ def test_live_temperature_projector_layout_and_release(server, page):
 
 def _canvas(page):
     for frame in page.frames:
-        loc = frame.locator("canvas.upper-canvas")
+        loc = frame.locator(".dp canvas")
         try:
             loc.first.wait_for(timeout=5000 if frame is not page.main_frame else 30000)
         except Exception:

@@ -168,3 +168,27 @@ def test_metrics_csv_has_every_number_at_full_precision():
     assert list(frame["method"]) == ["mlp", "ensemble"] and frame.loc[0, "title"] == "Single network"
     assert frame.loc[0, "nll"] == 0.0475123 and frame.loc[0, "noise_auroc"] == 0.99987  # 6 significant digits
     assert frame.loc[1, "noise_fpr95"] == 0.01 and "f1_macro" not in frame  # only the keys the result has
+
+
+# ----------------------------------------------------------------------------- Try a digit: the drawing pad's value
+def test_drawing_pad_value_gives_png_bytes_or_none():
+    import base64
+    import io
+
+    from PIL import Image
+
+    from dashboard.draw_canvas import MAX_BYTES, png_of, rgba_of
+
+    img = Image.new("RGB", (280, 280), "black")
+    img.paste((255, 255, 255), (130, 40, 150, 240))  # a white bar: a "1"
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    png = png_of({"drawing": {"data": url, "strokes": 1}})
+    assert png == buf.getvalue()
+    rgba = rgba_of(png)
+    assert rgba.shape == (280, 280, 4) and rgba[100, 140, 0] == 255 and rgba[100, 20, 0] == 0
+    for bad in (None, {}, {"drawing": None}, {"drawing": {"data": 3}}, {"drawing": {"data": "data:image/jpeg;base64,AA"}},
+                {"drawing": {"data": "data:image/png;base64,not base64!"}}, "a string", [1, 2],
+                {"drawing": {"data": "data:image/png;base64," + "A" * MAX_BYTES}}):
+        assert png_of(bad) is None, bad

@@ -4,9 +4,9 @@ import hashlib
 
 import numpy as np
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas  # only importable inside a running app: keep it in this page
 
 from dashboard import widgets
+from dashboard.draw_canvas import draw_canvas, rgba_of
 from dashboard.logic import view as urlview
 from dashboard.logic.try_digit import NO_DIGIT, blend, explain, read_input, test_digit, unusual
 from dashboard.resources import get_bundle, reading_context, sample_set
@@ -56,9 +56,7 @@ def workbench() -> None:
     draw_col, seen_col, other_col = st.columns([3, 2, 3], gap="large")
     with draw_col:
         st.markdown("**Draw** one digit, large")
-        canvas = st_canvas(stroke_width=18, stroke_color="#FFFFFF", background_color="#000000", height=280,
-                           width=280, drawing_mode="freedraw", return_image_data=True,
-                           key=f"canvas_{state['canvas_n']}")
+        drawing = draw_canvas(key=f"canvas_{state['canvas_n']}")  # PNG bytes, None before the first stroke
         if st.button("Clear the drawing", icon=":material/ink_eraser:"):
             state["canvas_n"] += 1
             state["canvas_seen"] = None
@@ -76,7 +74,6 @@ def workbench() -> None:
                                   width="stretch")
 
     # Which input is new? Buttons win; then a new upload; then a new stroke on the canvas.
-    drawing = canvas.image_bytes  # None until the first stroke arrives
     drawing_id = hashlib.sha1(drawing).hexdigest() if drawing else None
     upload_id = upload.file_id if upload is not None else None
     if test_clicked:
@@ -91,7 +88,7 @@ def workbench() -> None:
         widgets.forget_upload(upload)  # the server keeps no copy of the picture once it is read
     elif drawing_id is not None and drawing_id != state["canvas_seen"]:
         state["canvas_seen"] = drawing_id
-        from_image(canvas.image_data, source="Your drawing")
+        from_image(rgba_of(drawing), source="Your drawing")
 
     current = state["current_input"]
     view.publish()
