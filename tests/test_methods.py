@@ -28,7 +28,7 @@ def parts(mnist, tiny_model, tiny_cfg):
 
 def test_registry_names_are_the_documented_ones():
     assert tuple(REGISTRY) == NAMES == ("mlp", "temperature", "ensemble", "mc_dropout", "laplace", "evidential",
-                                        "overconfident", "reader")
+                                        "swag", "overconfident", "reader")
     assert [n for n in NAMES if REGISTRY[n].teaching] == ["overconfident"]
 
 
@@ -36,7 +36,7 @@ def test_a_method_whose_part_is_missing_is_left_out(parts):
     assert parts.overconfident is None and "overconfident" not in make_methods(parts)
     assert parts.reader is None and "reader" not in make_methods(parts)
     with_it = make_methods(replace(parts, overconfident=parts.mlp))
-    assert list(with_it) == [n for n in NAMES if n != "reader"]
+    assert list(with_it) == [n for n in NAMES if n not in ("reader", "swag")]
     np.testing.assert_allclose(with_it["overconfident"].predict(np.zeros((2, 784), np.float32)).probs,
                                with_it["mlp"].predict(np.zeros((2, 784), np.float32)).probs, atol=1e-6)
 

@@ -22,6 +22,7 @@ from uqcore.methods.laplace import fit_laplace_covariance
 from uqcore.methods.nets import MLP, ModelConfig, TrainConfig
 from uqcore.methods.temperature import TemperatureScaler, fit_temperature
 from uqcore.methods.reader import reader_outputs
+from uqcore.methods.swag import SwagConfig, SwagPosterior, fit_swag, mean_network, swag_probs
 from uqcore.methods.training import (EVIDENTIAL_TRAINING, READER_TRAINING, predict_logits, train_ensemble,
                                      train_evidential, train_mlp, train_reader)
 from uqcore.metrics.familiarity import Familiarity, FamiliarityConfig
@@ -58,6 +59,9 @@ class BuildConfig:
     reader: TrainConfig = field(default_factory=lambda: TrainConfig(
         epochs=14, batch_size=128, shift=2, seed=11, onecycle=3e-3,
         model=ModelConfig(hidden=(800, 128), dropout=0.2, n_classes=11)))
+    # SWAG (uqcore.methods.swag): 4 more SGD epochs from the single network, 16 weight snapshots.
+    swag: SwagConfig = field(default_factory=SwagConfig)
+    swag_samples: int = 30
     mc_samples: int = 50
     laplace_samples: int = 50
     set_size: int | None = None  # images per shift/OOD set; None = each set's default size
@@ -77,6 +81,7 @@ class BuildConfig:
             evidential=replace(self.evidential, **small),
             overconfident=replace(self.overconfident, **small),
             reader=replace(self.reader, **small),
+            swag=replace(self.swag, epochs=1, rank=4, collect_per_epoch=4),
             set_size=200,
             embedding="pca",
             familiarity=replace(self.familiarity, bank=2000),
@@ -198,6 +203,33 @@ def reader_stage(store: Store, key: str, cfg: TrainConfig, *, force: bool, progr
                         progress=progress, device=device)
 
 
+def swag_stage(store: Store, key: str, cfg: SwagConfig, mlp: MLP, n_train: int | None, *, force: bool,
+               progress: StageProgress) -> tuple[MLP, SwagPosterior, dict]:
+    """The SWAG posterior around the single network (``uqcore.methods.swag``), and its SWA mean network."""
+    n_params = sum(p.numel() for p in mlp.parameters())
+    cached = None if force else store.load_tensors(key)
+    if cached is not None:
+        state, meta = cached
+        try:
+            posterior = SwagPosterior.from_state(state, n_params)
+            progress("swag", 1, 1, f"SWAG loaded from cache ({meta['test_accuracy']:.2%} test accuracy)")
+            return mean_network(mlp, posterior), posterior, meta
+        except (KeyError, ValueError, TypeError, RuntimeError) as e:
+            store.log(f"{key} does not hold this build's SWAG posterior ({type(e).__name__}); rebuilding it.")
+    store.check_writable()
+    data = load_mnist()
+    t0 = time.perf_counter()
+    posterior, info = fit_swag(mlp, data.train.subset(n_train), cfg,
+                               progress=lambda d, t, m: progress("swag", d, t, m))
+    net = mean_network(mlp, posterior)
+    probs = swag_probs(net, posterior, torch.as_tensor(data.test.x), 30, 0).mean(0).numpy()
+    meta = {"config": cfg.to_dict(), "train_seconds": time.perf_counter() - t0, "snapshots": info["snapshots"],
+            "test_accuracy": float((probs.argmax(1) == data.test.y).mean()),
+            "swa_mean_test_accuracy": accuracy_of(net, data.test.x, data.test.y)}
+    store.save_tensors(key, posterior.state(), meta)
+    return net, posterior, store.metadata(key) or meta
+
+
 def fit_reader_temperature(reader: MLP, x_val: np.ndarray, y_val: np.ndarray) -> float:
     """The temperature of the reader's ten digit logits that minimises NLL on validation digits."""
     logits, _, _ = reader_outputs(reader, x_val)
@@ -206,7 +238,8 @@ def fit_reader_temperature(reader: MLP, x_val: np.ndarray, y_val: np.ndarray) ->
 
 def posthoc_stage(store: Store, config: BuildConfig, key: str, mlp: MLP, members: list[MLP],
                   evidential: MLP, *, force: bool, progress: StageProgress, overconfident: MLP | None = None,
-                  reader: MLP | None = None) -> tuple[Parts, dict[str, float], dict]:
+                  reader: MLP | None = None, swag: tuple[MLP, SwagPosterior] | None = None,
+                  ) -> tuple[Parts, dict[str, float], dict]:
     """Temperature, Laplace covariance, Mahalanobis statistics and each method's OOD threshold."""
     cached = None if force else store.load_arrays(key)
 
@@ -214,7 +247,8 @@ def posthoc_stage(store: Store, config: BuildConfig, key: str, mlp: MLP, members
         return Parts(mlp=mlp, members=members, evidential=evidential, overconfident=overconfident,
                      reader=reader, reader_temperature=float(reader_t), temperature=float(temperature),
                      laplace_cov=torch.as_tensor(cov), mahalanobis=maha, mc_samples=config.mc_samples,
-                     laplace_samples=config.laplace_samples)
+                     laplace_samples=config.laplace_samples, swag=swag[0] if swag else None,
+                     swag_posterior=swag[1] if swag else None, swag_samples=config.swag_samples)
 
     if cached is not None:
         arrays, meta = cached
@@ -381,8 +415,10 @@ def stage_keys(store: Store, config: BuildConfig) -> dict[str, str]:
          "overconfident": store.key("overconfident", config.overconfident.to_dict()),
          "reader": store.key("reader", {**config.reader.to_dict(), **READER_TRAINING,
                                        "made_from": generator_inputs()})}
+    k["swag"] = store.key("swag", {"mlp": k["mlp"], **config.swag.to_dict()})
     k["posthoc"] = store.key("posthoc", {"mlp": k["mlp"], "ensemble": k["ensemble"], "evidential": k["evidential"],
                                          "overconfident": k["overconfident"], "reader": k["reader"],
+                                         "swag": k["swag"], "swag_samples": config.swag_samples,
                                          "mc": config.mc_samples, "laplace": config.laplace_samples})
     sets = [(n, REGISTRY[n].seed, REGISTRY[n].size) if n in REGISTRY else n for n, _, _ in evaluation_sets(config)]
     k["predictions"] = store.key("predictions", {"posthoc": k["posthoc"], "set_size": config.set_size, "sets": sets,
@@ -427,10 +463,12 @@ def build(
                                                  progress=progress, device=dev)
     reader, reader_meta = reader_stage(store, keys["reader"], config.reader, force=force, progress=progress,
                                        device=dev)
+    swag_net, swag_posterior, swag_meta = swag_stage(store, keys["swag"], config.swag, mlp, config.mlp.n_train,
+                                                     force=force, progress=progress)
     timings["train"] = time.perf_counter() - t0
     parts, thresholds, post_meta = posthoc_stage(store, config, keys["posthoc"], mlp, members, evidential,
                                                  force=force, progress=progress, overconfident=overconfident,
-                                                 reader=reader)
+                                                 reader=reader, swag=(swag_net, swag_posterior))
     methods = make_methods(parts, thresholds)
     predictions, pred_meta = predictions_stage(store, config, keys["predictions"], methods, force=force,
                                                progress=progress)
@@ -441,7 +479,8 @@ def build(
     embedding = embedding_stage(store, config, keys["embedding"], predictions, force=force, progress=progress)
     timings["total"] = time.perf_counter() - t0
     return Bundle(config=config, mlp=mlp, mlp_meta=mlp_meta, store=store, methods=methods, parts=parts,
-                  meta={"mlp": mlp_meta, "ensemble": ens_meta, "evidential": ev_meta, "overconfident": oc_meta, "reader": reader_meta,
+                  meta={"mlp": mlp_meta, "ensemble": ens_meta, "evidential": ev_meta, "overconfident": oc_meta,
+                        "reader": reader_meta, "swag": swag_meta,
                         "posthoc": post_meta,
                         "predictions": pred_meta, "timings": timings},
                   predictions=predictions, embedding=embedding, familiarity=fam, file_path=file_path)

@@ -58,6 +58,9 @@ class Parts:
     overconfident: MLP | None = None  # the Calibration lab's teaching network (no dropout, no augmentation)
     reader: MLP | None = None  # the headline reader: ten digits and "not a digit" (uqcore.methods.reader)
     reader_temperature: float = 1.0  # its digit logits' temperature, fitted on validation digits
+    swag: MLP | None = None  # the SWA mean of the single network (uqcore.methods.swag)
+    swag_posterior: object | None = None  # its SwagPosterior (mean, diagonal and low-rank covariance)
+    swag_samples: int = 30
     mc_samples: int = 50
     laplace_samples: int = 50
     seed: int = 0
