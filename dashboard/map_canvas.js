@@ -278,12 +278,20 @@ export default function (component) {
     st.w = 0;
   }
   const sent = JSON.stringify(data.selected);
+  let changed = false;
   if (sent !== st.serverSelected) {  // the server's selection changed (a clear button, a new page): follow it
-    st.serverSelected = sent;
-    st.selected = new Set(data.selected.map((id) => st.p.index.get(id)).filter((i) => i !== undefined));
+    st.serverSelected = sent; changed = true;
+    const next = new Set(data.selected.map((id) => st.p.index.get(id)).filter((i) => i !== undefined));
+    changed = next.size !== st.selected.size || [...next].some((i) => !st.selected.has(i));
+    st.selected = next;
   }
-  if (data.colour !== st.serverColour) { st.serverColour = data.colour; st.colour = data.colour; }
-  st.root.querySelectorAll(".colours button").forEach((b) => b.classList.toggle("on", b.dataset.colour === st.colour));
-  legend(st);
-  if (st.w !== st.canvas.clientWidth || !st.sx) resize(st); else draw(st);
+  if (data.colour !== st.serverColour) {
+    st.serverColour = data.colour; changed = changed || st.colour !== data.colour; st.colour = data.colour;
+  }
+  const fresh = st.w !== st.canvas.clientWidth || !st.sx;  // new points, or a first mount
+  if (fresh || changed) {  // a rerun that echoes what the browser already shows redraws nothing
+    st.root.querySelectorAll(".colours button").forEach((b) => b.classList.toggle("on", b.dataset.colour === st.colour));
+    legend(st);
+  }
+  if (fresh) resize(st); else if (changed) draw(st);
 }
