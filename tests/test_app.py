@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from uqcore.methods import REGISTRY
 
-N_METHODS = sum(not m.teaching for m in REGISTRY.values())  # every method that reads pictures: 8
+N_METHODS = sum(not m.teaching for m in REGISTRY.values())  # every method that reads pictures: 9
 
 
 def start(page: str | None = None) -> AppTest:
@@ -104,7 +104,7 @@ def test_random_test_digit_shows_every_card_and_a_verdict(quick_app_env):
     at = start("views/try_digit.py")
     next(b for b in at.button if b.label == "Random test digit").click().run()
     assert not at.exception, at.exception
-    assert N_METHODS == 8 and len(method_cards(at)) == N_METHODS
+    assert N_METHODS == 9 and len(method_cards(at)) == N_METHODS
     assert len(verdicts(at)) == 1
     bars = [h for h in at.get("html") if 'aria-label="probability of each digit"' in h.proto.body]
     assert len(bars) == N_METHODS  # one probability chart per card (plain HTML bars: they draw at once)
@@ -190,7 +190,7 @@ def test_compare_table_slider_and_scatter(quick_app_env):
     m = bundle.methods["ensemble"]
     correct = pred.get("test", "ensemble", "probs").argmax(1) == pred.y("test")
     expected = accuracy_at_coverage(pred.get("test", "ensemble", "total"), correct, 0.80)
-    assert len(after) == len(bundle.methods) == 9  # the eight readers and the teaching network
+    assert len(after) == len(bundle.methods) == 10  # the nine readers and the teaching network
     assert f"**{m.title}**  \nabstain on 20% → accuracy **{expected:.2%}**" in after
 
 

@@ -59,8 +59,8 @@ def test_evaluate_json_has_the_documented_keys(quick_artifacts):
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout)
     assert result["n_test"] == 10000
-    assert set(result["methods"]) == {"mlp", "temperature", "ensemble", "mc_dropout", "laplace", "evidential",
-                                      "swag", "overconfident", "reader"}
+    assert set(result["methods"]) == {"mlp", "temperature", "ensemble", "bootstrap", "mc_dropout", "laplace",
+                                      "evidential", "swag", "overconfident", "reader"}
     for name, row in result["methods"].items():
         c = row["conformal"]
         for score in ("lac", "aps", "raps"):
@@ -98,7 +98,7 @@ def test_predict_answers_good_files_and_reports_bad_ones(quick_artifacts, tmp_pa
     out = json.loads(r.stdout)
     assert [x["path"] for x in out["results"]] == [str(good)]
     methods = out["results"][0]["methods"]
-    assert len(methods) == 8  # every method but the teaching network, the headline reader among them
+    assert len(methods) == 9  # every method but the teaching network, the headline reader among them
     assert out["results"][0]["headline"]["evidence"]["probabilities"]["source"] == "reader"
     for m in methods.values():
         assert {"label", "probs", "confidence", "total", "aleatoric", "epistemic", "ood_score", "is_ood",

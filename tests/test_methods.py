@@ -27,8 +27,8 @@ def parts(mnist, tiny_model, tiny_cfg):
 
 
 def test_registry_names_are_the_documented_ones():
-    assert tuple(REGISTRY) == NAMES == ("mlp", "temperature", "ensemble", "mc_dropout", "laplace", "evidential",
-                                        "swag", "overconfident", "reader")
+    assert tuple(REGISTRY) == NAMES == ("mlp", "temperature", "ensemble", "bootstrap", "mc_dropout", "laplace",
+                                        "evidential", "swag", "overconfident", "reader")
     assert [n for n in NAMES if REGISTRY[n].teaching] == ["overconfident"]
 
 
@@ -36,7 +36,7 @@ def test_a_method_whose_part_is_missing_is_left_out(parts):
     assert parts.overconfident is None and "overconfident" not in make_methods(parts)
     assert parts.reader is None and "reader" not in make_methods(parts)
     with_it = make_methods(replace(parts, overconfident=parts.mlp))
-    assert list(with_it) == [n for n in NAMES if n not in ("reader", "swag")]
+    assert list(with_it) == [n for n in NAMES if n not in ("reader", "swag", "bootstrap")]
     np.testing.assert_allclose(with_it["overconfident"].predict(np.zeros((2, 784), np.float32)).probs,
                                with_it["mlp"].predict(np.zeros((2, 784), np.float32)).probs, atol=1e-6)
 
@@ -170,3 +170,45 @@ def test_evidential_vacuity_is_k_over_total_evidence(parts, mnist):
     alpha = pred.extra["alpha"]
     np.testing.assert_allclose(pred.extra["vacuity"], 10 / alpha.sum(1), rtol=1e-6)
     np.testing.assert_allclose(pred.ood_score, pred.extra["vacuity"])
+
+
+def test_bootstrap_indices_resample_with_replacement():
+    from uqcore.methods.training import bootstrap_indices
+
+    rows = bootstrap_indices(20000, 3, seed=4)
+    assert rows.shape == (3, 20000) and int(rows.min()) >= 0 and int(rows.max()) < 20000
+    unique = [len(torch.unique(r)) / 20000 for r in rows]
+    assert all(abs(u - (1 - math.exp(-1))) < 0.01 for u in unique), unique  # 63.2% of the rows, some repeated
+    assert not torch.equal(rows[0], rows[1]), "each member its own resample"
+    assert torch.equal(rows, bootstrap_indices(20000, 3, seed=4)), "seeded"
+
+
+def test_bootstrap_members_train_on_their_resamples(parts, mnist, tiny_cfg, monkeypatch):
+    """The vectorised fit feeds stream m only rows of its resample; the method reads like the ensemble."""
+    import uqcore.methods.training as training
+
+    seen = []
+    real = training.random_shift
+
+    def spy(xb, shift, gen):
+        seen.append(xb.detach().clone())
+        return real(xb, shift, gen)
+
+    monkeypatch.setattr(training, "random_shift", spy)
+    cfg = replace(tiny_cfg, epochs=1, n_train=600, batch_size=600, shift=0)
+    members, _ = train_ensemble(mnist.train, mnist.val.subset(200), cfg, n_members=2, bootstrap=True)
+    rows = training.bootstrap_indices(600, 2, cfg.seed)
+    x = torch.as_tensor(mnist.train.subset(600).x)
+    for m in range(2):  # one batch holds the whole resample, in some order
+        got = seen[0][m]
+        want = x[rows[m]]
+        assert len(got) == len(want)
+        torch.testing.assert_close(got.sum(0), want.sum(0), rtol=1e-5, atol=1e-3)
+        other = x[rows[1 - m]]
+        assert not torch.allclose(got.sum(0), other.sum(0), atol=1e-2), "not the other member's resample"
+    with pytest.raises(ValueError, match="vectorised"):
+        train_ensemble(mnist.train, mnist.val.subset(200), cfg, n_members=2, bootstrap=True, vectorised=False)
+    method = make_methods(replace(parts, bootstrap=members))["bootstrap"]
+    pred = method.predict(mnist.test.x[:30])
+    assert pred.member_probs.shape == (2, 30, 10) and method.has_spread
+    np.testing.assert_allclose(pred.probs, pred.member_probs.mean(0), rtol=1e-6)

@@ -184,17 +184,17 @@ def test_best_methods_and_reading(tiny):
     # fog 2: a is right on 1 of 2 at 70% (ECE 0.2); b on 2 of 2 at 50% (ECE 0.5).
     assert best_methods(here) == {"accuracy": ["b"], "ece": ["a"]}
     text = reading(c, "fog", 2, {"a": "Method A"})
-    assert text.startswith("At severity 2 of fog the best-calibrated method is **Method A** (ECE 20.0%)")
+    assert text.startswith("At severity 2 of fog the best-calibrated method is **Method A** (ECE 20.00%)")
     assert "fell from 50.0% on the clean digits to 50.0%" not in text  # equal accuracy: no fall
     assert "stayed at 50.0%" in text and "flags 100% of the images" in text and "(vs 50% on the clean digits)" in text
     rot = severity_curves(tiny, ROTATION, methods=["a", "b"], thresholds=THRESHOLDS)
     text = reading(rot, ROTATION, 15)
     # 15°: a is right on 1 of 3 at 80% (ECE 0.467); b on 3 of 3 at 70% (ECE 0.3) and has no threshold.
-    assert text == ("At 15° of rotation the best-calibrated method is **b** (ECE 30.0%); "
+    assert text == ("At 15° of rotation the best-calibrated method is **b** (ECE 30.00%); "
                     "its accuracy stayed at 100.0%, as on 0°.")
     blur = severity_curves(tiny, "gaussian_blur", methods=["a"], thresholds=THRESHOLDS)
     assert reading(blur, "gaussian_blur", 5) == (  # one image, read wrongly at 70%, flagged
-        "At severity 5 of gaussian blur the best-calibrated method is **a** (ECE 70.0%); its accuracy fell from "
+        "At severity 5 of gaussian blur the best-calibrated method is **a** (ECE 70.00%); its accuracy fell from "
         "50.0% on the clean digits to 0.0%, and it flags 100% of the images as unfamiliar "
         "(vs 50% on the clean digits).")
     assert "no images" in reading(c, "fog", 5)
@@ -206,19 +206,20 @@ def test_as_shown_rounds_like_the_page_prints():
     values = [*rng.random(2000), 0.01549, 0.01451, 0.0155, 0.0145, 0.00049, 0.99951, 0.0, 1.0]
     for v in values:
         assert f"{as_shown(v):.1f}%" == f"{v:.1%}", v
+        assert f"{as_shown(v, 2):.2f}%" == f"{v:.2%}", v
 
 
 def _tie_curves():
-    """Hand-made severity_curves at 0° and 90°: at 0° a and b both print ECE 1.5% (0.01549 vs 0.01451) and
-    accuracy 98.0%; c prints 1.6% (0.0162) and 98.1%; d has no images' worth of numbers (nan)."""
+    """Hand-made severity_curves at 0° and 90°: at 0° a and b both print ECE 1.45% (0.014549 vs 0.014451) and
+    accuracy 98.0%; c prints 1.62% (0.0162) and 98.1%; d has no images' worth of numbers (nan)."""
     rows = [
         # severity, method, accuracy, ece, epistemic, flag_rate
-        (0, "a", 0.9804, 0.01549, 0.0, 0.055),
-        (0, "b", 0.9796, 0.01451, 0.01, 0.04),
+        (0, "a", 0.9804, 0.014549, 0.0, 0.055),
+        (0, "b", 0.9796, 0.014451, 0.01, 0.04),
         (0, "c", 0.9810, 0.0162, 0.02, np.nan),
         (0, "d", np.nan, np.nan, np.nan, np.nan),
-        (90, "a", 0.50, 0.2004, 0.0, 0.30),
-        (90, "b", 0.60, 0.1996, 0.2, 0.45),
+        (90, "a", 0.50, 0.20004, 0.0, 0.30),
+        (90, "b", 0.60, 0.19996, 0.2, 0.45),
         (90, "c", 0.55, 0.2100, 0.3, np.nan),
         (90, "d", np.nan, np.nan, np.nan, np.nan),
     ]
@@ -228,23 +229,23 @@ def _tie_curves():
 def test_ties_as_shown_share_the_best_and_the_reading():
     c = _tie_curves()
     zero = c[c["severity"] == 0].set_index("method")
-    # raw values: a has the higher accuracy, b the lower ECE; as shown (98.0%, 1.5%) they tie.
+    # raw values: a has the higher accuracy, b the lower ECE; as shown (98.0%, 1.45%) they tie.
     assert best_methods(zero)["ece"] == ["a", "b"]
     assert best_methods(zero)["accuracy"] == ["c"], "98.1% beats two 98.0%"
     assert best_methods(zero.drop(index="c"))["accuracy"] == ["a", "b"]
     labels = {"a": "Single network", "b": "Deep ensemble", "c": "Laplace"}
     assert reading(c, ROTATION, 0, labels) == (
-        "Without rotation the best-calibrated methods are **Single network** and **Deep ensemble** (ECE 1.5%), "
+        "Without rotation the best-calibrated methods are **Single network** and **Deep ensemble** (ECE 1.45%), "
         "with accuracy 98.0%; they flag 6% and 4% of the images as unfamiliar (about 5% by design).")
     assert reading(c, ROTATION, 90, labels) == (
         "At 90° of rotation the best-calibrated methods are **Single network** and **Deep ensemble** "
-        "(ECE 20.0%); their accuracy fell from 98.0% on 0° to 50.0% and 60.0%, and they flag 30% and 45% "
+        "(ECE 20.00%); their accuracy fell from 98.0% on 0° to 50.0% and 60.0%, and they flag 30% and 45% "
         "of the images as unfamiliar (vs 6% and 4% on 0°).")
-    three = c.assign(ece=np.where(c["method"] == "c", c["ece"] - 0.0008, c["ece"]))  # c: 0.0154 -> 1.5%
+    three = c.assign(ece=np.where(c["method"] == "c", c["ece"] - 0.00168, c["ece"]))  # c: 0.01452 -> 1.45%
     assert best_methods(three[three["severity"] == 0].set_index("method"))["ece"] == ["a", "b", "c"]
     assert reading(three, ROTATION, 0, labels).startswith(
         "Without rotation the best-calibrated methods are **Single network**, **Deep ensemble** and **Laplace** "
-        "(ECE 1.5%), with accuracy 98.0%, 98.0% and 98.1%; Single network and Deep ensemble flag 6% and 4% ")
+        "(ECE 1.45%), with accuracy 98.0%, 98.0% and 98.1%; Single network and Deep ensemble flag 6% and 4% ")
 
 
 def test_examples_are_the_cells_images_with_the_methods_reading(tiny):
@@ -330,13 +331,13 @@ def table_rows(html: str) -> dict[str, dict[str, str]]:
     return {r[0]: dict(zip(head[1:], r[1:])) for r in body}
 
 
-def as_printed(v: float, best: bool = False) -> str:
-    return "n/a" if not np.isfinite(v) else f"{v:.1%}{' ★' if best else ''}"
+def as_printed(v: float, best: bool = False, decimals: int = 1) -> str:
+    return "n/a" if not np.isfinite(v) else f"{v:.{decimals}%}{' ★' if best else ''}"
 
 
-def starred(values: pd.Series, pick) -> set:
+def starred(values: pd.Series, pick, decimals: int = 1) -> set:
     """Independent oracle: the methods whose printed value (e.g. "1.5%") is the best printed value."""
-    printed = {m: float(f"{v:.1%}"[:-1]) for m, v in values.items() if np.isfinite(v)}
+    printed = {m: float(f"{v:.{decimals}%}"[:-1]) for m, v in values.items() if np.isfinite(v)}
     return {m for m, v in printed.items() if v == pick(printed.values())}
 
 
@@ -346,19 +347,19 @@ def check_numbers(at, bundle, kind, severity, method="ensemble", curves=None):
     row = curves[(curves["severity"] == severity)].set_index("method")
     r = row.loc[method]
     m = shown(at)
-    assert m["Accuracy"] == f"{r['accuracy']:.1%}" and m["ECE"] == f"{r['ece']:.1%}"
+    assert m["Accuracy"] == f"{r['accuracy']:.1%}" and m["ECE"] == f"{r['ece']:.2%}", "ECE as on every page: 0.28%"
     assert m["Mean epistemic"] == ("0 (one network)" if r["epistemic"] == 0 else f"{r['epistemic']:.3f} nats")
     assert m["OOD-flag rate"] == f"{r['flag_rate']:.1%}"
     cells = table_rows(next(h.proto.body for h in at.get("html") if "<table" in h.proto.body))
     titles = {n: mm.title for n, mm in bundle.methods.items()}
     assert list(cells) == [titles[n] for n in row.index]
-    best_acc, best_ece = starred(row["accuracy"], max), starred(row["ece"], min)
+    best_acc, best_ece = starred(row["accuracy"], max), starred(row["ece"], min, decimals=2)
     assert best_ece, "some method is best-calibrated"
     for name, x in row.iterrows():
         got = cells[titles[name]]
         assert got == {
             "Accuracy": as_printed(x["accuracy"], name in best_acc),
-            "ECE": as_printed(x["ece"], name in best_ece),
+            "ECE": as_printed(x["ece"], name in best_ece, decimals=2),
             "Mean epistemic (nats)": "0 (one network)" if x["epistemic"] == 0 else f"{x['epistemic']:.3f}",
             "OOD-flag rate": as_printed(x["flag_rate"]),
             "Images": f"{int(x['n']):,}",
@@ -415,7 +416,7 @@ def test_slider_and_picker_move_the_numbers(bundle):
     at.select_slider(key="shift_severity_slider").set_value(0).run()
     clean = check_numbers(at, bundle, "fog", 0)  # severity 0 = the clean test split
     y, p = bundle.predictions.y("test"), bundle.predictions.get("test", "ensemble", "probs")
-    assert clean["Accuracy"] == f"{accuracy(p, y):.1%}" and clean["ECE"] == f"{ece(p, y):.1%}"
+    assert clean["Accuracy"] == f"{accuracy(p, y):.1%}" and clean["ECE"] == f"{ece(p, y):.2%}"
     assert clean != fog5
     assert any(f"{len(y):,} clean test digits" in c.value for c in at.caption)
 
@@ -434,13 +435,13 @@ def test_session_state_sets_the_view_and_the_method(bundle):
 
 
 def test_ties_as_shown_share_the_star_on_the_page(bundle, monkeypatch):
-    """Known answer on the page: the build's 0° numbers with ECE set so that two methods print 1.5% (raw
-    0.01549 and 0.01451), one 1.6% and the rest more; both 1.5% rows get the star and the reading names both."""
+    """Known answer on the page: the build's 0° numbers with ECE set so that two methods print 1.45% (raw
+    0.014549 and 0.014451), one 1.62% and the rest more; both 1.45% rows get the star and the reading names both."""
     from dashboard import resources
 
     curves = expected(bundle, ROTATION, 0)
     methods = list(bundle.methods)
-    fake = {methods[0]: 0.01549, methods[1]: 0.01451, methods[2]: 0.0162}
+    fake = {methods[0]: 0.014549, methods[1]: 0.014451, methods[2]: 0.0162}
     zero = curves["severity"] == 0
     curves.loc[zero, "ece"] = [fake.get(m, 0.05 + 0.01 * i) for i, m in enumerate(curves.loc[zero, "method"])]
     monkeypatch.setattr(resources, "shift_curves", lambda kind: curves)
@@ -448,9 +449,9 @@ def test_ties_as_shown_share_the_star_on_the_page(bundle, monkeypatch):
     check_numbers(at, bundle, ROTATION, 0, method="mlp", curves=curves)
     cells = table_rows(next(h.proto.body for h in at.get("html") if "<table" in h.proto.body))
     titles = [bundle.methods[m].title for m in methods]
-    assert [cells[t]["ECE"] for t in titles[:3]] == ["1.5% ★", "1.5% ★", "1.6%"]
+    assert [cells[t]["ECE"] for t in titles[:3]] == ["1.45% ★", "1.45% ★", "1.62%"]
     assert sum("★" in c["ECE"] for c in cells.values()) == 2
     assert at.info[0].body.startswith(
-        f"Without rotation the best-calibrated methods are **{titles[0]}** and **{titles[1]}** (ECE 1.5%), ")
+        f"Without rotation the best-calibrated methods are **{titles[0]}** and **{titles[1]}** (ECE 1.45%), ")
     assert shown(at)["Mean epistemic"] == "0 (one network)", "the single network has no epistemic part"
     assert "always 0" in at.metric[2].help

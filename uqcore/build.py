@@ -47,6 +47,9 @@ class BuildConfig:
         default_factory=lambda: TrainConfig(epochs=20, batch_size=128, shift=2, model=ModelConfig(dropout=0.2)))
     ensemble: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=10, batch_size=256, shift=2, onecycle=6e-3))
     n_members: int = 5
+    # The bootstrap ensemble: the ensemble's recipe, other seeds, each member on a resample with replacement.
+    bootstrap: TrainConfig = field(default_factory=lambda: TrainConfig(
+        epochs=10, batch_size=256, shift=2, onecycle=6e-3, seed=50))
     evidential: TrainConfig = field(default_factory=lambda: TrainConfig(
         epochs=12, batch_size=256, shift=2, seed=100, onecycle=4e-3))
     # The teaching network of the Calibration lab: the same MLP without dropout or augmentation, a constant
@@ -78,6 +81,7 @@ class BuildConfig:
             self,
             mlp=replace(self.mlp, **small),
             ensemble=replace(self.ensemble, epochs=2, n_train=10000),
+            bootstrap=replace(self.bootstrap, epochs=2, n_train=10000),
             evidential=replace(self.evidential, **small),
             overconfident=replace(self.overconfident, **small),
             reader=replace(self.reader, **small),
@@ -154,7 +158,9 @@ def mlp_stage(store: Store, key: str, cfg: TrainConfig, *, force: bool, progress
 
 
 def ensemble_stage(store: Store, key: str, cfg: TrainConfig, n_members: int, *, force: bool,
-                   progress: StageProgress, device: str = "cpu") -> tuple[list[MLP], dict]:
+                   progress: StageProgress, device: str = "cpu", bootstrap: bool = False) -> tuple[list[MLP], dict]:
+    """The deep ensemble's members, or with ``bootstrap`` the bootstrap ensemble's (each on a resample)."""
+    stage = "bootstrap" if bootstrap else "ensemble"
     cached = None if force else store.load_tensors(key)
     if cached is not None:
         state, meta = cached
@@ -164,19 +170,20 @@ def ensemble_stage(store: Store, key: str, cfg: TrainConfig, n_members: int, *, 
                 model = MLP(cfg.model)
                 model.load_state_dict({k.split(".", 1)[1]: v for k, v in state.items() if k.startswith(f"m{m}.")})
                 members.append(model.eval())
-            progress("ensemble", 1, 1, f"ensemble loaded from cache ({meta['test_accuracy']:.2%} test accuracy)")
+            progress(stage, 1, 1, f"{stage} loaded from cache ({meta['test_accuracy']:.2%} test accuracy)")
             return members, meta
         except (RuntimeError, KeyError, TypeError, ValueError) as e:
-            store.log(f"{key} does not fit the ensemble ({type(e).__name__}); rebuilding it.")
+            store.log(f"{key} does not fit the {stage} ensemble ({type(e).__name__}); rebuilding it.")
     store.check_writable()
     data = load_mnist()
     t0 = time.perf_counter()
-    members, history = train_ensemble(data.train, data.val, cfg, n_members,
-                                      progress=lambda d, t, m: progress("ensemble", d, t, m), device=device)
+    members, history = train_ensemble(data.train, data.val, cfg, n_members, bootstrap=bootstrap,
+                                      progress=lambda d, t, m: progress(stage, d, t, m), device=device)
     seconds = time.perf_counter() - t0
     probs = np.mean([predict_logits(m, data.test.x).softmax(-1).numpy() for m in members], axis=0)
     meta = {
-        "config": cfg.to_dict(), "n_members": n_members, "history": history, "train_seconds": seconds,
+        "config": cfg.to_dict(), "n_members": n_members, "bootstrap": bootstrap, "history": history,
+        "train_seconds": seconds,
         "test_accuracy": float((probs.argmax(1) == data.test.y).mean()),
         "member_test_accuracy": [accuracy_of(m, data.test.x, data.test.y) for m in members],
     }
@@ -239,7 +246,7 @@ def fit_reader_temperature(reader: MLP, x_val: np.ndarray, y_val: np.ndarray) ->
 def posthoc_stage(store: Store, config: BuildConfig, key: str, mlp: MLP, members: list[MLP],
                   evidential: MLP, *, force: bool, progress: StageProgress, overconfident: MLP | None = None,
                   reader: MLP | None = None, swag: tuple[MLP, SwagPosterior] | None = None,
-                  ) -> tuple[Parts, dict[str, float], dict]:
+                  bootstrap: list[MLP] | None = None) -> tuple[Parts, dict[str, float], dict]:
     """Temperature, Laplace covariance, Mahalanobis statistics and each method's OOD threshold."""
     cached = None if force else store.load_arrays(key)
 
@@ -248,7 +255,8 @@ def posthoc_stage(store: Store, config: BuildConfig, key: str, mlp: MLP, members
                      reader=reader, reader_temperature=float(reader_t), temperature=float(temperature),
                      laplace_cov=torch.as_tensor(cov), mahalanobis=maha, mc_samples=config.mc_samples,
                      laplace_samples=config.laplace_samples, swag=swag[0] if swag else None,
-                     swag_posterior=swag[1] if swag else None, swag_samples=config.swag_samples)
+                     swag_posterior=swag[1] if swag else None, swag_samples=config.swag_samples,
+                     bootstrap=bootstrap)
 
     if cached is not None:
         arrays, meta = cached
@@ -416,9 +424,12 @@ def stage_keys(store: Store, config: BuildConfig) -> dict[str, str]:
          "reader": store.key("reader", {**config.reader.to_dict(), **READER_TRAINING,
                                        "made_from": generator_inputs()})}
     k["swag"] = store.key("swag", {"mlp": k["mlp"], **config.swag.to_dict()})
+    k["bootstrap"] = store.key("bootstrap", {"train": config.bootstrap.to_dict(), "n_members": config.n_members,
+                                             "resample": "with replacement"})
     k["posthoc"] = store.key("posthoc", {"mlp": k["mlp"], "ensemble": k["ensemble"], "evidential": k["evidential"],
                                          "overconfident": k["overconfident"], "reader": k["reader"],
                                          "swag": k["swag"], "swag_samples": config.swag_samples,
+                                         "bootstrap": k["bootstrap"],
                                          "mc": config.mc_samples, "laplace": config.laplace_samples})
     sets = [(n, REGISTRY[n].seed, REGISTRY[n].size) if n in REGISTRY else n for n, _, _ in evaluation_sets(config)]
     k["predictions"] = store.key("predictions", {"posthoc": k["posthoc"], "set_size": config.set_size, "sets": sets,
@@ -463,12 +474,14 @@ def build(
                                                  progress=progress, device=dev)
     reader, reader_meta = reader_stage(store, keys["reader"], config.reader, force=force, progress=progress,
                                        device=dev)
+    boot, boot_meta = ensemble_stage(store, keys["bootstrap"], config.bootstrap, config.n_members, force=force,
+                                     progress=progress, device=dev, bootstrap=True)
     swag_net, swag_posterior, swag_meta = swag_stage(store, keys["swag"], config.swag, mlp, config.mlp.n_train,
                                                      force=force, progress=progress)
     timings["train"] = time.perf_counter() - t0
     parts, thresholds, post_meta = posthoc_stage(store, config, keys["posthoc"], mlp, members, evidential,
                                                  force=force, progress=progress, overconfident=overconfident,
-                                                 reader=reader, swag=(swag_net, swag_posterior))
+                                                 reader=reader, swag=(swag_net, swag_posterior), bootstrap=boot)
     methods = make_methods(parts, thresholds)
     predictions, pred_meta = predictions_stage(store, config, keys["predictions"], methods, force=force,
                                                progress=progress)
@@ -480,7 +493,7 @@ def build(
     timings["total"] = time.perf_counter() - t0
     return Bundle(config=config, mlp=mlp, mlp_meta=mlp_meta, store=store, methods=methods, parts=parts,
                   meta={"mlp": mlp_meta, "ensemble": ens_meta, "evidential": ev_meta, "overconfident": oc_meta,
-                        "reader": reader_meta, "swag": swag_meta,
+                        "reader": reader_meta, "swag": swag_meta, "bootstrap": boot_meta,
                         "posthoc": post_meta,
                         "predictions": pred_meta, "timings": timings},
                   predictions=predictions, embedding=embedding, familiarity=fam, file_path=file_path)

@@ -57,7 +57,7 @@ def cmd_train(args) -> int:
     seconds = time.perf_counter() - t0
     meta = bundle.meta
     print(f"artifacts: {bundle.store.root}")
-    for name in ("mlp", "ensemble", "evidential", "overconfident", "reader", "swag"):
+    for name in ("mlp", "ensemble", "bootstrap", "evidential", "overconfident", "reader", "swag"):
         m = meta[name]
         print(f"{name}: test accuracy {m['test_accuracy']:.2%} "
               f"({m['config']['epochs']} epochs, trained in {m['train_seconds']:.1f} s on {m.get('device', 'cpu')})")

@@ -57,13 +57,16 @@ class _Logits(nn.Module):
 def explain_network(method) -> nn.Module:
     """(n, 784) -> (n, C) logits standing for ``method``: the single network (over its temperature for
     temperature scaling; without dropout for MC dropout; the mean of the last-layer posterior for
-    Laplace), the mean of the members' logits for the ensemble, the evidential network's raw output (its
-    evidence before ``uqcore.methods.training.evidence``); any other method: the ``Parts`` field its ``network`` names, as it is (the
-    headline reader: its 11 outputs, no temperature; a temperature moves no digit's attribution share)."""
+    Laplace), the mean of the members' logits for the ensembles (deep and bootstrap), the evidential network's
+    raw output (its evidence before ``uqcore.methods.training.evidence``); any other method: the ``Parts`` field
+    its ``network`` names, as it is (the headline reader: its 11 outputs, no temperature; a temperature moves no
+    digit's attribution share)."""
     parts = method.parts
     if method.network == "members":
         return _Logits(list(parts.members))
     model = getattr(parts, method.network, None)  # "mlp", "evidential": the Parts field of that name
+    if isinstance(model, (list, tuple)) and model and all(isinstance(m, nn.Module) for m in model):
+        return _Logits(list(model))  # the bootstrap ensemble: the mean of its members' logits
     if not isinstance(model, nn.Module):
         raise ValueError(f"{method.name}: no network to explain for network={method.network!r}.")
     return _Logits([model], parts.temperature if method.name == "temperature" else 1.0)

@@ -87,24 +87,27 @@ def convert_severity(value, from_kind: str, to_kind: str) -> int:
     return snap_severity(to_kind, snap_severity(from_kind, value) / top_from * top_to)
 
 
-def as_shown(share: float) -> float:
-    """A share (0..1) as the page prints it, in percent with one decimal: 0.01549 -> 1.5.
+DECIMALS = {"accuracy": 1, "ece": 2}  # percent decimals as printed: ECE as on every other page (0.28%)
 
-    Same rounding as ``f"{share:.1%}"``, so methods that print alike compare alike.
+
+def as_shown(share: float, decimals: int = 1) -> float:
+    """A share (0..1) as the page prints it, in percent with ``decimals``: 0.01549 -> 1.5 (1), 1.55 (2).
+
+    Same rounding as ``f"{share:.1%}"`` (or ``.2%``), so methods that print alike compare alike.
     """
-    return round(float(share) * 100, 1)
+    return round(float(share) * 100, decimals)
 
 
 def best_methods(table: pd.DataFrame) -> dict[str, list[str]]:
     """The methods with the highest accuracy and those with the lowest ECE, in table order ([] if all nan).
 
-    Values are compared as shown (``as_shown``: percent, one decimal), so every method that prints the
+    Values are compared as shown (``as_shown``: percent, ``DECIMALS``), so every method that prints the
     best number shares it. Epistemic uncertainty and flag rate have no "best": on damaged images more is
     what we want, on clean ones less, so only their trend over severities says something.
     """
     out: dict[str, list[str]] = {}
     for col, pick in (("accuracy", max), ("ece", min)):
-        shown = {m: as_shown(v) for m, v in table[col].items() if np.isfinite(v)}
+        shown = {m: as_shown(v, DECIMALS[col]) for m, v in table[col].items() if np.isfinite(v)}
         top = pick(shown.values()) if shown else None
         out[col] = [m for m, v in shown.items() if v == top]
     return out
@@ -156,7 +159,7 @@ def reading(curves: pd.DataFrame, kind: str, severity: int, labels: dict | None 
     if int(severity) == severities(kind)[0]:
         start = "Without rotation" if kind == ROTATION else "On the clean test digits"
         by_design = " (about 5% by design)" if flags else ""
-        return (f"{start} {who} (ECE {_each(r['ece'], '.1%')}), "
+        return (f"{start} {who} (ECE {_each(r['ece'], '.2%')}), "
                 f"with accuracy {_each(r['accuracy'], '.1%')}{'; ' if flags else ''}{flags}{by_design}.")
     clean = "0°" if kind == ROTATION else "the clean digits"
     acc, acc0 = r["accuracy"], r0["accuracy"]
@@ -168,7 +171,7 @@ def reading(curves: pd.DataFrame, kind: str, severity: int, labels: dict | None 
     before = (f" (vs {_each(r0.loc[flagged, 'flag_rate'], '.0%')} on {clean})"
               if flags and np.isfinite(r0.loc[flagged, "flag_rate"]).all() else "")
     return (f"{_where(kind, severity).capitalize()} {who} "
-            f"(ECE {_each(r['ece'], '.1%')}); {moved}{', and ' if flags else ''}{flags}{before}.")
+            f"(ECE {_each(r['ece'], '.2%')}); {moved}{', and ' if flags else ''}{flags}{before}.")
 
 
 
@@ -244,11 +247,12 @@ def styled_table(table: pd.DataFrame, titles: dict):
         "Accuracy": table["accuracy"], "ECE": table["ece"], "Mean epistemic (nats)": table["epistemic"],
         "OOD-flag rate": table["flag_rate"], "Images": table["n"],
     }).rename(index=titles).rename_axis(None)
-    best = {("Accuracy" if c == "accuracy" else "ECE"): as_shown(table.loc[ms[0], c]) if ms else None
+    digits = {"Accuracy": DECIMALS["accuracy"], "ECE": DECIMALS["ece"]}
+    best = {("Accuracy" if c == "accuracy" else "ECE"): as_shown(table.loc[ms[0], c], DECIMALS[c]) if ms else None
             for c, ms in best_methods(table).items()}
 
     def is_best(col: str, v) -> bool:
-        return best.get(col) is not None and np.isfinite(v) and as_shown(v) == best[col]
+        return best.get(col) is not None and np.isfinite(v) and as_shown(v, digits[col]) == best[col]
 
     def fmt(col: str):
         def f(v) -> str:
@@ -258,7 +262,7 @@ def styled_table(table: pd.DataFrame, titles: dict):
                 return "n/a"
             if col == "Mean epistemic (nats)":
                 return ONE_NETWORK if v == 0 else f"{v:.3f}"
-            return f"{v:.1%}{' ★' if is_best(col, v) else ''}"
+            return f"{v:.{digits.get(col, 1)}%}{' ★' if is_best(col, v) else ''}"
         return f
 
     def shade(column: pd.Series) -> list[str]:

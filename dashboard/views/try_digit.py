@@ -13,7 +13,7 @@ from dashboard.resources import get_bundle, reading_context, sample_set
 from uqcore.data.preprocess import ImageError, to_mnist
 
 st.title("Try a digit")
-st.write("Draw a digit, upload a picture of one, or let the app pick an image. Eight different methods read it "
+st.write("Draw a digit, upload a picture of one, or let the app pick an image. Nine different methods read it "
          "and each says how sure it is, and **why** it is unsure.")
 
 bundle = get_bundle()

@@ -58,6 +58,7 @@ class Parts:
     overconfident: MLP | None = None  # the Calibration lab's teaching network (no dropout, no augmentation)
     reader: MLP | None = None  # the headline reader: ten digits and "not a digit" (uqcore.methods.reader)
     reader_temperature: float = 1.0  # its digit logits' temperature, fitted on validation digits
+    bootstrap: list[MLP] | None = None  # the bootstrap ensemble's members (uqcore.methods.ensemble.Bootstrap)
     swag: MLP | None = None  # the SWA mean of the single network (uqcore.methods.swag)
     swag_posterior: object | None = None  # its SwagPosterior (mean, diagonal and low-rank covariance)
     swag_samples: int = 30
@@ -93,7 +94,7 @@ class Method:
     description: str = ""
     ood_score_name: str = ""
     sampling: bool = False  # member_probs are samples (S > 1) from one model
-    network: str = "mlp"  # whose features ``embeddings`` are: "mlp", "members" or "evidential"
+    network: str = "mlp"  # whose features ``embeddings`` are: a Parts field ("mlp", "members", "evidential", ...)
     logits_are: str = "logits"  # or "log-probabilities" (the log of the predictive probabilities)
     order: int = 100  # position in ``uqcore.methods.NAMES``
     requires: str = ""  # a ``Parts`` field that may be None; without it the method is left out
@@ -106,7 +107,7 @@ class Method:
     @property
     def has_spread(self) -> bool:
         """True when ``member_probs`` holds several members or samples, whose spread is worth showing."""
-        return self.sampling or self.network == "members"
+        return self.sampling or self.network in ("members", "bootstrap")
 
     def predict(self, x: np.ndarray) -> Prediction:
         raise NotImplementedError

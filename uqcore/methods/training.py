@@ -74,6 +74,13 @@ def _evaluate(model: nn.Module, val: Split, loss_of_logits) -> tuple[float, floa
     return loss_of_logits(logits, y), (logits.argmax(-1) == y).float().mean().item()
 
 
+def bootstrap_indices(n: int, n_members: int, seed: int) -> torch.Tensor:
+    """(n_members, n) row indices drawn uniformly with replacement, one resample per member (its own generator,
+    seeded by ``seed``): each holds about 63.2% of the rows, some of them several times."""
+    gen = torch.Generator().manual_seed(10_000 + seed)
+    return torch.randint(0, n, (n_members, n), generator=gen)
+
+
 def fit(
     model: nn.Module,
     train: Split,
@@ -83,6 +90,7 @@ def fit(
     loss_fn: LossFn = ce_loss,
     val_loss: Callable[[torch.Tensor, torch.Tensor], float] = lambda lg, y: F.cross_entropy(lg, y).item(),
     n_streams: int = 1,
+    bootstrap: bool = False,
     progress: Progress | None = None,
     label: str = "training",
     device: str = "cpu",
@@ -91,7 +99,8 @@ def fit(
 
     ``n_streams`` > 1 gives each member of a BatchedMLP its own shuffled order of the data
     (batches of shape (M, b, 784)). Every epoch records train loss, validation loss, validation
-    accuracy and seconds.
+    accuracy and seconds. ``bootstrap=True``: each stream trains on its own resample of the data with
+    replacement (``bootstrap_indices``), drawn once and reshuffled every epoch.
     """
     progress = progress or _noop
     set_threads(cfg.threads)
@@ -103,6 +112,7 @@ def fit(
     if n == 0:
         raise ValueError("cannot train on an empty training set.")
     gen = torch.Generator().manual_seed(cfg.seed)
+    rows = bootstrap_indices(n, n_streams, cfg.seed) if bootstrap else None
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(n / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
@@ -118,7 +128,10 @@ def fit(
     for epoch in range(cfg.epochs):
         t0 = time.perf_counter()
         model.train()
-        perms = torch.stack([torch.randperm(n, generator=gen) for _ in range(n_streams)]).to(device)
+        perms = torch.stack([torch.randperm(n, generator=gen) for _ in range(n_streams)])
+        if bootstrap:
+            perms = torch.gather(rows, 1, perms)  # row i of stream m: its resample's perms[m, i]-th entry
+        perms = perms.to(device)
         total, seen = 0.0, 0
         for i in range(0, n, cfg.batch_size):
             idx = perms[:, i : i + cfg.batch_size]
@@ -293,6 +306,7 @@ def train_ensemble(
     n_members: int = 5,
     *,
     vectorised: bool = True,
+    bootstrap: bool = False,
     progress: Progress | None = None,
     device: str = "cpu",
 ) -> tuple[list[MLP], list[dict]]:
@@ -304,9 +318,11 @@ def train_ensemble(
     seeds = [cfg.seed + 1 + m for m in range(n_members)]
     if vectorised:
         batched = BatchedMLP(cfg.model, seeds)
-        history = fit(batched, train, val, cfg, n_streams=n_members, progress=progress, label="ensemble",
-                      device=device)
+        history = fit(batched, train, val, cfg, n_streams=n_members, bootstrap=bootstrap, progress=progress,
+                      label="bootstrap ensemble" if bootstrap else "ensemble", device=device)
         return [batched.member(m) for m in range(n_members)], history
+    if bootstrap:
+        raise ValueError("a bootstrap ensemble trains vectorised (one resample per stream).")
     members, history = [], []
     for m, s in enumerate(seeds):
         sub = (lambda d, t, msg, m=m: progress(m * cfg.epochs + d, n_members * cfg.epochs, msg)) if progress else None
