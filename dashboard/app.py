@@ -10,7 +10,7 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboard/app.py` from a fresh c
 
 import streamlit as st  # noqa: E402
 
-from dashboard import resources, widgets  # noqa: E402
+from dashboard import widgets  # noqa: E402
 
 st.set_page_config(page_title="Uncertainty explorer", page_icon="🔢", layout="wide")
 
@@ -32,6 +32,4 @@ pages = {
 nav = st.navigation(pages)
 with st.sidebar.popover("Glossary: what the words mean", icon=":material/menu_book:", width="stretch"):
     widgets.glossary()
-if nav.url_path != "your_predictions":  # that page reads the user's file, not the build: it works at once
-    resources.ensure_built()
-nav.run()
+nav.run()  # each page asks for the build (resources.get_bundle) after its title; "Your predictions" never does

@@ -6,14 +6,19 @@ moves the cache folder.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from uqcore.build import BuildConfig, Bundle, build, is_built
+if TYPE_CHECKING:  # uqcore.build imports torch (~1.5 s): a page draws its title before the first call needs it
+    from uqcore.build import BuildConfig, Bundle
+
+_READY: set[str] = set()  # the builds this process has found complete (a build stays complete while it runs)
 
 
 def build_config() -> BuildConfig:
     """The app's build: the quick one under ``UQCORE_QUICK=1``; networks train on a GPU when there is one."""
+    from uqcore.build import BuildConfig
     from uqcore.devices import resolve_device
 
     return BuildConfig(quick=os.environ.get("UQCORE_QUICK", "") not in ("", "0"), device=resolve_device("auto"))
@@ -21,9 +26,15 @@ def build_config() -> BuildConfig:
 
 def ensure_built() -> None:
     """On a first start (empty cache) the build runs in the background, once per server however many tabs are
-    open; every page shows its progress and fills in by itself when it lands. Stops the page until then."""
+    open; every page shows its progress (under what it has drawn so far) and fills in by itself when it lands.
+    Stops the page until then."""
     config = build_config()
+    if repr(config) in _READY:
+        return
+    from uqcore.build import is_built
+
     if is_built(config):
+        _READY.add(repr(config))
         return
     from dashboard.builder import BackgroundBuild
     from uqcore.store import Store
@@ -37,7 +48,7 @@ def ensure_built() -> None:
 def _first_start(runner) -> None:
     """The first start's progress, refreshed every second; reruns the page when the build has landed."""
     if runner.finished and runner.error is None:
-        get_bundle.clear()
+        _load_bundle.clear()
         st.rerun()
     if runner.error:
         st.error(f"The first build failed: {runner.error}. Check the message in the terminal where the app runs, "
@@ -52,8 +63,17 @@ def _first_start(runner) -> None:
         st.progress(min(status.done / status.total, 1.0), text=f"{stage}: {status.message.split(': ', 1)[-1]}")
 
 
-@st.cache_resource(show_spinner="Loading models…")
 def get_bundle() -> Bundle:
+    """The build, loaded once per process. Pages call it after their title, so the title shows at once; on a
+    first start this is where the page shows the background build's progress and waits (``ensure_built``)."""
+    ensure_built()
+    return _load_bundle()
+
+
+@st.cache_resource(show_spinner="Loading models…")
+def _load_bundle() -> Bundle:
+    from uqcore.build import build
+
     return build(build_config())
 
 
