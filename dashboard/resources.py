@@ -13,15 +13,28 @@ import streamlit as st
 if TYPE_CHECKING:  # uqcore.build imports torch (~1.5 s): a page draws its title before the first call needs it
     from uqcore.build import BuildConfig, Bundle
 
-_READY: set[str] = set()  # the builds this process has found complete (a build stays complete while it runs)
+_READY: set[str] = set()  # the builds (folder and config) this process found complete; a build stays complete
+
+
+_CONFIGS: dict[bool, BuildConfig] = {}
 
 
 def build_config() -> BuildConfig:
-    """The app's build: the quick one under ``UQCORE_QUICK=1``; networks train on a GPU when there is one."""
-    from uqcore.build import BuildConfig
-    from uqcore.devices import resolve_device
+    """The app's build: the quick one under ``UQCORE_QUICK=1``; networks train on a GPU when there is one.
+    Made once per process and kind (finding the device takes ~13 ms, and every page asks several times)."""
+    quick = os.environ.get("UQCORE_QUICK", "") not in ("", "0")
+    if quick not in _CONFIGS:
+        from uqcore.build import BuildConfig
+        from uqcore.devices import resolve_device
 
-    return BuildConfig(quick=os.environ.get("UQCORE_QUICK", "") not in ("", "0"), device=resolve_device("auto"))
+        _CONFIGS[quick] = BuildConfig(quick=quick, device=resolve_device("auto"))
+    return _CONFIGS[quick]
+
+
+def _ready_key(config) -> str:
+    from uqcore.store import default_root
+
+    return f"{default_root()}|{config!r}"
 
 
 def ensure_built() -> None:
@@ -29,12 +42,12 @@ def ensure_built() -> None:
     open; every page shows its progress (under what it has drawn so far) and fills in by itself when it lands.
     Stops the page until then."""
     config = build_config()
-    if repr(config) in _READY:
+    if _ready_key(config) in _READY:
         return
     from uqcore.build import is_built
 
     if is_built(config):
-        _READY.add(repr(config))
+        _READY.add(_ready_key(config))
         return
     from dashboard.builder import BackgroundBuild
     from uqcore.store import Store
@@ -46,9 +59,13 @@ def ensure_built() -> None:
 
 @st.fragment(run_every=1.0)
 def _first_start(runner) -> None:
-    """The first start's progress, refreshed every second; reruns the page when the build has landed."""
+    """The first start's progress, refreshed every second; reruns the page when the build has landed, and once
+    when the single network's early snapshot appears (Try a digit can read with it)."""
     if runner.finished and runner.error is None:
         _load_bundle.clear()
+        st.rerun()
+    if not st.session_state.get("_early_seen") and _early_key() is not None:
+        st.session_state["_early_seen"] = True
         st.rerun()
     if runner.error:
         st.error(f"The first build failed: {runner.error}. Check the message in the terminal where the app runs, "
@@ -61,6 +78,46 @@ def _first_start(runner) -> None:
         st.progress(0.0, text="starting…")
     for stage, status in runner.stages.items():
         st.progress(min(status.done / status.total, 1.0), text=f"{stage}: {status.message.split(': ', 1)[-1]}")
+
+
+def _early_key() -> str | None:
+    """The key of the single network's early snapshot when it exists in the cache, else None."""
+    from uqcore.build import early_key
+    from uqcore.store import Store
+
+    store = Store()
+    key = early_key(store, build_config())
+    return key if store.metadata(key) is not None else None
+
+
+def early_network():
+    """During a first start, ``(network, metadata)``: the single network after its first epochs
+    (``uqcore.build.EARLY_EPOCHS``), which Try a digit reads with until the build lands. None once the build is
+    complete, or before the snapshot exists."""
+    config = build_config()
+    if _ready_key(config) in _READY:
+        return None
+    from uqcore.build import is_built
+
+    if is_built(config):
+        _READY.add(_ready_key(config))
+        return None
+    key = _early_key()
+    return None if key is None else _early_network(key)
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _early_network(key: str):
+    from uqcore.methods.nets import MLP
+    from uqcore.store import Store
+
+    found = Store().load_tensors(key)
+    if found is None:
+        return None
+    state, meta = found
+    model = MLP(build_config().resolved().mlp.model)
+    model.load_state_dict(state)
+    return model.eval(), meta
 
 
 def get_bundle() -> Bundle:

@@ -344,3 +344,39 @@ PER_CLASS_COLUMNS = {
     "ece": st.column_config.NumberColumn("ECE (one-vs-rest)", format="percent",
                                          help="Calibration error of the probability for this digit."),
 }
+
+
+def first_reading(model, meta: dict, *, key: str) -> None:
+    """Try a digit during a first start, before the methods are trained: the single network's early snapshot
+    (``resources.early_network``) reads the drawing at once; under it, the build's progress (the page stops
+    there and fills in by itself when the build lands). ``key``: the drawing pad's, the same as the full page's,
+    so that the digit drawn now is read by every method when they land."""
+    from dashboard.draw_canvas import draw_canvas, rgba_of
+    from dashboard.logic.try_digit import STILL_TRAINING, first_reading as read
+    from dashboard.resources import ensure_built
+    from uqcore.data.preprocess import ImageError, to_mnist
+
+    draw_col, seen_col, card_col = st.columns([3, 2, 3], gap="large")
+    with draw_col:
+        st.markdown("**Draw** one digit, large")
+        png = draw_canvas(key=key)
+    pre = None
+    if png:
+        try:
+            pre = to_mnist(rgba_of(png))
+        except ImageError as err:
+            st.error(f"This image cannot be used: {err}")
+    seen = pre is not None and not pre.is_empty
+    with seen_col:
+        st.markdown("**What the model sees**")
+        digit_image(pre.preview if seen else np.zeros((28, 28)))
+    with card_col:
+        if seen:
+            probs = read(model, pre.x)
+            st.metric("First network reads", str(int(probs.argmax())), f"{probs.max():.0%} sure", delta_color="off")
+            st.html(probability_bars_html(probs, highlight=int(probs.argmax())))
+        else:
+            st.info("Draw a digit: a first network reads it at once.", icon=":material/edit:")
+    st.info(STILL_TRAINING.format(epochs=meta["epochs"], of=meta["of"], accuracy=meta["test_accuracy"]),
+            icon=":material/hourglass_top:")
+    ensure_built()

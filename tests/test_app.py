@@ -240,3 +240,38 @@ def test_explanation_only_for_a_confident_reading(quick_app_env):
         from uqcore.explain import DECLINE_REASONS
 
         assert any(DECLINE_REASONS[kind] in b.body for b in at.info), name
+
+
+def test_first_start_reads_with_the_early_network_while_the_rest_trains(tmp_path, monkeypatch, tiny_model):
+    """An artifact folder holding only the single network's early snapshot, the build still running: Try a digit
+    reads the drawing with that network and says what it is waiting for (no method cards, no verdict yet)."""
+    from dashboard.builder import BackgroundBuild, StageStatus
+    from dashboard.logic.try_digit import first_reading
+    from uqcore.build import BuildConfig, early_key
+    from uqcore.data.preprocess import to_mnist
+    from uqcore.store import Store
+
+    monkeypatch.setenv("UQCORE_ARTIFACTS", str(tmp_path))
+    store = Store(tmp_path)
+    store.save_tensors(early_key(store, BuildConfig(quick=True)), tiny_model.state_dict(),
+                       {"epochs": 2, "of": 3, "test_accuracy": 0.9, "config": {}})
+    running = BackgroundBuild(BuildConfig(quick=True), tmp_path, stages={"mlp": StageStatus(2, 3, "MLP: epoch 2/3")})
+    monkeypatch.setattr(BackgroundBuild, "for_store", classmethod(lambda cls, config, store, **kw: running))
+    at = AppTest.from_file(ENTRY, default_timeout=120)
+    at.switch_page("views/try_digit.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert any("Draw a digit: a first network reads it" in i.value for i in at.info)
+    png = png_bytes(a_one)
+    at.session_state["canvas_0"] = {"drawing": {"data": "data:image/png;base64," + base64.b64encode(png).decode()}}
+    at.run()
+    assert not at.exception, at.exception
+    [metric] = [m for m in at.metric if m.label == "First network reads"]
+    from dashboard.draw_canvas import rgba_of
+
+    probs = first_reading(tiny_model, to_mnist(rgba_of(png)).x)
+    assert metric.value == str(int(probs.argmax())) and metric.delta == f"{probs.max():.0%} sure"
+    assert any("Still training the other methods" in i.value and "2 of its 3 training epochs" in i.value
+               for i in at.info)
+    assert any("First start: training the models" in i.value for i in at.info), "the build's progress below"
+    assert not method_cards(at) and not verdicts(at)

@@ -121,7 +121,7 @@ def accuracy_of(model: torch.nn.Module, x: np.ndarray, y: np.ndarray) -> float:
 
 
 def _model_stage(store: Store, key: str, stage: str, label: str, cfg: TrainConfig, train: Callable, *, force: bool,
-                 progress: StageProgress, device: str = "cpu") -> tuple[MLP, dict]:
+                 progress: StageProgress, device: str = "cpu", on_epoch: Callable | None = None) -> tuple[MLP, dict]:
     """Load one network from the cache (``key``, from ``stage_keys``) or train it with
     ``train(train_split, val_split, cfg, progress=...)``; the metadata holds the config, history, timing and
     accuracies."""
@@ -138,7 +138,9 @@ def _model_stage(store: Store, key: str, stage: str, label: str, cfg: TrainConfi
     store.check_writable()
     data = load_mnist()
     t0 = time.perf_counter()
-    model, history = train(data.train, data.val, cfg, progress=lambda d, t, m: progress(stage, d, t, m), device=device)
+    extra = {"on_epoch": on_epoch} if on_epoch is not None else {}
+    model, history = train(data.train, data.val, cfg, progress=lambda d, t, m: progress(stage, d, t, m), device=device,
+                           **extra)
     meta = {
         "config": cfg.to_dict(),
         "history": history,
@@ -152,9 +154,29 @@ def _model_stage(store: Store, key: str, stage: str, label: str, cfg: TrainConfi
     return model, store.metadata(key) or meta
 
 
+EARLY_EPOCHS = 2  # the single network's snapshot after this many epochs reads digits during a first start
+
+
+def early_key(store: Store, config: BuildConfig) -> str:
+    """The artifact key of the single network's early snapshot (not a stage: ``is_built`` does not need it)."""
+    return store.key("mlp_early", {"mlp": stage_keys(store, config)["mlp"], "epochs": EARLY_EPOCHS})
+
+
 def mlp_stage(store: Store, key: str, cfg: TrainConfig, *, force: bool, progress: StageProgress,
-              device: str = "cpu") -> tuple[MLP, dict]:
-    return _model_stage(store, key, "mlp", "MLP", cfg, train_mlp, force=force, progress=progress, device=device)
+              device: str = "cpu", early: str | None = None) -> tuple[MLP, dict]:
+    """The single network. With ``early`` (an artifact key), its snapshot after ``EARLY_EPOCHS`` epochs is saved
+    there as soon as it exists, so that a first start can read digits with it ~3 s into the build."""
+    def snapshot(epoch: int, model) -> None:
+        if early and epoch == EARLY_EPOCHS and store.metadata(early) is None:
+            cpu = MLP(cfg.model)
+            cpu.load_state_dict({k: v.detach().cpu() for k, v in model.state_dict().items()})
+            data = load_mnist()
+            store.save_tensors(early, cpu.state_dict(), {"epochs": epoch, "of": cfg.epochs, "config": cfg.to_dict(),
+                                                         "test_accuracy": accuracy_of(cpu.eval(), data.test.x,
+                                                                                      data.test.y)})
+
+    return _model_stage(store, key, "mlp", "MLP", cfg, train_mlp, force=force, progress=progress, device=device,
+                        on_epoch=snapshot if early else None)
 
 
 def ensemble_stage(store: Store, key: str, cfg: TrainConfig, n_members: int, *, force: bool,
@@ -465,7 +487,8 @@ def build(
             cost = f"about {seconds:.0f} s, from the last build's timings" if seconds is not None else "time unknown"
             store.log(f"rebuilding {len(plan)} of {len(keys)} stages ({', '.join(plan)}): {cost}.")
     dev = config.device
-    mlp, mlp_meta = mlp_stage(store, keys["mlp"], config.mlp, force=force, progress=progress, device=dev)
+    mlp, mlp_meta = mlp_stage(store, keys["mlp"], config.mlp, force=force, progress=progress, device=dev,
+                              early=early_key(store, config))
     members, ens_meta = ensemble_stage(store, keys["ensemble"], config.ensemble, config.n_members, force=force,
                                        progress=progress, device=dev)
     evidential, ev_meta = evidential_stage(store, keys["evidential"], config.evidential, force=force,

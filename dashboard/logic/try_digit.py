@@ -65,3 +65,17 @@ def blend(bundle, sample_set, rng: np.random.Generator | None = None, context=No
     return read_input(bundle, x[i], x[i],
                       source=f"Blend of a {int(y[i])} ({w:.0%}) and a {int(meta['label_b'][i])} ({1 - w:.0%})",
                       context=context)
+
+
+def first_reading(model, x) -> np.ndarray:
+    """The 10 probabilities the single network's early snapshot (a first start) gives one image (784 values)."""
+    import torch
+
+    with torch.no_grad():
+        logits = model(torch.as_tensor(np.asarray(x, np.float32).reshape(1, 784)))
+    return torch.softmax(logits, -1).numpy()[0].astype(np.float64)
+
+
+STILL_TRAINING = ("**Still training the other methods.** This first answer comes from the single network after "
+                  "{epochs} of its {of} training epochs ({accuracy:.1%} of test digits right). The plain-language "
+                  "verdict and every method's card replace it here by themselves when the build lands.")

@@ -9,23 +9,25 @@ from dashboard import widgets
 from dashboard.draw_canvas import draw_canvas, rgba_of
 from dashboard.logic import view as urlview
 from dashboard.logic.try_digit import NO_DIGIT, blend, explain, read_input, test_digit, unusual
-from dashboard.resources import get_bundle, reading_context, sample_set
+from dashboard.resources import early_network, get_bundle, reading_context, sample_set
 from uqcore.data.preprocess import ImageError, to_mnist
 
 st.title("Try a digit")
 st.write("Draw a digit, upload a picture of one, or let the app pick an image. Nine different methods read it "
          "and each says how sure it is, and **why** it is unsure.")
 
-bundle = get_bundle()
-ctx = reading_context()
-n_test = bundle.predictions.n("test")
-view = widgets.PageView("try_digit", "try", (urlview.integer("test", -1, -1, n_test - 1, optional=True,
-                                                              what="test digit number"),))
 state = st.session_state
 state.setdefault("canvas_n", 0)  # bumping it gives the canvas a new key: that clears it
 state.setdefault("canvas_seen", None)
 state.setdefault("upload_seen", None)
 state.setdefault("current_input", None)
+if (early := early_network()) is not None:  # a first start: a first network reads while the rest trains
+    widgets.first_reading(*early, key=f"canvas_{state['canvas_n']}")  # the same pad: its drawing carries over
+bundle = get_bundle()
+ctx = reading_context()
+n_test = bundle.predictions.n("test")
+view = widgets.PageView("try_digit", "try", (urlview.integer("test", -1, -1, n_test - 1, optional=True,
+                                                              what="test digit number"),))
 
 
 def show(record: dict | None) -> None:

@@ -94,13 +94,15 @@ def fit(
     progress: Progress | None = None,
     label: str = "training",
     device: str = "cpu",
+    on_epoch: Callable[[int, nn.Module], None] | None = None,
 ) -> list[dict]:
     """Train ``model`` in place with Adam on ``device`` (it ends on the CPU); return the per-epoch history.
 
     ``n_streams`` > 1 gives each member of a BatchedMLP its own shuffled order of the data
     (batches of shape (M, b, 784)). Every epoch records train loss, validation loss, validation
     accuracy and seconds. ``bootstrap=True``: each stream trains on its own resample of the data with
-    replacement (``bootstrap_indices``), drawn once and reshuffled every epoch.
+    replacement (``bootstrap_indices``), drawn once and reshuffled every epoch. ``on_epoch(k, model)`` runs
+    after epoch k (1-based), with the model in eval mode (the build saves an early snapshot of the single network).
     """
     progress = progress or _noop
     set_threads(cfg.threads)
@@ -156,6 +158,8 @@ def fit(
                 "seconds": time.perf_counter() - t0,
             }
         )
+        if on_epoch is not None:
+            on_epoch(epoch + 1, model)
         progress(epoch + 1, cfg.epochs, f"{label}: epoch {epoch + 1}/{cfg.epochs}, validation accuracy {vacc:.2%}")
     model.eval()
     model.to("cpu")
@@ -229,11 +233,11 @@ def train_evidential(train: Split, val: Split, cfg: TrainConfig, progress: Progr
 
 
 def train_mlp(train: Split, val: Split, cfg: TrainConfig, progress: Progress | None = None, *,
-              device: str = "cpu") -> tuple[MLP, list[dict]]:
-    """A single MLP, seeded by ``cfg.seed``."""
+              device: str = "cpu", on_epoch: Callable[[int, nn.Module], None] | None = None) -> tuple[MLP, list[dict]]:
+    """A single MLP, seeded by ``cfg.seed`` (``on_epoch``: see ``fit``)."""
     torch.manual_seed(cfg.seed)
     model = MLP(cfg.model)
-    history = fit(model, train, val, cfg, progress=progress, label="MLP", device=device)
+    history = fit(model, train, val, cfg, progress=progress, label="MLP", device=device, on_epoch=on_epoch)
     return model, history
 
 
