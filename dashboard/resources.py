@@ -37,10 +37,11 @@ def _ready_key(config) -> str:
     return f"{default_root()}|{config!r}"
 
 
-def ensure_built() -> None:
+def ensure_built(*, stop: bool = True) -> None:
     """On a first start (empty cache) the build runs in the background, once per server however many tabs are
     open; every page shows its progress (under what it has drawn so far) and fills in by itself when it lands.
-    Stops the page until then."""
+    Stops the page until then (``stop=False``: the caller draws more, then stops; the progress must still come
+    first after the title, where the waiting page had it, because its refreshes write to that place)."""
     config = build_config()
     if _ready_key(config) in _READY:
         return
@@ -54,7 +55,8 @@ def ensure_built() -> None:
 
     runner = BackgroundBuild.for_store(config, Store())
     _first_start(runner)
-    st.stop()
+    if stop:
+        st.stop()
 
 
 @st.fragment(run_every=1.0)

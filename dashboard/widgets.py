@@ -348,14 +348,15 @@ PER_CLASS_COLUMNS = {
 
 def first_reading(model, meta: dict, *, key: str) -> None:
     """Try a digit during a first start, before the methods are trained: the single network's early snapshot
-    (``resources.early_network``) reads the drawing at once; under it, the build's progress (the page stops
-    there and fills in by itself when the build lands). ``key``: the drawing pad's, the same as the full page's,
+    (``resources.early_network``) reads the drawing at once, under the build's progress (the page stops after
+    it and fills in by itself when the build lands). ``key``: the drawing pad's, the same as the full page's,
     so that the digit drawn now is read by every method when they land."""
     from dashboard.draw_canvas import draw_canvas, rgba_of
     from dashboard.logic.try_digit import STILL_TRAINING, first_reading as read
     from dashboard.resources import ensure_built
     from uqcore.data.preprocess import ImageError, to_mnist
 
+    ensure_built(stop=False)  # the build's progress, where the waiting page had it
     draw_col, seen_col, card_col = st.columns([3, 2, 3], gap="large")
     with draw_col:
         st.markdown("**Draw** one digit, large")
@@ -379,4 +380,4 @@ def first_reading(model, meta: dict, *, key: str) -> None:
             st.info("Draw a digit: a first network reads it at once.", icon=":material/edit:")
     st.info(STILL_TRAINING.format(epochs=meta["epochs"], of=meta["of"], accuracy=meta["test_accuracy"]),
             icon=":material/hourglass_top:")
-    ensure_built()
+    st.stop()
