@@ -50,6 +50,11 @@ export default function (component) {
     };
     canvas.addEventListener("pointerup", lift);
     canvas.addEventListener("pointercancel", lift);
+    if (data.image) {  // mounted anew under a key that already holds a drawing: show it again
+      const img = new Image();
+      img.onload = () => { if (!st.strokes && !st.down) ctx.drawImage(img, 0, 0, canvas.width, canvas.height); };
+      img.src = data.image;
+    }
   }
   st.pen = data.pen;
   st.send = setStateValue;

@@ -27,17 +27,36 @@ _COMPONENT = st.components.v2.component(
     "uq_draw_canvas", html=HTML, css=CSS, js=(Path(__file__).with_name("draw_canvas.js")).read_text(encoding="utf-8"))
 
 
-def png_of(state) -> bytes | None:
-    """The PNG bytes in a pad's state (``{"drawing": {"data": "data:image/png;base64,..."}}``), or None when
-    nothing usable was drawn (no stroke yet, or a value that is no PNG data URL)."""
-    drawing = (state or {}).get("drawing") if hasattr(state, "get") else None
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def data_url_of(state) -> str | None:
+    """The PNG data URL in a pad's state (``{"drawing": {"data": "data:image/png;base64,...", ...}}``), or None."""
+    drawing = state.get("drawing") if hasattr(state, "get") else None
     url = drawing.get("data") if hasattr(drawing, "get") else None
-    if not isinstance(url, str) or not url.startswith("data:image/png;base64,") or len(url) > MAX_BYTES:
+    return url if isinstance(url, str) and url.startswith("data:image/png;base64,") and len(url) <= MAX_BYTES else None
+
+
+def png_of(state) -> bytes | None:
+    """The PNG bytes in a pad's state, or None when nothing usable was drawn: no stroke yet, or anything that is
+    not a PNG of the pad's own size that decodes (a value sent by hand could be any bytes, or a small file that
+    decompresses to a huge picture: the header's size is checked before anything is decoded)."""
+    url = data_url_of(state)
+    if url is None:
         return None
     try:
-        return base64.b64decode(url.split(",", 1)[1], validate=True)
+        png = base64.b64decode(url.split(",", 1)[1], validate=True)
     except (binascii.Error, ValueError):
         return None
+    if not png.startswith(PNG_SIGNATURE) or len(png) < 24 or png[12:16] != b"IHDR":
+        return None
+    if int.from_bytes(png[16:20], "big") != SIZE or int.from_bytes(png[20:24], "big") != SIZE:
+        return None
+    try:
+        rgba_of(png)
+    except (OSError, ValueError, SyntaxError):  # PIL's errors for a damaged file
+        return None
+    return png
 
 
 def rgba_of(png: bytes) -> np.ndarray:
@@ -49,6 +68,9 @@ def rgba_of(png: bytes) -> np.ndarray:
 
 
 def draw_canvas(*, key: str) -> bytes | None:
-    """Mount the pad; the PNG of what is drawn so far (None before the first stroke)."""
-    _COMPONENT(key=key, data={"size": SIZE, "pen": PEN}, on_drawing_change=lambda: None)
+    """Mount the pad; the PNG of what is drawn so far (None before the first stroke). A pad mounted anew under
+    a key that already holds a drawing (the first start's pad becoming the full page's) repaints it."""
+    state = st.session_state.get(key)
+    drawn = data_url_of(state) if png_of(state) is not None else None
+    _COMPONENT(key=key, data={"size": SIZE, "pen": PEN, "image": drawn}, on_drawing_change=lambda: None)
     return png_of(st.session_state.get(key))

@@ -1,6 +1,6 @@
 // The Embedding map on a 2-D canvas (dashboard/map_canvas.py). Every point and every colouring arrive once per
 // token; colouring, zoom, hover and selection run here. Only a colour button (setStateValue "colour") and a
-// finished selection (setStateValue "selection", the ids "<set>:<row>") go back to the server.
+// finished selection (setStateValue "selection": {ids: ["<set>:<row>", ...], seq}) go back to the server.
 const VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58",
                  "#b5de2b", "#fde725"];
 const BUCKETS = 48, HEIGHT = 600, PAD = 0.03;
@@ -34,7 +34,10 @@ function prepare(d) {  // typed arrays, ids, and per colouring its drawing layer
   p.extent = [x0 - px, x1 + px, y0 - py, y1 + py];
   for (const [name, c] of Object.entries(d.continuous)) {  // buckets by value, most uncertain drawn last
     const v = decode(c.values, Float32Array), of = Array.from({ length: BUCKETS }, () => []);
-    for (let i = 0; i < p.n; i++) of[Math.min(BUCKETS - 1, Math.floor((v[i] / c.cmax) * BUCKETS))].push(i);
+    for (let i = 0; i < p.n; i++) {
+      const b = Math.floor((v[i] / c.cmax) * BUCKETS);
+      of[Number.isFinite(b) ? Math.min(BUCKETS - 1, Math.max(0, b)) : 0].push(i);
+    }
     p.values[name] = v;
     p.layers[name] = of.map((idx, b) => ({ colour: viridis((b + 0.5) / BUCKETS), idx, faint: false }));
   }
@@ -174,7 +177,8 @@ function setMode(st, mode) {
 function select(st, indices) {
   st.selected = new Set(indices);
   draw(st);
-  st.setStateValue("selection", Array.from(st.selected, (i) => st.p.ids[i]));
+  st.sent = (st.sent || 0) + 1;  // a sequence number: the same ids sent again (after "Clear") still count
+  st.setStateValue("selection", { ids: Array.from(st.selected, (i) => st.p.ids[i]), seq: st.sent });
 }
 
 function resize(st) {

@@ -37,19 +37,20 @@ def _ready_key(config) -> str:
     return f"{default_root()}|{config!r}"
 
 
-def ensure_built(*, stop: bool = True) -> None:
+def ensure_built(*, stop: bool = True) -> bool:
     """On a first start (empty cache) the build runs in the background, once per server however many tabs are
     open; every page shows its progress (under what it has drawn so far) and fills in by itself when it lands.
     Stops the page until then (``stop=False``: the caller draws more, then stops; the progress must still come
-    first after the title, where the waiting page had it, because its refreshes write to that place)."""
+    first after the title, where the waiting page had it, because its refreshes write to that place). True when
+    the build is complete."""
     config = build_config()
     if _ready_key(config) in _READY:
-        return
+        return True
     from uqcore.build import is_built
 
     if is_built(config):
         _READY.add(_ready_key(config))
-        return
+        return True
     from dashboard.builder import BackgroundBuild
     from uqcore.store import Store
 
@@ -57,6 +58,7 @@ def ensure_built(*, stop: bool = True) -> None:
     _first_start(runner)
     if stop:
         st.stop()
+    return False
 
 
 @st.fragment(run_every=1.0)
@@ -82,13 +84,21 @@ def _first_start(runner) -> None:
         st.progress(min(status.done / status.total, 1.0), text=f"{stage}: {status.message.split(': ', 1)[-1]}")
 
 
+_EARLY_KEYS: dict[str, str] = {}
+
+
 def _early_key() -> str | None:
-    """The key of the single network's early snapshot when it exists in the cache, else None."""
+    """The key of the single network's early snapshot when it exists in the cache, else None (the key is worked
+    out once per folder and config: the progress box asks every second)."""
     from uqcore.build import early_key
     from uqcore.store import Store
 
+    config = build_config()
     store = Store()
-    key = early_key(store, build_config())
+    ready = _ready_key(config)
+    if ready not in _EARLY_KEYS:
+        _EARLY_KEYS[ready] = early_key(store, config)
+    key = _EARLY_KEYS[ready]
     return key if store.metadata(key) is not None else None
 
 

@@ -356,7 +356,8 @@ def first_reading(model, meta: dict, *, key: str) -> None:
     from dashboard.resources import ensure_built
     from uqcore.data.preprocess import ImageError, to_mnist
 
-    ensure_built(stop=False)  # the build's progress, where the waiting page had it
+    if ensure_built(stop=False):  # the build's progress, where the waiting page had it
+        st.rerun()  # it landed since the page looked: the full page
     draw_col, seen_col, card_col = st.columns([3, 2, 3], gap="large")
     with draw_col:
         st.markdown("**Draw** one digit, large")

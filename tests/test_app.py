@@ -275,3 +275,20 @@ def test_first_start_reads_with_the_early_network_while_the_rest_trains(tmp_path
                for i in at.info)
     assert any("First start: training the models" in i.value for i in at.info), "the build's progress below"
     assert not method_cards(at) and not verdicts(at)
+
+
+def test_the_build_saves_the_early_snapshot_where_the_app_looks(quick_bundle, quick_app_env):
+    """The quick build wrote the single network's early snapshot under the key the app derives from its own
+    (unresolved) config; it reads digits."""
+    from uqcore.build import EARLY_EPOCHS, BuildConfig, early_key
+    from uqcore.methods.nets import MLP
+    from uqcore.store import Store
+
+    store = Store(quick_app_env)
+    config = BuildConfig(quick=True)
+    assert early_key(store, config) == early_key(store, config.resolved())
+    state, meta = store.load_tensors(early_key(store, config))
+    assert meta["epochs"] == EARLY_EPOCHS and meta["of"] == config.resolved().mlp.epochs
+    net = MLP(config.resolved().mlp.model)
+    net.load_state_dict(state)
+    assert meta["test_accuracy"] > 0.5

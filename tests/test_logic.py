@@ -62,6 +62,8 @@ def test_selection_ids_from_the_map_component():
     assert selection_ids(["test:3", "noise:7", "test:3", 5, None, {"id": 1}]) == ["test:3", "noise:7"]
     assert selection_ids(None) == [] and selection_ids("test:3") == [] and selection_ids({"a": 1}) == []
     assert selection_ids([f"test:{i}" for i in range(10)], max_ids=4) == ["test:0", "test:1", "test:2", "test:3"]
+    assert selection_ids({"ids": ["test:3", "test:3", 7], "seq": 2}) == ["test:3"], "the component's message"
+    assert selection_ids({"seq": 2}) == [] and selection_ids({"ids": "test:3"}) == []
 
 
 # ----------------------------------------------------------------------------- Compare: the metrics table, the chart
@@ -184,11 +186,17 @@ def test_drawing_pad_value_gives_png_bytes_or_none():
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    other = io.BytesIO()
+    Image.new("L", (4000, 4000)).save(other, format="PNG")  # a few kB that would decode to 16 MP
+    big = other.getvalue()
     png = png_of({"drawing": {"data": url, "strokes": 1}})
     assert png == buf.getvalue()
     rgba = rgba_of(png)
     assert rgba.shape == (280, 280, 4) and rgba[100, 140, 0] == 255 and rgba[100, 20, 0] == 0
     for bad in (None, {}, {"drawing": None}, {"drawing": {"data": 3}}, {"drawing": {"data": "data:image/jpeg;base64,AA"}},
                 {"drawing": {"data": "data:image/png;base64,not base64!"}}, "a string", [1, 2],
-                {"drawing": {"data": "data:image/png;base64," + "A" * MAX_BYTES}}):
+                {"drawing": {"data": "data:image/png;base64," + "A" * MAX_BYTES}},
+                {"drawing": {"data": "data:image/png;base64,AAAA"}},  # decodes, but is no PNG
+                {"drawing": {"data": "data:image/png;base64," + base64.b64encode(buf.getvalue()[:60]).decode()}},
+                {"drawing": {"data": "data:image/png;base64," + base64.b64encode(big).decode()}}):  # not the pad's size
         assert png_of(bad) is None, bad

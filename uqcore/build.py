@@ -159,7 +159,7 @@ EARLY_EPOCHS = 2  # the single network's snapshot after this many epochs reads d
 
 def early_key(store: Store, config: BuildConfig) -> str:
     """The artifact key of the single network's early snapshot (not a stage: ``is_built`` does not need it)."""
-    return store.key("mlp_early", {"mlp": stage_keys(store, config)["mlp"], "epochs": EARLY_EPOCHS})
+    return store.key("mlp_early", {"mlp": stage_keys(store, config.resolved())["mlp"], "epochs": EARLY_EPOCHS})
 
 
 def mlp_stage(store: Store, key: str, cfg: TrainConfig, *, force: bool, progress: StageProgress,

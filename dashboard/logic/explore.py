@@ -122,8 +122,11 @@ def map_payload(frame, *, star=None) -> dict:
 
 
 def selection_ids(value, max_ids: int = MAX_SELECTION) -> list[str]:
-    """The point ids ("<set>:<row>") in a selection sent by the map component: strings only, order kept,
-    duplicates dropped, at most ``max_ids``. Anything else (None, a number, a dict) is no selection."""
+    """The point ids ("<set>:<row>") in a selection sent by the map component (``{"ids": [...], "seq": n}``; the
+    sequence number makes the same selection sent twice a change): strings only, order kept, duplicates dropped,
+    at most ``max_ids``. Anything else (None, a number, a dict without ids) is no selection."""
+    if hasattr(value, "get"):
+        value = value.get("ids")
     if not isinstance(value, (list, tuple)):
         return []
     return list(dict.fromkeys(v for v in value[:max_ids] if isinstance(v, str)))

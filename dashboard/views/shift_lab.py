@@ -81,15 +81,15 @@ ref = "0°" if rotation else "clean"
 r, r0 = table.loc[method], base.loc[method]
 
 
-def _pp(a: float, b: float) -> str | None:
-    return None if at_zero or not np.isfinite(a - b) else f"{(a - b) * 100:+.1f} pp vs {ref}"
+def _pp(a: float, b: float, digits: int = 1) -> str | None:
+    return None if at_zero or not np.isfinite(a - b) else f"{(a - b) * 100:+.{digits}f} pp vs {ref}"
 
 
 one_network = r["epistemic"] == 0 and r0["epistemic"] == 0
 cols = st.columns(4)
 cols[0].metric("Accuracy", f"{r['accuracy']:.1%}", _pp(r["accuracy"], r0["accuracy"]),
                help=metric_help("accuracy", kind, at_zero))
-cols[1].metric("ECE", f"{r['ece']:.2%}", _pp(r["ece"], r0["ece"]), delta_color="inverse",
+cols[1].metric("ECE", f"{r['ece']:.2%}", _pp(r["ece"], r0["ece"], 2), delta_color="inverse",
                help=metric_help("ece", kind, at_zero))
 cols[2].metric("Mean epistemic", ONE_NETWORK if r["epistemic"] == 0 else f"{r['epistemic']:.3f} nats",
                None if at_zero or one_network else f"{r['epistemic'] - r0['epistemic']:+.3f} vs {ref}",

@@ -4,7 +4,7 @@ single network's weights, fitted from the path SGD takes around the trained solu
 Starting from the trained ``mlp``, SGD at a constant learning rate runs a few more epochs; ``collect_per_epoch``
 times an epoch the weights are collected. The posterior's mean is their average (the SWA solution), its
 covariance half a diagonal (the collected second moment minus the mean's square) and half a low-rank part (the
-last ``rank`` deviations from the running mean). Prediction averages ``Parts.swag_samples`` networks drawn from
+last ``rank`` deviations from the running mean), as in the paper: half of each, sampled at ``scale`` 1. Prediction averages ``Parts.swag_samples`` networks drawn from
 it (30 by default); their disagreement (mutual information) is the epistemic part and the OOD score.
 """
 from __future__ import annotations
@@ -36,7 +36,9 @@ class SwagConfig:
     momentum: float = 0.9
     collect_per_epoch: int = 4
     rank: int = 16  # deviations kept for the low-rank part (the paper's K; at most epochs x collect_per_epoch)
-    scale: float = 0.5  # the covariance's scale when sampling (the reference implementation's default)
+    # The covariance's scale when sampling. ``sample`` already has the paper's 1/2 factors (eq. in Maddox et al.,
+    # Sec. 3); the reference code leaves them out and passes scale=0.5 instead, which is the same distribution.
+    scale: float = 1.0
     batch_size: int = 128
     shift: int = 2
     seed: int = 21
@@ -53,7 +55,7 @@ class SwagPosterior:
     mean: torch.Tensor
     sq_mean: torch.Tensor
     deviations: torch.Tensor
-    scale: float = 0.5
+    scale: float = 1.0
 
     @property
     def variance(self) -> torch.Tensor:
@@ -100,7 +102,7 @@ class SwagCollector:
         self.n += 1
         self.deviations.append(w - self.mean)
 
-    def posterior(self, scale: float = 0.5) -> SwagPosterior:
+    def posterior(self, scale: float = 1.0) -> SwagPosterior:
         if self.n == 0:
             raise ValueError("no weights were collected.")
         dev = torch.stack(list(self.deviations)) if self.deviations else torch.zeros(0, len(self.mean))
