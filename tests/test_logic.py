@@ -193,7 +193,8 @@ def test_drawing_pad_value_gives_png_bytes_or_none():
     assert png == buf.getvalue()
     rgba = rgba_of(png)
     assert rgba.shape == (280, 280, 4) and rgba[100, 140, 0] == 255 and rgba[100, 20, 0] == 0
-    for bad in (None, {}, {"drawing": None}, {"drawing": {"data": 3}}, {"drawing": {"data": "data:image/jpeg;base64,AA"}},
+    for bad in (None, {}, {"drawing": None}, {"drawing": {"data": 3}},
+                {"drawing": {"data": "data:image/jpeg;base64,AA"}},
                 {"drawing": {"data": "data:image/png;base64,not base64!"}}, "a string", [1, 2],
                 {"drawing": {"data": "data:image/png;base64," + "A" * MAX_BYTES}},
                 {"drawing": {"data": "data:image/png;base64,AAAA"}},  # decodes, but is no PNG

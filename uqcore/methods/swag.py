@@ -4,8 +4,9 @@ single network's weights, fitted from the path SGD takes around the trained solu
 Starting from the trained ``mlp``, SGD at a constant learning rate runs a few more epochs; ``collect_per_epoch``
 times an epoch the weights are collected. The posterior's mean is their average (the SWA solution), its
 covariance half a diagonal (the collected second moment minus the mean's square) and half a low-rank part (the
-last ``rank`` deviations from the running mean), as in the paper: half of each, sampled at ``scale`` 1. Prediction averages ``Parts.swag_samples`` networks drawn from
-it (30 by default); their disagreement (mutual information) is the epistemic part and the OOD score.
+last ``rank`` deviations from the running mean), as in the paper, sampled at ``scale`` 1. Prediction averages
+``Parts.swag_samples`` networks drawn from it (30 by default); their disagreement (mutual information) is the
+epistemic part and the OOD score.
 """
 from __future__ import annotations
 
