@@ -375,7 +375,8 @@ def first_reading(model, meta: dict, *, key: str) -> None:
     with card_col:
         if seen:
             probs = read(model, pre.x)
-            st.metric("First network reads", str(int(probs.argmax())), f"{probs.max():.0%} sure", delta_color="off")
+            st.metric("First network reads", str(int(probs.argmax())), f"{probs.max():.0%} sure", delta_color="off",
+                      delta_arrow="off")
             st.html(probability_bars_html(probs, highlight=int(probs.argmax())))
         else:
             st.info("Draw a digit: a first network reads it at once.", icon=":material/edit:")
