@@ -21,7 +21,8 @@ import numpy as np
 from playwright.sync_api import sync_playwright
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
-from bench_browser import CHROMIUM, FLAGS, free_port, goto_when_up, settle, start_app, until  # noqa: E402
+from bench_browser import (CHROMIUM, FLAGS, free_port, goto_when_up, reference_seconds, settle,  # noqa: E402
+                           start_app, until)
 
 SAMPLER = """(el) => {
   const lt = el.closest('.lt');
@@ -34,15 +35,6 @@ SAMPLER = """(el) => {
   };
   requestAnimationFrame(tick);
 }"""
-
-
-def reference_seconds() -> float:
-    z = np.random.default_rng(0).normal(size=(10000, 10))
-    t0 = time.perf_counter()
-    for _ in range(200):
-        e = np.exp(z - z.max(1, keepdims=True))
-        e / e.sum(1, keepdims=True)
-    return time.perf_counter() - t0
 
 
 def drag(page, slider, stop: float, seconds: float = 2.0, rate: int = 60) -> dict:

@@ -70,7 +70,8 @@ def rgba_of(png: bytes) -> np.ndarray:
 def draw_canvas(*, key: str) -> bytes | None:
     """Mount the pad; the PNG of what is drawn so far (None before the first stroke). A pad mounted anew under
     a key that already holds a drawing (the first start's pad becoming the full page's) repaints it."""
-    state = st.session_state.get(key)
-    drawn = data_url_of(state) if png_of(state) is not None else None
-    _COMPONENT(key=key, data={"size": SIZE, "pen": PEN, "image": drawn}, on_drawing_change=lambda: None)
-    return png_of(st.session_state.get(key))
+    state = st.session_state.get(key)  # what the browser sent before this run; mounting does not change it
+    png = png_of(state)
+    _COMPONENT(key=key, data={"size": SIZE, "pen": PEN, "image": data_url_of(state) if png else None},
+               on_drawing_change=lambda: None)
+    return png

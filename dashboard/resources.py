@@ -37,6 +37,18 @@ def _ready_key(config) -> str:
     return f"{default_root()}|{config!r}"
 
 
+def _is_ready(config) -> bool:
+    """Whether the build is complete; once it is, this process never looks again."""
+    if _ready_key(config) in _READY:
+        return True
+    from uqcore.build import is_built
+
+    if is_built(config):
+        _READY.add(_ready_key(config))
+        return True
+    return False
+
+
 def ensure_built(*, stop: bool = True) -> bool:
     """On a first start (empty cache) the build runs in the background, once per server however many tabs are
     open; every page shows its progress (under what it has drawn so far) and fills in by itself when it lands.
@@ -44,12 +56,7 @@ def ensure_built(*, stop: bool = True) -> bool:
     first after the title, where the waiting page had it, because its refreshes write to that place). True when
     the build is complete."""
     config = build_config()
-    if _ready_key(config) in _READY:
-        return True
-    from uqcore.build import is_built
-
-    if is_built(config):
-        _READY.add(_ready_key(config))
+    if _is_ready(config):
         return True
     from dashboard.builder import BackgroundBuild
     from uqcore.store import Store
@@ -106,13 +113,7 @@ def early_network():
     """During a first start, ``(network, metadata)``: the single network after its first epochs
     (``uqcore.build.EARLY_EPOCHS``), which Try a digit reads with until the build lands. None once the build is
     complete, or before the snapshot exists."""
-    config = build_config()
-    if _ready_key(config) in _READY:
-        return None
-    from uqcore.build import is_built
-
-    if is_built(config):
-        _READY.add(_ready_key(config))
+    if _is_ready(build_config()):
         return None
     key = _early_key()
     return None if key is None else _early_network(key)

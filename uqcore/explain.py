@@ -62,11 +62,9 @@ def explain_network(method) -> nn.Module:
     its ``network`` names, as it is (the headline reader: its 11 outputs, no temperature; a temperature moves no
     digit's attribution share)."""
     parts = method.parts
-    if method.network == "members":
-        return _Logits(list(parts.members))
-    model = getattr(parts, method.network, None)  # "mlp", "evidential": the Parts field of that name
+    model = getattr(parts, method.network, None)  # "mlp", "members", "evidential": the Parts field of that name
     if isinstance(model, (list, tuple)) and model and all(isinstance(m, nn.Module) for m in model):
-        return _Logits(list(model))  # the bootstrap ensemble: the mean of its members' logits
+        return _Logits(list(model))  # an ensemble (deep or bootstrap): the mean of its members' logits
     if not isinstance(model, nn.Module):
         raise ValueError(f"{method.name}: no network to explain for network={method.network!r}.")
     return _Logits([model], parts.temperature if method.name == "temperature" else 1.0)
