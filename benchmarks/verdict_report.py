@@ -4,6 +4,7 @@
 
 Prints: every OOD score's AUROC on arrays and through PNG/JPEG files (held-out families marked),
 the verdict matrix (share of each headline kind per family, through files) and test accuracy.
+``--blind`` leaves the held-out families out, for a choice being tuned: look at them only once it is made.
 """
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ import json
 import sys
 
 
-def main(path: str) -> None:
+def main(path: str, blind: bool = False) -> None:
     fp = json.load(open(path))["file_path"]
     held = set(fp["held_out"])
-    sets = list(next(iter(fp["scores"].values())))
+    sets = [s for s in next(iter(fp["scores"].values())) if not (blind and s in held)]
     mark = lambda s: f"{s} (held out)" if s in held else s  # noqa: E731
     print(f"Headline threshold {fp['threshold']:.3f} (q{fp['quantile']:.2f} of clean validation digits), "
           f"confident at top probability >= {fp['confident_threshold']:.2f} ({fp['source']}).\n")
@@ -30,6 +31,8 @@ def main(path: str) -> None:
     print("| family | n | confident | ambiguous | unfamiliar | no digit | read correctly | ambiguous naming both |")
     print("|---|---|---|---|---|---|---|---|")
     for f, views in fp["verdict_matrix"].items():
+        if blind and f in held:
+            continue
         r = views["png"]
         extra = [f"{r['read_correctly']:.1%}" if "read_correctly" in r else "–",
                  f"{r['ambiguous_naming_both']:.1%}" if "ambiguous_naming_both" in r else "–"]
@@ -41,4 +44,5 @@ def main(path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "/dev/stdin")
+    args = [a for a in sys.argv[1:] if a != "--blind"]
+    main(args[0] if args else "/dev/stdin", blind="--blind" in sys.argv[1:])

@@ -15,6 +15,7 @@ import torch
 
 from uqcore.analysis.embedding import fit_map
 from uqcore.data import load_mnist
+from uqcore.data.families import OUTLIER_KINDS
 from uqcore.data.shift import REGISTRY, generator_inputs, list_sets
 from uqcore.data.shift import make as make_set
 from uqcore.methods import NAMES, Method, Parts, make_methods
@@ -444,7 +445,7 @@ def stage_keys(store: Store, config: BuildConfig) -> dict[str, str]:
          "evidential": store.key("evidential", {**config.evidential.to_dict(), **EVIDENTIAL_TRAINING}),
          "overconfident": store.key("overconfident", config.overconfident.to_dict()),
          "reader": store.key("reader", {**config.reader.to_dict(), **READER_TRAINING,
-                                       "made_from": generator_inputs()})}
+                                       "outlier_kinds": list(OUTLIER_KINDS), "made_from": generator_inputs()})}
     k["swag"] = store.key("swag", {"mlp": k["mlp"], **config.swag.to_dict()})
     k["bootstrap"] = store.key("bootstrap", {"train": config.bootstrap.to_dict(), "n_members": config.n_members,
                                              "resample": "with replacement"})
