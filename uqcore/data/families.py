@@ -332,7 +332,7 @@ def paper_photos(n: int, rng: np.random.Generator) -> list[bytes]:
 
 # No glyph a hand could write as a digit: "|", "/", "(", "[", "!" pass for a 1, "o" for a 0.
 SYMBOLS = tuple("#&@%?+=$*<>{}~^") + tuple("αβγδεζηθλμξπρσφψω")
-OUTLIER_KINDS = ("scrambled", "symbols", "crops")  # "turned" (below) is built but not yet chosen: see the note
+OUTLIER_KINDS = ("scrambled", "symbols", "crops")  # "turned" (below) can be added; not yet measured
 # Training digits turned a quarter (either way) are pen strokes that are no digit. Not 0, 1 or 8: a 0 or an 8
 # turned is still one, a turned 1 is a dash a slanted 1 comes close to. Never half a turn (a 6 becomes a 9).
 TURNED_CLASSES = (2, 3, 4, 5, 6, 7, 9)
@@ -389,7 +389,7 @@ def _crops(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def training_outliers(n: int, rng: np.random.Generator) -> np.ndarray:
-    """About ``n`` non-digits (n, 784) float32, a third of each kind in ``OUTLIER_KINDS``; empty pictures
+    """About ``n`` non-digits (n, 784) float32, an equal share of each kind in ``OUTLIER_KINDS``; empty pictures
     (a glyph a font lacks, a flat crop) are dropped."""
     per = max(1, n // len(OUTLIER_KINDS))
     make = {"scrambled": _scrambled, "symbols": _symbols, "crops": _crops, "turned": _turned}
