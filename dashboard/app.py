@@ -26,6 +26,7 @@ pages = {
     "Explore": [page("try_digit", "Try a digit", "edit"), page("calibration_lab", "Calibration lab", "thermostat"),
                 page("embedding_map", "Embedding map", "scatter_plot"), page("errors", "Errors", "error")],
     "Compare": [page("compare", "Compare methods", "bar_chart"), page("shift_lab", "Shift lab", "tune"),
+                page("active_learning", "Active learning lab", "school"),
                 page("your_predictions", "Your predictions", "upload_file")],
     "About": [page("about", "How it works", "menu_book")],
 }

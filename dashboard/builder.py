@@ -28,6 +28,7 @@ class BackgroundBuild:
 
     config: object
     root: Path
+    name: str = "build"
     stages: dict[str, StageStatus] = field(default_factory=dict)
     finished: bool = False
     error: str | None = None
@@ -36,13 +37,14 @@ class BackgroundBuild:
     _thread: threading.Thread | None = None
 
     @classmethod
-    def for_store(cls, config, store, *, build_fn=None) -> "BackgroundBuild":
-        """The one runner of this artifact folder in this process, started on first use (``build_fn`` for tests)."""
-        key = str(Path(store.root).resolve())
+    def for_store(cls, config, store, *, build_fn=None, name: str = "build") -> "BackgroundBuild":
+        """The one runner of this artifact folder and ``name`` in this process, started on first use (``build_fn``:
+        what it runs, called as ``build_fn(config, store=, progress=)``; ``uqcore.build.build`` by default)."""
+        key = f"{Path(store.root).resolve()}|{name}"
         with _LOCK:
             runner = _RUNNERS.get(key)
             if runner is None or (runner.finished and runner.error):  # a failed build may be tried again
-                runner = _RUNNERS[key] = cls(config, Path(store.root))
+                runner = _RUNNERS[key] = cls(config, Path(store.root), name=name)
                 runner._start(store, build_fn)
             return runner
 
@@ -62,7 +64,7 @@ class BackgroundBuild:
                 self.finished_at = time.perf_counter()
                 self.finished = True
 
-        self._thread = threading.Thread(target=run, name="uqcore-build", daemon=True)
+        self._thread = threading.Thread(target=run, name=f"uqcore-{self.name}", daemon=True)
         self._thread.start()
 
     def _progress(self, stage: str, done: int, total: int, message: str) -> None:
@@ -79,7 +81,13 @@ class BackgroundBuild:
         return (self.finished_at if self.finished else time.perf_counter()) - self.started_at
 
 
-def forget(store) -> None:
-    """Drop the runner of an artifact folder (tests)."""
+def forget(store, name: str = "build") -> None:
+    """Drop a runner of an artifact folder (tests)."""
     with _LOCK:
-        _RUNNERS.pop(str(Path(store.root).resolve()), None)
+        _RUNNERS.pop(f"{Path(store.root).resolve()}|{name}", None)
+
+
+def runner_of(root, name: str = "build") -> BackgroundBuild | None:
+    """The runner of an artifact folder and name in this process, if one was started."""
+    with _LOCK:
+        return _RUNNERS.get(f"{Path(root).resolve()}|{name}")

@@ -137,7 +137,14 @@ def get_bundle() -> Bundle:
     """The build, loaded once per process. Pages call it after their title, so the title shows at once; on a
     first start this is where the page shows the background build's progress and waits (``ensure_built``)."""
     ensure_built()
-    return _load_bundle()
+    bundle = _load_bundle()
+    if not _FOLLOWUPS:  # the build's last stage, in the background: the active-learning lab's curves
+        _FOLLOWUPS.add("active")
+        active_curves()
+    return bundle
+
+
+_FOLLOWUPS: set[str] = set()
 
 
 @st.cache_resource(show_spinner="Loading models…")
@@ -413,3 +420,64 @@ def shift_curves(kind: str):
 
     bundle = get_bundle()
     return severity_curves(bundle.predictions, kind, methods=list(bundle.methods), thresholds=shift_thresholds())
+
+
+# ----------------------------------------------------------------------------- active learning lab
+def active_config():
+    """The active-learning lab's settings: the quick ones under ``UQCORE_QUICK=1``."""
+    from uqcore.acquisition import ActiveConfig
+
+    return ActiveConfig(quick=build_config().quick).resolved()
+
+
+def _run_active(config, *, store, progress):
+    from uqcore.acquisition import curves_stage
+
+    return curves_stage(store, config, progress=progress)
+
+
+def active_curves():
+    """``(arrays, meta)`` of the precomputed curves (``uqcore.acquisition.curves_stage``), or the background
+    runner computing them: the last stage of the build, started here once per server when it is missing."""
+    from uqcore.acquisition import stage_key
+    from uqcore.store import Store
+
+    config, store = active_config(), Store()
+    key = stage_key(store, config)
+    if store.metadata(key) is not None and (found := _cached_curves(key)) is not None:
+        return found
+    from dashboard.builder import BackgroundBuild
+
+    runner = BackgroundBuild.for_store(config, store, build_fn=_run_active, name="active")
+    if runner.finished and runner.error is None and (found := _cached_curves(key)) is not None:
+        return found  # finished since the check above
+    return runner
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _active_arrays(key: str):
+    from uqcore.store import Store
+
+    found = Store().load_arrays(key)
+    if found is None:  # corrupt or gone: not cached, so the runner's new file is read next time
+        raise _NotCached
+    return found
+
+
+class _NotCached(Exception):
+    pass
+
+
+def _cached_curves(key: str):
+    try:
+        return _active_arrays(key)
+    except _NotCached:
+        return None
+
+
+@st.cache_resource(show_spinner="Preparing the pool of unlabelled digits…")
+def active_data():
+    """The pool and test digits in the lab's features (``uqcore.acquisition.load_data``; ~1 s once)."""
+    from uqcore.acquisition import load_data
+
+    return load_data(active_config())

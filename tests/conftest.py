@@ -86,12 +86,13 @@ def quick_bundle(quick_app_env):
     return build(BuildConfig(quick=True), store=Store(quick_app_env))
 
 
-def wait_for_first_start(folder, timeout: float = 600) -> None:
-    """Wait for the app's background build of ``folder`` (if one is running) to land."""
+def wait_for_first_start(folder, timeout: float = 600, name: str = "build") -> None:
+    """Wait for the app's background build of ``folder`` (if one is running) to land (``name``: "active" for the
+    active-learning lab's curves)."""
     from dashboard import builder
     from uqcore.store import Store
 
-    runner = builder._RUNNERS.get(str(Store(folder).root.resolve()))
+    runner = builder.runner_of(Store(folder).root, name)
     if runner is not None:
         assert runner.wait(timeout), "the first build did not finish"
         assert runner.error is None, runner.error

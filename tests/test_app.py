@@ -79,6 +79,7 @@ def test_home_has_doors_and_sidebar_glossary(quick_app_env):
                                         ("views/errors.py", "Errors"),
                                         ("views/compare.py", "Compare methods"),
                                         ("views/shift_lab.py", "Shift lab"),
+                                        ("views/active_learning.py", "Active learning lab"),
                                         ("views/your_predictions.py", "Your predictions"),
                                         ("views/about.py", "How it works")])
 def test_every_page_runs(quick_app_env, page, title):

@@ -89,6 +89,24 @@ def test_vector_scaling_identity_and_recovery(rng):
     assert nll(vs.predict_proba(z[held]), y[held]) < nll(ts.predict_proba(z[held]), y[held]) - 0.01
 
 
+def test_vector_scaling_pull_gives_its_anchor_back(rng):
+    z, y = _sample(rng, 3000, 4)
+    z = 2.5 * z + np.array([0.3, -0.2, 0.0, 0.1])
+    strong_t = VectorScaling(l2=1e6).fit(z, y)
+    ts = TemperatureCalibrator().fit(z, y)
+    assert strong_t.temperature_ == pytest.approx(ts.temperature_)
+    np.testing.assert_allclose(strong_t.predict_proba(z), ts.predict_proba(z), atol=1e-4)
+    strong_1 = VectorScaling(l2=1e6, toward="identity").fit(z, y)
+    np.testing.assert_allclose(strong_1.predict_proba(z), softmax(z), atol=1e-4)
+    chosen = VectorScaling().fit(z, y)  # l2 by cross-validation
+    assert chosen.l2_ in VectorScaling.L2_GRID
+    np.testing.assert_allclose(chosen.predict_proba(z), VectorScaling(l2=chosen.l2_).fit(z, y).predict_proba(z))
+    with pytest.raises(ValueError, match="toward"):
+        VectorScaling(toward="uniform")
+    with pytest.raises(ValueError, match="l2"):
+        VectorScaling(l2="auto")
+
+
 def test_every_calibrator_helps_an_overconfident_model(rng):
     z, y = _sample(rng, 20000, 10)
     z = 3 * z  # a calibrated model made overconfident

@@ -24,6 +24,16 @@ def test_shift_lab_link(quick_bundle):
     assert bad.session_state["shift_kind"] == "rotation" and bad.session_state["shift_severity"] == 90
 
 
+def test_active_learning_link(quick_bundle):
+    at = open_page("views/active_learning.py", query={"strategy": "margin"})
+    assert not link_warnings(at)
+    assert at.selectbox(key="al_strategy").value == "margin" and at.session_state["al_run"]["strategy"] == "margin"
+    assert "strategy=margin" in share_caption(at, "active_learning")
+    bad = open_page("views/active_learning.py", query={"strategy": "psychic"})
+    assert link_warnings(bad) and "psychic" in link_warnings(bad)[0]
+    assert bad.selectbox(key="al_strategy").value == "bald"
+
+
 def test_embedding_map_link(quick_bundle):
     at = open_page("views/embedding_map.py", query={"method": "laplace", "colour": "data set", "sets": "test,rotated"})
     assert not link_warnings(at)

@@ -67,7 +67,24 @@ def cmd_train(args) -> int:
         print(f"headline: confident at {fam.confident_:.0%} (reader T = {bundle.parts.reader_temperature:.2f}), "
               f"unfamiliar above {fam.threshold_:.2f}")
     print(f"done in {seconds:.1f} s")
+    if not args.no_active:
+        _active_curves(args, bundle.store)
     return 0
+
+
+def _active_curves(args, store) -> None:
+    """The build's last stage: the Active learning lab's curves (cached like every stage)."""
+    from uqcore.acquisition import STRATEGY_TITLES, ActiveConfig, curves_stage
+
+    t0 = time.perf_counter()
+    bars = _Bars()
+    try:
+        arrays, meta = curves_stage(store, ActiveConfig(quick=args.quick), force=args.force, progress=bars)
+    finally:
+        bars.close()
+    n = int(arrays["sizes"][-1])
+    parts = ", ".join(f"{STRATEGY_TITLES[s].split(' (')[0]} {v['mean']:.2%}" for s, v in meta["summary"].items())
+    print(f"active learning at {n:,} labels: {parts} ({time.perf_counter() - t0:.1f} s)")
 
 
 def cmd_evaluate(args) -> int:
@@ -123,6 +140,8 @@ def make_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="build every model (a cache hit when already built)")
     t.add_argument("--quick", action="store_true", help="tiny subset and few epochs, for smoke tests")
     t.add_argument("--force", action="store_true", help="retrain even if cached")
+    t.add_argument("--no-active", action="store_true",
+                   help="skip the Active learning lab's curves (the app computes them in the background)")
     t.set_defaults(func=cmd_train)
     e = sub.add_parser("evaluate", help="metrics of every method on the test split, OOD and shifted sets")
     e.add_argument("--json", action="store_true", help="machine-readable output")

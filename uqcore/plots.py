@@ -483,3 +483,33 @@ def reliability_overlay(curves: dict[str, tuple], *, font_size: int = 15, height
                       yaxis=dict(title="accuracy", tickformat=".0%", range=[0, 1.02]),
                       legend=dict(orientation="h", y=-0.2), template="plotly_white")
     return fig
+
+
+def learning_curves(sizes, curves: dict[str, np.ndarray], *, yours: list | None = None, yours_label: str = "your run",
+                    font_size: int = 16, height: int = 420) -> go.Figure:
+    """Test accuracy against labels used, one line per strategy (label -> (n_seeds, P) accuracies): the mean
+    over seeds with a band from the lowest to the highest seed. ``yours``: [(labels, accuracy), ...] of an
+    interactive run, drawn on top in black."""
+    sizes = np.asarray(sizes)
+    fig = go.Figure()
+    for i, (name, acc) in enumerate(curves.items()):
+        acc = np.atleast_2d(np.asarray(acc, dtype=float))
+        colour = OKABE_ITO[i % len(OKABE_ITO)]
+        if acc.shape[0] > 1:
+            fig.add_trace(go.Scatter(x=np.concatenate([sizes, sizes[::-1]]),
+                                     y=np.concatenate([acc.max(0), acc.min(0)[::-1]]), fill="toself",
+                                     fillcolor=colour, opacity=0.18, line=dict(width=0), hoverinfo="skip",
+                                     showlegend=False, legendgroup=name))
+        fig.add_trace(go.Scatter(x=sizes, y=acc.mean(0), name=name, legendgroup=name, mode="lines+markers",
+                                 line=dict(color=colour, dash=DASHES[i % len(DASHES)], width=2.5),
+                                 marker=dict(symbol=SYMBOLS[i % len(SYMBOLS)], size=7),
+                                 hovertemplate=f"{name}<br>%{{x}} labels: %{{y:.1%}}<extra></extra>"))
+    if yours:
+        x, y = zip(*yours)
+        fig.add_trace(go.Scatter(x=x, y=y, name=yours_label, mode="lines+markers",
+                                 line=dict(color="#000000", width=3), marker=dict(size=9, symbol="star"),
+                                 hovertemplate=f"{yours_label}<br>%{{x}} labels: %{{y:.1%}}<extra></extra>"))
+    fig.update_layout(height=height, margin=dict(l=60, r=20, t=20, b=50), font=dict(size=font_size),
+                      template="plotly_white", legend=dict(orientation="h", y=-0.2),
+                      xaxis=dict(title="labelled digits"), yaxis=dict(title="test accuracy", tickformat=".0%"))
+    return fig

@@ -126,29 +126,67 @@ class TemperatureCalibrator(_Calibrator):
 class VectorScaling(_Calibrator):
     """Vector scaling (Guo et al., 2017): softmax(w * z + b), one scale and one bias per class.
 
-    ``fit`` minimises mean NLL + ``l2`` * (||w - 1||^2 + ||b||^2) in float64 with scipy's Newton-CG
-    (exact gradient and Hessian; the objective is convex), starting from w = 1, b = 0. The small L2
-    pull toward the identity fixes the one free direction of b (adding a constant to every bias
-    changes nothing) and keeps w finite on separable data; ``l2=0`` turns it off.
-    Fitted: ``w_`` (C,), ``b_`` (C,).
+    ``fit`` minimises mean NLL + ``l2`` * (||w T - 1||^2 + ||b||^2) in float64 with scipy's Newton-CG (exact
+    gradient and Hessian; the objective is convex), starting from the anchor: by default (``toward="temperature"``)
+    temperature scaling's solution w = 1/T, b = 0 (T fitted first on the same data), so a strong pull gives
+    temperature scaling back and a weak one the free per-class fit; ``toward="identity"`` pulls to w = 1, b = 0
+    (the uncalibrated model, T = 1). The pull also fixes the one free direction of b (adding a constant to every
+    bias changes nothing) and keeps w finite on separable data.
+
+    ``l2="cv"`` (the default) chooses the pull among ``L2_GRID`` by ``CV_FOLDS``-fold cross-validation of the NLL
+    on the data given to ``fit`` (at most ``CV_ROWS`` rows of it, drawn at random, seeded), then fits on all of it.
+    Measured on the build's single network (benchmarks/RESULTS.md): the old fixed pull of 1e-4 toward the
+    identity gave a test NLL of 0.0469 against 0.0466 uncalibrated; toward temperature with 1e-3 to 1e-1 it gave
+    0.0460-0.0462. Fitted: ``w_`` (C,), ``b_`` (C,), ``l2_`` (the pull used), ``temperature_`` (the anchor's T).
     """
 
     title = "Vector scaling"
+    L2_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+    CV_FOLDS = 5
+    CV_ROWS = 20000
 
-    def __init__(self, *, from_probs: bool = False, l2: float = 1e-4, max_iter: int = 100):
+    def __init__(self, *, from_probs: bool = False, l2: float | str = "cv", toward: str = "temperature",
+                 max_iter: int = 100):
         super().__init__(from_probs=from_probs)
-        if not np.isfinite(l2) or l2 < 0:
-            raise ValueError(f"l2 must be a finite number >= 0; got {l2!r}")
-        self.l2 = float(l2)
+        if l2 != "cv" and (isinstance(l2, str) or not np.isfinite(l2) or l2 < 0):
+            raise ValueError(f"l2 must be a finite number >= 0 or 'cv'; got {l2!r}")
+        if toward not in ("temperature", "identity"):
+            raise ValueError(f"toward must be 'temperature' or 'identity'; got {toward!r}")
+        self.l2 = l2 if l2 == "cv" else float(l2)
+        self.toward = toward
         self.max_iter = int(max_iter)
 
     def fit(self, x, y_true) -> VectorScaling:
-        from scipy.optimize import minimize
-
         z = _input_logits(x, self.from_probs)
         n, c = z.shape
         y = _as_labels(y_true, n, c)
-        rows, l2 = np.arange(n), self.l2
+        t = TemperatureScaler().fit(z, y).temperature_ if self.toward == "temperature" else 1.0
+        zs = z / t  # the anchor is the identity on z / T
+        l2 = self.l2 if self.l2 != "cv" else self._choose_l2(zs, y)
+        w, b, self.n_iter_ = self._fit_scaled(zs, y, l2)
+        self.w_, self.b_, self.l2_, self.temperature_ = w / t, b, float(l2), float(t)
+        return self
+
+    def _choose_l2(self, zs: np.ndarray, y: np.ndarray) -> float:
+        rng = np.random.default_rng(0)
+        rows = rng.permutation(len(y))[:self.CV_ROWS]
+        folds = np.array_split(rows, self.CV_FOLDS)
+        losses = []
+        for l2 in self.L2_GRID:
+            loss = 0.0
+            for k, held in enumerate(folds):
+                fit = np.concatenate([f for j, f in enumerate(folds) if j != k])
+                w, b, _ = self._fit_scaled(zs[fit], y[fit], l2)
+                loss += nll(softmax(zs[held] * w + b), y[held], eps=LOG_EPS) * len(held)
+            losses.append(loss)
+        return float(self.L2_GRID[int(np.argmin(losses))])
+
+    def _fit_scaled(self, z: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, np.ndarray, int]:
+        """Minimise mean NLL + l2 * (||w - 1||^2 + ||b||^2) of softmax(w * z + b)."""
+        from scipy.optimize import minimize
+
+        n, c = z.shape
+        rows = np.arange(n)
 
         def probs(theta):
             return softmax(z * theta[:c] + theta[c:])
@@ -175,9 +213,7 @@ class VectorScaling(_Calibrator):
                        options={"maxiter": self.max_iter, "xtol": 1e-8})
         if not np.all(np.isfinite(res.x)):
             raise RuntimeError("vector scaling fit diverged (non-finite scale or bias)")
-        self.w_, self.b_ = res.x[:c].copy(), res.x[c:].copy()
-        self.n_iter_ = int(res.nit)
-        return self
+        return res.x[:c].copy(), res.x[c:].copy(), int(res.nit)
 
     def predict_proba(self, x) -> np.ndarray:
         w = self._fitted("w_")
