@@ -143,7 +143,7 @@ def main() -> None:
                 settle(tab)
                 t0 = time.perf_counter()
                 up = stroke(tab, box, 0.5)
-                tab.get_by_text("Deep ensemble", exact=True).first.wait_for(timeout=60000)
+                tab.locator(".uq-card[data-method=\"ensemble\"]").first.wait_for(timeout=60000)
                 rows.setdefault("first stroke in a fresh tab -> cards", []).append(time.perf_counter() - up)
                 rows.setdefault("(the same, from pen down)", []).append(time.perf_counter() - t0)
                 settle(tab)

@@ -58,7 +58,7 @@ def main() -> None:
                 page.get_by_text("First network reads").first.wait_for(timeout=60000)
                 rows.append(("**a drawn digit answered** (by the first network)", time.perf_counter() - t0))
                 if a.full:
-                    page.get_by_text("Deep ensemble", exact=True).first.wait_for(timeout=900000)
+                    page.locator(".uq-card[data-method=\"ensemble\"]").first.wait_for(timeout=900000)
                     rows.append(("every method's card shown, without a reload", time.perf_counter() - t0))
         finally:
             server.terminate()

@@ -22,12 +22,20 @@ def start(page: str | None = None) -> AppTest:
     return open_page(page)
 
 
-def method_cards(at: AppTest) -> list[str]:
-    """The bold titles of the method cards (each card's first markdown)."""
-    from uqcore.methods import REGISTRY
+def card_bodies(at: AppTest) -> list[str]:
+    """The HTML of each method card (``widgets.method_cards`` draws them all in one element)."""
+    import html
+    import re
 
-    titles = {f"**{cls.title}**" for cls in REGISTRY.values()}
-    return [m.value for m in at.markdown if m.value in titles]
+    return [html.unescape(c) for el in at.get("html") if 'class="uq-cards"' in el.proto.body
+            for c in re.findall(r'<div class="uq-card" .*?(?=<div class="uq-card" |$)', el.proto.body, re.S)]
+
+
+def method_cards(at: AppTest) -> list[str]:
+    """The titles of the method cards, in order."""
+    import re
+
+    return [re.search(r'<p class="uq-title">(.*?)<span', c).group(1) for c in card_bodies(at)]
 
 
 def verdicts(at: AppTest) -> list[str]:
@@ -107,11 +115,12 @@ def test_random_test_digit_shows_every_card_and_a_verdict(quick_app_env):
     assert not at.exception, at.exception
     assert N_METHODS == 9 and len(method_cards(at)) == N_METHODS
     assert len(verdicts(at)) == 1
-    bars = [h for h in at.get("html") if 'aria-label="probability of each digit"' in h.proto.body]
+    bars = [c for c in card_bodies(at) if 'aria-label="probability of each digit"' in c]
     assert len(bars) == N_METHODS  # one probability chart per card (plain HTML bars: they draw at once)
+    assert len([h for h in at.get("html") if 'class="uq-cards"' in h.proto.body]) == 1  # all cards, one element
     assert any(re.search(r"answered in \d+ ms", c.value) for c in at.caption)
     assert at.session_state["last_digit"].shape == (784,)
-    assert any(m.value.startswith(("✓ **right**", "✗ **wrong**")) for m in at.markdown)
+    assert all(("✓ <b>right</b>" in c) != ("✗ <b>wrong</b>" in c) for c in card_bodies(at))  # right or wrong, once
 
 
 @pytest.mark.parametrize("button", ["Random OOD image", "Ambiguous blend"])
@@ -220,8 +229,10 @@ def test_explanation_only_for_a_confident_reading(quick_app_env):
     assert not at.exception, at.exception
     assert any(s.value.startswith(f"Why {record['verdict'].label}? Which pixels decided") for s in at.subheader)
     assert not any(s.value == "Why no explanation is shown" for s in at.subheader)
-    assert any("Guaranteed answer:" in m.value for m in at.markdown), "each card shows its prediction set"
-    assert any("What " in c.value and "sure about" in c.value for c in at.caption), "and what its confidence means"
+    cards = card_bodies(at)
+    assert any("Guaranteed answer:" in c for c in cards), "each card shows its prediction set"
+    assert any("What " in c and "sure about" in c and "calibration_lab?method=" in c for c in cards), \
+        "and what its confidence means, with a link to the lab"
 
     rng = np.random.default_rng(0)
     noise = Image.fromarray((rng.random((28, 28)) * 255).astype(np.uint8)).convert("RGBA")  # MNIST-sized static

@@ -117,7 +117,7 @@ def test_draw_a_stroke_and_get_predictions(server, page):
     for k in range(1, 21):  # a vertical stroke: a "1"
         page.mouse.move(x0, y0 + k * box["height"] * 0.03)
     page.mouse.up()
-    page.get_by_text("Deep ensemble", exact=True).first.wait_for(timeout=30000)
+    page.locator(".uq-card[data-method=\"ensemble\"]").first.wait_for(timeout=30000)
     page.get_by_text("Your drawing", exact=True).first.wait_for(timeout=10000)
     wait_idle(page)
     assert page.locator('[data-testid="stException"]').count() == 0

@@ -201,3 +201,25 @@ def test_drawing_pad_value_gives_png_bytes_or_none():
                 {"drawing": {"data": "data:image/png;base64," + base64.b64encode(buf.getvalue()[:60]).decode()}},
                 {"drawing": {"data": "data:image/png;base64," + base64.b64encode(big).decode()}}):  # not the pad's size
         assert png_of(bad) is None, bad
+
+
+def test_method_card_html_escapes_and_says_right_wrong_and_flag():
+    from dashboard.logic.try_digit import card_html, cards_html
+
+    tips = {"total": "**Total** help", "aleatoric": "a", "epistemic": "e", "ood": "o", "set": "s"}
+    card = {"name": "mlp", "title": "Net <one>", "description": 'say "hi"', "label": 7, "confidence": 0.934,
+            "set_phrase": "one of 1 or 7", "true_label": 1, "total": 0.25, "aleatoric": 0.2, "epistemic": 0.05,
+            "is_ood": True, "quantile": 0.95, "where": "score 3.1 vs threshold 2, maha", "has_spread": False,
+            "meaning_sentence": "Of the test digits this model was 90–95% sure about, 93.1% were right (12 images).",
+            "lab_link": "calibration_lab?method=mlp&T=1&bins=10&binning=uniform&bin=10"}
+    body = card_html(card, tips, "<div>bars</div>")
+    assert "Net &lt;one&gt;" in body and 'title="say &quot;hi&quot;"' in body  # escaped, tooltip in plain words
+    assert 'title="Total help"' in body  # markdown emphasis out of the tooltip
+    assert "✗ <b>wrong</b><br>true digit: 1" in body and "its reading, 93.4% sure" in body
+    assert "Flagged as unusual" in body and "more unusual than 95% of clean" in body and "Looks like" not in body
+    assert 'href="calibration_lab?method=mlp&amp;T=1&amp;bins=10&amp;binning=uniform&amp;bin=10"' in body
+    assert "Whiskers" not in body and "<div>bars</div>" in body
+    calm = card_html({**card, "is_ood": False, "true_label": 7, "has_spread": True}, tips, "")
+    assert "✓ <b>right</b>" in calm and "Looks like a typical digit" in calm and "Whiskers" in calm
+    both = cards_html([body, calm])
+    assert both.count('class="uq-card"') == 2 and "grid-template-columns:repeat(3" in both

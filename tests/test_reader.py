@@ -155,3 +155,17 @@ def test_posthoc_without_a_reader_keeps_the_other_thresholds(tmp_path, tiny_mode
     assert parts.reader is None and "reader" not in thresholds and "overconfident" not in thresholds
     again, loaded, _ = build_module.posthoc_stage(*args, force=False, progress=lambda *a: None)
     assert loaded == pytest.approx(thresholds) and set(loaded) == set(make_methods(again))
+
+
+def test_turned_outliers_are_training_digits_turned_a_quarter(mnist):
+    from uqcore.data.families import TURNED_CLASSES, _turned
+    from uqcore.data.preprocess import frame_like_mnist
+
+    got = _turned(6, np.random.default_rng(3))
+    rng = np.random.default_rng(3)  # the same draws, by hand
+    pool = np.flatnonzero(np.isin(mnist.train.y, TURNED_CLASSES))
+    idx, quarter = rng.choice(pool, 6), rng.choice([1, 3], 6)
+    assert set(mnist.train.y[idx]) <= set(TURNED_CLASSES) and not {0, 1, 8} & set(TURNED_CLASSES)
+    want = np.stack([frame_like_mnist(np.rot90(mnist.train.x[i].reshape(28, 28), k)) for i, k in zip(idx, quarter)])
+    np.testing.assert_allclose(got, want.reshape(6, 784), atol=1e-6)
+    assert not np.allclose(got, mnist.train.x[idx], atol=0.1)  # turned, not the digits as they are

@@ -97,5 +97,10 @@ def test_swag_method_predicts_like_the_others(swag, mnist, tiny_model):
     np.testing.assert_allclose(pred.total, pred.aleatoric + pred.epistemic, atol=1e-6)
     np.testing.assert_allclose(pred.ood_score, pred.epistemic, atol=1e-6)  # mutual information
     np.testing.assert_array_equal(method.predict(mnist.test.x[:40]).probs, pred.probs)
+    # the draws are made once and kept: the same numbers as drawing them afresh for this input
+    fresh = swag_probs(parts.swag, post, torch.as_tensor(mnist.test.x[:40]), 12, parts.seed).numpy()
+    np.testing.assert_allclose(pred.member_probs, fresh, rtol=0, atol=1e-7)
+    one = method.predict(mnist.test.x[5:6])  # one image at a time reads like the batch
+    np.testing.assert_allclose(one.member_probs[:, 0], pred.member_probs[:, 5], atol=1e-6)
     assert "swag" not in make_methods(Parts(mlp=tiny_model, members=[tiny_model], evidential=tiny_model,
                                             temperature=1.0, laplace_cov=torch.eye(650), mahalanobis=None))

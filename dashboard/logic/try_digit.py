@@ -79,3 +79,70 @@ def first_reading(model, x) -> np.ndarray:
 STILL_TRAINING = ("**Still training the other methods.** This first answer comes from the single network after "
                   "{epochs} of its {of} training epochs ({accuracy:.1%} of test digits right). The plain-language "
                   "verdict and every method's card replace it here by themselves when the build lands.")
+
+
+# ----------------------------------------------------------------------------- the method cards, as one element
+CARD_CSS = """<style>
+.uq-cards{display:grid;grid-template-columns:repeat(3,minmax(0,1fr));gap:1rem;margin:.25rem 0 .5rem}
+.uq-card{border:1px solid rgba(49,51,63,.2);border-radius:.5rem;padding:.85rem 1rem;line-height:1.5;min-width:0}
+.uq-card p{margin:0 0 .35rem}
+.uq-card .uq-title{font-weight:600}
+.uq-card .uq-head{display:flex;justify-content:space-between;gap:.5rem;align-items:flex-start}
+.uq-card .uq-big{font-size:2.4rem;font-weight:700;line-height:1.15;margin:.2rem 0 0}
+.uq-card .uq-cap{color:rgba(49,51,63,.65);font-size:.9rem}
+.uq-card .uq-tip{cursor:help;display:inline-flex;align-items:center;justify-content:center;width:1.05em;
+ height:1.05em;border:1px solid rgba(49,51,63,.45);border-radius:50%;color:rgba(49,51,63,.6);font-size:.75rem;
+ font-weight:600;margin-left:.35rem;vertical-align:.1em}
+.uq-card .uq-flag{color:#b42318}
+@media (max-width:900px){.uq-cards{grid-template-columns:1fr}}
+</style>"""
+
+
+def _plain(text: str) -> str:
+    """Markdown emphasis out, for a tooltip (``title`` shows text as it is)."""
+    return text.replace("**", "").replace("*", "")
+
+
+def _tip(text: str) -> str:
+    from html import escape
+
+    return f'<span class="uq-tip" title="{escape(_plain(text))}" aria-label="{escape(_plain(text))}">?</span>'
+
+
+def card_html(card: dict, tips: dict[str, str], bars: str) -> str:
+    """One method's card (what ``widgets.method_card`` drew as ~13 Streamlit elements) as HTML.
+
+    ``card``: title, description, label, confidence, set_phrase?, meaning_sentence?, lab_link?, true_label?,
+    total, aleatoric, epistemic, is_ood, quantile, where, has_spread. ``tips``: the glossary's total, aleatoric,
+    epistemic, ood and set texts. ``bars``: the probability bars (``uqcore.plots.probability_bars_html``)."""
+    from html import escape as e
+
+    parts = [f'<p class="uq-title">{e(card["title"])}{_tip(card["description"])}</p>', '<div class="uq-head"><div>',
+             f'<p class="uq-big">{card["label"]}</p>',
+             f'<p class="uq-cap">its reading, {card["confidence"]:.1%} sure</p></div>']
+    if card.get("true_label") is not None:
+        right = card["label"] == card["true_label"]
+        parts.append(f'<p>{"✓ <b>right</b>" if right else "✗ <b>wrong</b>"}<br>true digit: {card["true_label"]}</p>')
+    parts.append("</div>")
+    if card.get("set_phrase"):
+        parts.append(f'<p>Guaranteed answer: <b>{e(card["set_phrase"])}</b>{_tip(tips["set"])}</p>')
+    if card.get("meaning_sentence"):
+        parts.append(f'<p class="uq-cap">What {card["confidence"]:.1%} means: {e(card["meaning_sentence"])} '
+                     f'<a href="{e(card["lab_link"])}" target="_self">In the lab</a></p>')
+    parts.append(bars)
+    if card.get("has_spread"):
+        parts.append('<p class="uq-cap">Whiskers: ± one standard deviation over the samples / members.</p>')
+    parts += [f'<p>Total uncertainty <b>{card["total"]:.3f}</b> nats{_tip(tips["total"])}</p>',
+              f'<p>= from the image (aleatoric) <b>{card["aleatoric"]:.3f}</b>{_tip(tips["aleatoric"])}</p>',
+              f'<p>+ from the model (epistemic) <b>{card["epistemic"]:.3f}</b>{_tip(tips["epistemic"])}</p>']
+    if card["is_ood"]:
+        parts.append(f'<p><b class="uq-flag">✗ Flagged as unusual</b>: more unusual than {card["quantile"]:.0%} of '
+                     f'clean validation digits ({e(card["where"])}).{_tip(tips["ood"])}</p>')
+    else:
+        parts.append(f'<p>✓ Looks like a typical digit ({e(card["where"])}).{_tip(tips["ood"])}</p>')
+    return f'<div class="uq-card" data-method="{e(card["name"])}">{"".join(parts)}</div>'
+
+
+def cards_html(cards: list[str]) -> str:
+    """The cards in a grid of three columns (one column on a narrow screen), one HTML element."""
+    return f'{CARD_CSS}<div class="uq-cards">{"".join(cards)}</div>'

@@ -114,11 +114,8 @@ def workbench() -> None:
     results = current["results"]
     source = current["verdict"].evidence.get("probabilities", {}).get("source")
     names = sorted(results, key=lambda n: n != source)  # the card the headline reads comes first
-    for row in range(0, len(names), 3):
-        for col, name in zip(st.columns(3), names[row:row + 3]):
-            with col:
-                widgets.method_card(bundle.methods[name], results[name], quantile=quantile,
-                                    true_label=current["true_label"])
+    widgets.method_cards([bundle.methods[n] for n in names], results, quantile=quantile,
+                         true_label=current["true_label"])
     st.caption(f"All {len(names)} methods answered in {current['seconds'] * 1000:.0f} ms on the server "
                f"(from the new input to the last card's numbers).")
     widgets.explanation_panel(explain(bundle, current), current["x"], current["verdict"].label)

@@ -145,16 +145,25 @@ def mean_network(mlp: torch.nn.Module, posterior: SwagPosterior) -> torch.nn.Mod
     return net
 
 
-def swag_probs(net: torch.nn.Module, posterior: SwagPosterior, x: torch.Tensor, samples: int,
-               seed: int) -> torch.Tensor:
-    """(samples, n, C) softmax outputs of networks drawn from ``posterior`` (a private generator seeded by
-    ``seed``: the same input gets the same draws). ``net`` is not changed."""
-    work = copy.deepcopy(net).eval()
+def draw_weights(posterior: SwagPosterior, samples: int, seed: int) -> torch.Tensor:
+    """(samples, n_params): the weight vectors ``swag_probs`` uses, drawn in order from a generator seeded by
+    ``seed``."""
     gen = torch.Generator().manual_seed(seed)
+    return torch.stack([posterior.sample(gen) for _ in range(samples)])
+
+
+def swag_probs(net: torch.nn.Module, posterior: SwagPosterior, x: torch.Tensor, samples: int,
+               seed: int, *, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """(samples, n, C) softmax outputs of networks drawn from ``posterior`` (a private generator seeded by
+    ``seed``: the same input gets the same draws). ``weights``: those draws made already (``draw_weights``), so a
+    caller that reads one image at a time does not draw 30 weight vectors per image. ``net`` is not changed."""
+    work = copy.deepcopy(net).eval()
+    if weights is None:
+        weights = draw_weights(posterior, samples, seed)
     out = []
     with torch.no_grad():
-        for _ in range(samples):
-            vector_to_parameters(posterior.sample(gen), work.parameters())
+        for w in weights:
+            vector_to_parameters(w, work.parameters())
             out.append(torch.softmax(work(x), -1))
     return torch.stack(out)
 
@@ -176,7 +185,11 @@ class Swag(Method):
     def predict(self, x):
         xt = as_tensor(x)
         net, posterior = self.parts.swag, self.parts.swag_posterior
-        member_probs = swag_probs(net, posterior, xt, self.parts.swag_samples, self.parts.seed).numpy()
+        key = (id(posterior), self.parts.swag_samples, self.parts.seed)
+        if getattr(self, "_drawn", (None,))[0] != key:  # drawn once: the same draws for every input (~70 ms each)
+            self._drawn = (key, draw_weights(posterior, self.parts.swag_samples, self.parts.seed))
+        member_probs = swag_probs(net, posterior, xt, self.parts.swag_samples, self.parts.seed,
+                                  weights=self._drawn[1]).numpy()
         with torch.no_grad():
             z = net.embed(xt).numpy()
         return self._from_members(member_probs.astype(np.float64), z, mutual_information_score(member_probs))
