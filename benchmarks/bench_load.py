@@ -43,6 +43,26 @@ def rss_mb(pid: int) -> float:
 
 
 LIMIT_MS = 120_000
+TICK = 100.0  # clock ticks per second of /proc/<pid>/stat (os.sysconf("SC_CLK_TCK") on Linux)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def chromium_cpu_seconds() -> float:
+    """CPU seconds of every running Chromium process (the browser and its renderers) so far."""
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if "chromium" in (proc / "cmdline").read_bytes().split(b"\0")[0].decode(errors="ignore"):
+                    total += cpu_seconds(int(proc.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return total
 UPLOADS = Path("/tmp/uqcore_bench_load")
 
 
@@ -183,10 +203,12 @@ async def run(n: int, steps: int) -> None:
             await asyncio.gather(*(session(browser, url, k, warm_steps, digits, temps, want, warm_out)
                                    for k in range(n)))
             warmed = rss_mb(server.pid)
+            cpu0, browser0 = cpu_seconds(server.pid), chromium_cpu_seconds()
             t0 = time.perf_counter()
             await asyncio.gather(*(session(browser, url, k, steps, digits, temps, want, out, first=warm_steps)
                                    for k in range(n)))
             wall = time.perf_counter() - t0
+            server_cpu, browser_cpu = cpu_seconds(server.pid) - cpu0, chromium_cpu_seconds() - browser0
             after = rss_mb(server.pid)
             await browser.close()
     finally:
@@ -196,7 +218,11 @@ async def run(n: int, steps: int) -> None:
     print(f"{n} sessions x {steps} steps in {wall:.0f} s (after a warm-up round of {warm_steps} steps: "
           f"{warm_ok}/{len(warm_out)} right); exception boxes: {boxes}; server RSS {before:.0f} MB before, "
           f"{warmed:.0f} MB after the warm-up, {after:.0f} MB at the end ({(after / warmed - 1) * 100:+.1f}% "
-          "after warm-up)\n")
+          "after warm-up)")
+    n_actions = sum(1 for r in out if r[0] != "exception box")
+    print(f"CPU in the measured phase ({wall:.0f} s x 2 cores = {2 * wall:.0f} core-seconds): server "
+          f"{server_cpu:.0f} s ({server_cpu / n_actions:.2f} s per action), Chromium's {n} tabs {browser_cpu:.0f} s "
+          f"({browser_cpu / n_actions:.2f} s per action)\n")
     print("| action | n | right answers | p50 s | p95 s | server s (p50) |\n|---|---|---|---|---|---|")
     for action in dict.fromkeys(a for a, *_ in out):
         rows = [r for r in out if r[0] == action]

@@ -149,9 +149,17 @@ _FOLLOWUPS: set[str] = set()
 
 @st.cache_resource(show_spinner="Loading models…")
 def _load_bundle() -> Bundle:
+    import gc
+
     from uqcore.build import build
 
-    return build(build_config())
+    bundle = build(build_config())
+    # Everything loaded so far lives as long as the server. Moved out of the collector's reach, a full collection
+    # no longer walks the models and the libraries' objects: in Chromium those pauses (~350 ms, on the server's
+    # event loop) held back a pen stroke's answer after the page had computed it (benchmarks/RESULTS.md).
+    gc.collect()
+    gc.freeze()
+    return bundle
 
 
 @st.cache_resource(show_spinner=False)
