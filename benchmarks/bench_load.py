@@ -2,13 +2,15 @@
 
     python benchmarks/bench_load.py [--sessions 10] [--steps 6]
 
-One Chromium with N contexts. Each session cycles through three actions for ``--steps`` steps: open Try a
+One Chromium with N contexts. Each session cycles through four actions for ``--steps`` steps: open Try a
 digit on a link to a test digit (``?test=<n>``, so the input is known) and read the deep ensemble's answer;
 upload a PNG of a test digit (drawn 4x larger, dark on light, as a scan) on Try a digit and read the deep
-ensemble's answer; open the calibration lab at a temperature (``?method=mlp&T=<t>``) and read the ECE. Every
-answer is compared with the single-session answer (computed here from the cached build, the upload through the
-same ``to_mnist``), exception boxes are counted, and the table gives p50/p95 latency per action (link opened or
-file chosen -> answer shown), the server's own time for Try a digit (its "answered in" caption) and the
+ensemble's answer; clear the drawing pad and draw one of ``SHAPES`` on it and read the deep ensemble's answer;
+open the calibration lab at a temperature (``?method=mlp&T=<t>``) and read the ECE. Every answer is compared
+with the single-session answer (computed here from the cached build, the upload through the same ``to_mnist``;
+each drawing by one session drawing it alone before the load starts), exception boxes are counted, and the table
+gives p50/p95 latency per action (link opened, file chosen or pen lifted -> answer shown), the server's own time
+for Try a digit (its "answered in" caption) and the
 server's memory (RSS): before, after a warm-up round (every session does each action once) and at the end.
 Bounded: N sessions x steps actions, each with a ``--limit`` (default 120 s).
 """
@@ -52,17 +54,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def chromium_cpu_seconds() -> float:
-    """CPU seconds of every running Chromium process (the browser and its renderers) so far."""
-    total = 0.0
+def chromium_cpu() -> dict[int, float]:
+    """CPU seconds so far of every running Chromium process (the browser and its renderers), by pid."""
+    out = {}
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
                 if "chromium" in (proc / "cmdline").read_bytes().split(b"\0")[0].decode(errors="ignore"):
-                    total += cpu_seconds(int(proc.name))
+                    out[int(proc.name)] = cpu_seconds(int(proc.name))
             except (OSError, IndexError, ValueError):
                 continue
-    return total
+    return out
+
+
+def chromium_cpu_since(before: dict[int, float]) -> float:
+    """CPU seconds Chromium spent since ``before`` (processes that ended in between are not counted)."""
+    return sum(t - before.get(pid, 0.0) for pid, t in chromium_cpu().items())
 UPLOADS = Path("/tmp/uqcore_bench_load")
 
 
@@ -100,7 +107,49 @@ def expected_answers(digits, temps):
             {t: f"{lab_metrics(rescale(logits, t), y)['ece']:.2%}" for t in temps}, scans)
 
 
-ACTIONS = ("Try a digit (link to a test digit)", "Try a digit (upload a scan)", "Calibration lab at a temperature")
+ACTIONS = ("Try a digit (link to a test digit)", "Try a digit (upload a scan)", "Try a digit (draw on the pad)",
+           "Calibration lab at a temperature")
+# Pen paths on the pad, as fractions of its width and height: a 1, a 7, a 4 and a 0-like loop.
+SHAPES = (((0.5, 0.15), (0.5, 0.85)),
+          ((0.25, 0.2), (0.75, 0.2), (0.45, 0.85)),
+          ((0.6, 0.15), (0.25, 0.6), (0.8, 0.6), (0.62, 0.4), (0.62, 0.85)),
+          ((0.5, 0.15), (0.25, 0.5), (0.5, 0.85), (0.75, 0.5), (0.5, 0.15)))
+
+
+async def draw(page, shape) -> None:
+    """Clear the pad, wait for the fresh one, then draw ``shape`` in one stroke (8 pen moves a segment)."""
+    await page.get_by_role("button", name="Clear the drawing").click()
+    # the cleared pad replaces the old one: wait for a canvas whose script is attached and that holds no stroke
+    canvas = page.locator(".dp canvas").first
+    deadline = time.perf_counter() + LIMIT_MS / 1000
+    while not await canvas.evaluate("c => Boolean(c.__dp) && !c.dataset.strokes"):
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the cleared drawing pad did not appear")
+        await asyncio.sleep(0.05)
+    box = await canvas.bounding_box()
+    at = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in shape]
+    await page.mouse.move(*at[0])
+    await page.mouse.down()
+    for (x0, y0), (x1, y1) in zip(at, at[1:]):
+        for j in range(1, 9):
+            await page.mouse.move(x0 + (x1 - x0) * j / 8, y0 + (y1 - y0) * j / 8)
+    await page.mouse.up()
+
+
+async def drawn_answers(browser, url) -> dict[int, int]:
+    """The single-session answer for each of ``SHAPES``: one session draws each alone on a quiet server."""
+    page = await browser.new_page(viewport={"width": 1280, "height": 720})
+    page.set_default_timeout(LIMIT_MS)
+    await page.goto(f"{url}/try_digit")
+    answers = {}
+    for j, shape in enumerate(SHAPES):
+        before = await cards_now(page)
+        await draw(page, shape)
+        got: list = []
+        await read_cards(page, "single", 0, {0: -1}, -1, time.perf_counter(), got, before=before, quiet=True)
+        answers[j] = got[0][3]
+    await page.close()
+    return answers
 
 
 async def session(browser, url, k, steps, digits, temps, want, out, first: int = 0):
@@ -112,22 +161,29 @@ async def session(browser, url, k, steps, digits, temps, want, out, first: int =
         try:
             await step(page, url, k, s, steps, digits, temps, want, out)
         except Exception as e:  # noqa: BLE001 - a step that does not finish counts as a failure, not a crash
-            out.append((ACTIONS[s % 3], float("nan"), False, None))
+            out.append((ACTIONS[s % 4], float("nan"), False, None))
             print(f"session {k} step {s}: {type(e).__name__}: {str(e).splitlines()[0][:120]}", file=sys.stderr)
         if await page.locator('[data-testid="stException"]').count():
             out.append(("exception box", 0.0, False, None))
     await ctx.close()
 
 
-async def read_cards(page, action, i, want, k, t0, out, before: str | None = None):
-    """Wait for the "answered in" caption (drawn after every card; a new one when ``before`` is given), then read
-    the deep ensemble's digit."""
+async def cards_now(page) -> str:
+    """What the method cards show now ("" before any): compared before and after an action."""
+    cards = page.locator(".uq-cards").first
+    return (await cards.inner_html()) if await cards.count() else ""
+
+
+async def read_cards(page, action, i, want, k, t0, out, before: str | None = None, quiet: bool = False):
+    """Wait for the "answered in" caption (drawn after every card), and with ``before`` (``cards_now`` before the
+    action) for cards that differ from it, then read the deep ensemble's digit (``quiet``: record the digit
+    itself in the server-time field, print nothing)."""
     caption = page.get_by_text("answered in").first
     if before is None:
         await caption.wait_for()
     else:
         deadline = time.perf_counter() + LIMIT_MS / 1000
-        while not (await caption.count() and (await caption.inner_text()) != before):
+        while not (await caption.count() and (await cards_now(page)) != before):
             if time.perf_counter() > deadline:
                 raise TimeoutError(f"no new answer within {LIMIT_MS / 1000:.0f} s")
             await asyncio.sleep(0.02)
@@ -136,6 +192,9 @@ async def read_cards(page, action, i, want, k, t0, out, before: str | None = Non
     digit = (await page.locator('.uq-card[data-method="ensemble"] .uq-big').first.inner_text()).strip()
     server = re.search(r"answered in (\d+) ms", text)
     ok = digit.isdigit() and int(digit) == want[i]
+    if quiet:
+        out.append((action, dt, ok, int(digit) if digit.isdigit() else None))
+        return
     out.append((action, dt, ok, int(server.group(1)) / 1000 if server else None))
     if not ok:
         print(f"session {k}: {action}, test digit {i}: want {want[i]}, page: {text[:300]!r}", file=sys.stderr)
@@ -143,19 +202,27 @@ async def read_cards(page, action, i, want, k, t0, out, before: str | None = Non
 
 async def step(page, url, k, s, steps, digits, temps, want, out):
     i = digits[(k * steps + s) % len(digits)]
-    if s % 3 == 0:
+    if s % 4 == 0:
         t0 = time.perf_counter()
         await page.goto(f"{url}/try_digit?test={i}")
         await read_cards(page, ACTIONS[0], i, want[0], k, t0, out)
-    elif s % 3 == 1:
+    elif s % 4 == 1:
         if "/try_digit" not in page.url:
             await page.goto(f"{url}/try_digit")
         await page.locator('input[type="file"]').first.wait_for(state="attached")
-        caption = page.get_by_text("answered in").first
-        before = (await caption.inner_text()) if await caption.count() else ""
+        before = await cards_now(page)
         t0 = time.perf_counter()
         await page.locator('input[type="file"]').first.set_input_files(str(UPLOADS / f"digit_{i}.png"))
         await read_cards(page, ACTIONS[1], i, want[2], k, t0, out, before=before)
+    elif s % 4 == 2:
+        if "/try_digit" not in page.url:
+            await page.goto(f"{url}/try_digit")
+        j = (k + s) % len(SHAPES)
+        await page.get_by_text("answered in").first.wait_for()
+        before = await cards_now(page)
+        await draw(page, SHAPES[j])
+        t0 = time.perf_counter()  # from pen up
+        await read_cards(page, ACTIONS[2], j, want[3], k, t0, out, before=before)
     else:
         t = temps[(k + s) % len(temps)]
         t0 = time.perf_counter()
@@ -179,7 +246,7 @@ async def run(n: int, steps: int) -> None:
 
     digits, temps = list(range(0, 10000, 397)), [float(t) for t in temperature_grid()[5::10]]
     want = expected_answers(digits, temps)
-    warm_steps = 3
+    warm_steps = 4
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless",
@@ -198,17 +265,19 @@ async def run(n: int, steps: int) -> None:
                     await asyncio.sleep(0.1)
             await warm.locator("h1").first.wait_for(timeout=120000)
             await warm.close()
+            want = (*want, await drawn_answers(browser, url))
+            print(f"single-session answers for the drawn shapes: {want[3]}", file=sys.stderr)
             before = rss_mb(server.pid)
             warm_out: list = []  # the warm-up round: each session does each action once (not in the table)
             await asyncio.gather(*(session(browser, url, k, warm_steps, digits, temps, want, warm_out)
                                    for k in range(n)))
             warmed = rss_mb(server.pid)
-            cpu0, browser0 = cpu_seconds(server.pid), chromium_cpu_seconds()
+            cpu0, browser0 = cpu_seconds(server.pid), chromium_cpu()
             t0 = time.perf_counter()
             await asyncio.gather(*(session(browser, url, k, steps, digits, temps, want, out, first=warm_steps)
                                    for k in range(n)))
             wall = time.perf_counter() - t0
-            server_cpu, browser_cpu = cpu_seconds(server.pid) - cpu0, chromium_cpu_seconds() - browser0
+            server_cpu, browser_cpu = cpu_seconds(server.pid) - cpu0, chromium_cpu_since(browser0)
             after = rss_mb(server.pid)
             await browser.close()
     finally:

@@ -223,3 +223,24 @@ def test_method_card_html_escapes_and_says_right_wrong_and_flag():
     assert "✓ <b>right</b>" in calm and "Looks like a typical digit" in calm and "Whiskers" in calm
     both = cards_html([body, calm])
     assert both.count('class="uq-card"') == 2 and "grid-template-columns:repeat(3" in both
+
+
+def test_active_learning_sentences():
+    from dashboard.logic.active import progress_text, round_sentence, table_rows, verdict
+
+    s = {"random": {"mean": 0.897, "min": 0.89, "max": 0.906}, "entropy": {"mean": 0.931, "min": 0.929, "max": 0.934},
+         "margin": {"mean": 0.94, "min": 0.939, "max": 0.941}, "bald": {"mean": 0.934, "min": 0.932, "max": 0.935}}
+    text = verdict(s, 1000, 3)
+    assert "**Margin (top two closest)** reads 94.0%" in text
+    assert "89.7% for random picks (+4.3 points; mean of 3 runs" in text
+    worse = {k: dict(v, mean=0.8) for k, v in s.items() if k != "random"} | {"random": s["random"]}
+    assert verdict(worse, 1000, 1).startswith("With 1,000 labels no strategy beat random picks") and "one run" in \
+        verdict(worse, 1000, 1)
+    rows = table_rows(s)
+    assert [r["vs random"] for r in rows] == ["–", "+3.4 points", "+4.3 points", "+3.7 points"]
+    first = {"history": [[100, 0.72]], "mislabelled": 0}
+    assert round_sentence(first) == "With **100 labels** the model reads **72.0%** of the test digits right."
+    later = {"history": [[100, 0.72], [108, 0.735]], "mislabelled": 2}
+    assert "(+1.5 points since the last round)." in round_sentence(later) and "2 of your labels differ" in \
+        round_sentence(later)
+    assert progress_text({}) == "starting…"
