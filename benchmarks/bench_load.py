@@ -117,10 +117,13 @@ SHAPES = (((0.5, 0.15), (0.5, 0.85)),
 
 
 async def draw(page, shape) -> None:
-    """Clear the pad, wait for the fresh one, then draw ``shape`` in one stroke (8 pen moves a segment)."""
-    await page.get_by_role("button", name="Clear the drawing").click()
-    # the cleared pad replaces the old one: wait for a canvas whose script is attached and that holds no stroke
+    """Clear the pad when it holds a drawing, wait for the fresh one, then draw ``shape`` in one stroke (8 pen moves a
+    segment)."""
     canvas = page.locator(".dp canvas").first
+    await canvas.wait_for()
+    if await canvas.evaluate("c => Boolean(c.dataset.strokes)"):  # a pad never drawn on needs no clearing
+        await page.get_by_role("button", name="Clear the drawing").click()
+    # wait for a pad whose script is attached and that holds no stroke (the cleared one replaces the old one)
     deadline = time.perf_counter() + LIMIT_MS / 1000
     while not await canvas.evaluate("c => Boolean(c.__dp) && !c.dataset.strokes"):
         if time.perf_counter() > deadline:
