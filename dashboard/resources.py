@@ -466,21 +466,14 @@ def active_curves():
 def _active_arrays(key: str):
     from uqcore.store import Store
 
-    found = Store().load_arrays(key)
-    if found is None:  # corrupt or gone: not cached, so the runner's new file is read next time
-        raise _NotCached
-    return found
-
-
-class _NotCached(Exception):
-    pass
+    return Store().load_arrays(key)
 
 
 def _cached_curves(key: str):
-    try:
-        return _active_arrays(key)
-    except _NotCached:
-        return None
+    found = _active_arrays(key)
+    if found is None:  # corrupt or gone: forget it, so the runner's new file is read next time
+        _active_arrays.clear()
+    return found
 
 
 @st.cache_resource(show_spinner="Preparing the pool of unlabelled digits…")

@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from uqcore.metrics.uncertainty import decompose
 
 STRATEGIES = ("random", "entropy", "margin", "bald")
 STRATEGY_TITLES = {
@@ -84,7 +86,7 @@ class ActiveData:
     pool_index: np.ndarray  # rows of the training split
     test_x: torch.Tensor
     test_y: torch.Tensor
-    extra: dict = field(default_factory=dict)
+    images: np.ndarray  # the pool's images (n, 784) uint8: what the interactive mode shows
 
 
 def prepare(config: ActiveConfig, train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray,
@@ -105,7 +107,7 @@ def prepare(config: ActiveConfig, train_x: np.ndarray, train_y: np.ndarray, test
 
     images = np.round(np.asarray(train_x[index]) * 255).astype(np.uint8)  # what the interactive mode shows
     return ActiveData(project(train_x[index]), torch.as_tensor(train_y[index], dtype=torch.long), index,
-                      project(test_x), torch.as_tensor(np.asarray(test_y), dtype=torch.long), {"images": images})
+                      project(test_x), torch.as_tensor(np.asarray(test_y), dtype=torch.long), images)
 
 
 # ----------------------------------------------------------------------------- the network
@@ -153,23 +155,17 @@ def mc_probs(params: list[torch.Tensor], x: torch.Tensor, config: ActiveConfig, 
     return torch.stack([torch.softmax(forward(params, x, config.dropout, gen), 1) for _ in range(config.mc_samples)])
 
 
-def entropy(p: torch.Tensor) -> torch.Tensor:
-    return -(p * torch.log(p.clamp_min(1e-12))).sum(-1)
-
-
 def scores(strategy: str, samples: torch.Tensor | None, n: int, gen: torch.Generator) -> torch.Tensor:
     """Higher = asked first. ``samples``: (S, n, C) dropout outputs (unused by ``random``)."""
     if strategy == "random":
         return torch.rand(n, generator=gen)
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
-    mean = samples.mean(0)
-    if strategy == "entropy":
-        return entropy(mean)
     if strategy == "margin":
-        top2 = mean.topk(2, dim=1).values
+        top2 = samples.mean(0).topk(2, dim=1).values
         return -(top2[:, 0] - top2[:, 1])
-    return entropy(mean) - entropy(samples).mean(0)  # bald
+    parts = decompose(samples.numpy())  # total = H[mean_t p_t], epistemic = the mutual information
+    return torch.as_tensor(parts.total if strategy == "entropy" else parts.epistemic)
 
 
 def acquire(params, data: ActiveData, labelled: np.ndarray, strategy: str, k: int, config: ActiveConfig,

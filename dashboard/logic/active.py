@@ -66,4 +66,3 @@ def round_sentence(session: dict) -> str:
 
 def query_captions(n: int) -> list[str]:
     return [f"#{i + 1}" for i in range(n)]
-

@@ -25,25 +25,29 @@ resources.get_bundle()  # the first start's progress, like every page
 config = resources.active_config()
 view = widgets.PageView("active_learning", "al", view_specs())
 
+data = resources.active_data()
+run = st.session_state.get("al_run")
+if run is None or run["strategy"] != view["strategy"]:  # a first visit, "Start again" or another strategy
+    run = st.session_state["al_run"] = start_session(data, config, view["strategy"])
+    st.session_state["al_restarts"] = st.session_state.get("al_restarts", 0) + 1
+
 # ----------------------------------------------------------------------------- the precomputed curves
 st.subheader(f"What each strategy buys, from {config.start} to {config.budget:,} labels")
 found = resources.active_curves()
-run = st.session_state.get("al_run")
-yours = run["history"] if run else None
 if isinstance(found, tuple):
     arrays, meta = found
     sizes, n_seeds = arrays["sizes"], arrays["random/accuracy"].shape[0]
     best = summary(arrays)
     st.info(verdict(best, int(sizes[-1]), n_seeds), icon=":material/lightbulb:")
     st.plotly_chart(learning_curves(sizes, {STRATEGY_TITLES[s]: arrays[f"{s}/accuracy"] for s in STRATEGIES},
-                                    yours=yours), width="stretch", key="al_curves")
+                                    yours=run["history"]), width="stretch", key="al_curves")
     st.caption(f"Each line is the mean of {n_seeds} runs (each run starts from other random digits); the shaded band "
                f"spans the lowest to the highest run. Every round adds {config.batch} labels and trains a fresh "
                f"network on {config.features} summary features of each image (principal components). Your "
                "run below is drawn in black.")
     with st.expander("Exact numbers", icon=":material/table:"):
         st.dataframe(pd.DataFrame(table_rows(best)), hide_index=True, width="stretch")
-        st.caption(f"Test accuracy on {int(resources.active_data().test_y.shape[0]):,} test digits at "
+        st.caption(f"Test accuracy on {int(data.test_y.shape[0]):,} test digits at "
                    f"{int(sizes[-1]):,} labels. Computed in {meta['seconds']:.0f} s during the build.")
 else:
     st.info("**The curves are still being computed** in the background (about a minute; it is the build's last "
@@ -67,17 +71,14 @@ c_strategy, c_start = st.columns([3, 1], vertical_alignment="bottom")
 strategy = c_strategy.selectbox("How the model chooses what to ask", STRATEGIES, format_func=STRATEGY_TITLES.get,
                                 **view.widget("strategy"), help=HELP[view["strategy"]])
 params = view.publish()
-data = resources.active_data()
-if c_start.button("Start again", icon=":material/restart_alt:", width="stretch") or run is None \
-        or run["strategy"] != strategy:
-    run = st.session_state["al_run"] = start_session(data, config, strategy)
-    st.session_state["al_restarts"] = st.session_state.get("al_restarts", 0) + 1
+c_start.button("Start again", icon=":material/restart_alt:", width="stretch",
+               on_click=lambda: st.session_state.pop("al_run", None))
 
 st.markdown(round_sentence(run))
 st.caption(f"{HELP[strategy]} The model starts from {config.start} digits picked at random.")
 # one set of label boxes per round (and per restart): fresh boxes, never the last round's choices
 KEY = f"al_label_{st.session_state.get('al_restarts', 0)}_{len(run['history'])}_{{}}"
-images = data.extra["images"][run["queries"]]
+images = data.images[run["queries"]]
 widgets.image_grid(images, query_captions(len(images)), columns=ASK)
 cols = st.columns(ASK)
 for i, col in enumerate(cols):
