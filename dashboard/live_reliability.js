@@ -118,7 +118,7 @@ export default function (component) {
     }
     const best = root.querySelector(".best");
     best.style.left = `${(100 * data.best) / (data.temperature.length - 1)}%`;
-    root.querySelector(".bestval").textContent = `▲ best on validation: T = ${data.temperature[data.best].toFixed(2)}`;
+    root.querySelector(".bestval").textContent = `▲ best on ${data.best_on || "validation"}: T = ${data.temperature[data.best].toFixed(2)}`;
     root.querySelector(".title").textContent = data.title;
     draw(st, data.index);
   }

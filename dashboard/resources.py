@@ -6,6 +6,7 @@ moves the cache folder.
 from __future__ import annotations
 
 import os
+import weakref
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -270,6 +271,78 @@ def external_report(_ext, digest: str) -> dict:
     return evaluate_external(_ext)
 
 
+# ----------------------------------------------------------------------------- your predictions in other pages
+YOURS = "yours:"  # a method key "yours:<digest>" names an analyst's file in the pages that take a method
+_KNOWN: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # digest -> file, while a session holds it
+
+
+def remember_external(ext) -> str:
+    """Make ``ext`` this session's file: the Calibration lab, Compare and Errors then offer it beside the build's
+    methods (until another file is loaded). Returns its method key."""
+    _KNOWN[ext.digest] = ext
+    st.session_state["yours_ext"] = ext
+    return YOURS + ext.digest
+
+
+def yours():
+    """(method key, file) of the predictions file this session loaded on Your predictions, or None."""
+    ext = st.session_state.get("yours_ext")
+    return None if ext is None else (YOURS + ext.digest, ext)
+
+
+def is_yours(method: str) -> bool:
+    return method.startswith(YOURS)
+
+
+def with_yours(methods: list[str], titles: dict[str, str]) -> tuple[list[str], dict[str, str], str | None]:
+    """``methods`` and their ``titles`` with this session's file added last (see ``yours``), and its key (or None)."""
+    found = yours()
+    if found is None:
+        return methods, titles, None
+    key, ext = found
+    return [*methods, key], {**titles, key: f"Your predictions ({ext.source})"}, key
+
+
+def _external(method: str):
+    from uqcore.data.external import PredictionsError
+
+    ext = _KNOWN.get(method[len(YOURS):])
+    if ext is None:
+        raise PredictionsError("the predictions file is no longer loaded: open Your predictions and load it again.")
+    return ext
+
+
+def scored_images(method: str):
+    """The images in the order of ``calibration_arrays``' test rows (the MNIST test digits; a file's scored half),
+    or None (a file without images)."""
+    images = row_images(method)
+    if images is None or not is_yours(method):
+        return images
+    from uqcore.data.external import halves
+
+    return images[halves(len(images))[1]]
+
+
+def row_images(method: str):
+    """The images by ``test_frame``'s index (the MNIST test digits; every row of a file), or None (no images)."""
+    return get_bundle().predictions.x("test") if not is_yours(method) else _external(method).images
+
+
+@st.cache_data(show_spinner="Measuring your predictions…", max_entries=4)
+def external_summary(_ext, digest: str) -> dict:
+    """Compare's view of a file, on all its rows: "metrics" (``calibration_report`` and AURC) and "curve" (the
+    risk-coverage curve by total uncertainty, as ``risk_curves`` gives per method)."""
+    from uqcore.evaluate import external_uncertainties
+    from uqcore.metrics.calibration import calibration_report
+    from uqcore.metrics.selective import aurc, risk_coverage
+
+    total = external_uncertainties(_ext)["total"]
+    correct = _ext.probs.argmax(1) == _ext.y
+    rc = risk_coverage(total, correct)
+    return {"metrics": {**calibration_report(_ext.probs, _ext.y), "aurc": float(aurc(total, correct))},
+            "curve": {"coverage": rc.coverage, "risk": rc.risk, "total": total, "correct": correct}}
+
+
 # ----------------------------------------------------------------------------- embedding map, errors
 @st.cache_data(show_spinner=False)
 def map_points(method: str, sets: tuple[str, ...]):
@@ -306,19 +379,36 @@ def digit_position(x) -> tuple[float, float]:
 
 @st.cache_data(show_spinner=False)
 def test_frame(method: str):
-    """``uqcore.analysis.tables.prediction_frame`` of ``method`` on the 10,000 test digits."""
-    from uqcore.analysis.tables import prediction_frame
+    """``uqcore.analysis.tables.prediction_frame`` of ``method`` on the 10,000 test digits; for a file (a ``YOURS``
+    key), its scored half (``uqcore.data.external.halves``), indexed by row in the file."""
+    from uqcore.analysis.tables import UNCERTAINTIES, frame_of, prediction_frame
 
-    return prediction_frame(get_bundle().predictions, method, "test")
+    if not is_yours(method):
+        return prediction_frame(get_bundle().predictions, method, "test")
+    from uqcore.data.external import halves
+    from uqcore.evaluate import external_uncertainties
+
+    ext = _external(method)
+    rows = halves(ext.n)[1]
+    unc = external_uncertainties(ext)
+    unc = {"aleatoric": unc["total"], "epistemic": 0.0 * unc["total"], **unc}  # one prediction: all aleatoric
+    return frame_of(ext.probs[rows], ext.y[rows], {u: unc[u][rows] for u in UNCERTAINTIES}, index=rows)
 
 
 @st.cache_data(show_spinner=False)
 def class_tables(method: str) -> tuple:
-    """(per-class table, confusion counts) of ``method`` on the test digits."""
+    """(per-class table, confusion counts) of ``method`` on the test digits (a file: its scored half)."""
     from uqcore.analysis.tables import confusion, per_class
 
-    pred = get_bundle().predictions
-    probs, y = pred.get("test", method, "probs"), pred.y("test")
+    if is_yours(method):
+        from uqcore.data.external import halves
+
+        ext = _external(method)
+        rows = halves(ext.n)[1]
+        probs, y = ext.probs[rows], ext.y[rows]
+    else:
+        pred = get_bundle().predictions
+        probs, y = pred.get("test", method, "probs"), pred.y("test")
     return per_class(probs, y), confusion(probs, y)
 
 
@@ -327,9 +417,20 @@ def class_tables(method: str) -> tuple:
 def calibration_arrays(method: str) -> dict:
     """Validation and test logits of ``method`` (log-probs where no logits are stored) and labels.
 
-    Keys: val_logits, val_y, test_logits, test_y (arrays), from_logits (bool).
+    Keys: val_logits, val_y, test_logits, test_y (arrays), from_logits (bool). For a file (a ``YOURS`` key) "val" is
+    the fitting half of its rows and "test" the scored half, as on Your predictions.
     """
     from uqcore.analysis.calibration import logits_for
+
+    if is_yours(method):
+        from uqcore.data.external import halves
+        from uqcore.evaluate import external_logits
+
+        ext = _external(method)
+        fit, rows = halves(ext.n)
+        logits = external_logits(ext)
+        return {"val_logits": logits[fit], "val_y": ext.y[fit], "test_logits": logits[rows], "test_y": ext.y[rows],
+                "from_logits": ext.logits is not None}
 
     pred = get_bundle().predictions
     val, from_logits = logits_for(pred, "val", method)
@@ -339,12 +440,12 @@ def calibration_arrays(method: str) -> dict:
 
 
 @st.cache_data(show_spinner="Fitting the best temperature on the validation digits…")
-def optimal_temperatures() -> dict[str, float]:
-    """Per method, the temperature that minimises NLL on the validation split."""
+def optimal_temperatures(extra: tuple[str, ...] = ()) -> dict[str, float]:
+    """Per method (and per ``extra`` key, e.g. a file's), the temperature that minimises NLL on the validation split."""
     from uqcore.metrics.calibration import optimal_temperature
 
     out = {}
-    for name in get_bundle().methods:
+    for name in (*get_bundle().methods, *extra):
         a = calibration_arrays(name)
         out[name] = float(optimal_temperature(a["val_logits"], a["val_y"]))
     return out
@@ -392,7 +493,7 @@ def overlay_curves(chosen: tuple[str, ...], best: bool, n_bins: int, strategy: s
     """Per chosen method (its title): test reliability bins at T = 1, or at its best validation T."""
     from uqcore.analysis.calibration import lab_metrics, rescale
 
-    out, opt = {}, optimal_temperatures()
+    out, opt = {}, optimal_temperatures(tuple(m for m in chosen if is_yours(m)))
     for m in chosen:
         a = calibration_arrays(m)
         b = lab_metrics(rescale(a["test_logits"], opt[m] if best else 1.0), a["test_y"], n_bins=n_bins,

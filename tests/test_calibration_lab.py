@@ -107,6 +107,9 @@ def test_live_states_equal_the_lab_metrics_and_payload_is_json():
         assert abs(p["temperature"][p["best"]] - 1.9) < 0.03
         assert p["same_edges"] == (strategy == "uniform")
         assert [label for _, label in p["ticks"]] == ["0.2", "0.5", "1", "2", "5"]
+        assert p["best_on"] == "validation"
+        assert live_payload(s, current=1.0, best=1.0, selected=0, title="x", best_on="the other half")["best_on"] == \
+            "the other half"  # a file's best T (Your predictions) is fitted on half its rows
 
 
 # ----------------------------------------------------------------------------- the page

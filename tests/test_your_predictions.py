@@ -94,3 +94,77 @@ def test_page_explains_an_odd_path():
     at.text_input(key="yours_path").input("~nosuchuser_xyz/model.npz").run()
     assert not at.exception, at.exception
     assert any("cannot be opened" in e.value for e in at.error)
+
+
+def test_the_file_is_offered_in_the_lab_compare_and_errors(model_file, quick_bundle):
+    """Loaded once on Your predictions, the file is a model in the Calibration lab, Compare and Errors of the same
+    session, and their figures are uqcore's on the file's rows (the scored half where the lab and Errors say so)."""
+    from uqcore.analysis.calibration import lab_metrics
+    from uqcore.metrics.calibration import optimal_temperature
+
+    ext = load_predictions(model_file)
+    fit, rows = halves(ext.n)
+    at = open_page(PAGE)
+    at.text_input(key="yours_path").input(str(model_file)).run()
+    assert not at.exception, at.exception
+    key = "yours:" + ext.digest
+
+    at.switch_page("views/calibration_lab.py").run()
+    assert not at.exception, at.exception
+    assert any(o.startswith("Your predictions (model.npz") for o in at.selectbox(key="cal_method").options)
+    at.selectbox(key="cal_method").set_value(key).run()
+    assert not at.exception, at.exception
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["ECE"] == f"{lab_metrics(ext.probs[rows], ext.y[rows], n_bins=15)['ece']:.2%}"
+    t_fit = round(float(optimal_temperature(ext.logits[fit], ext.y[fit])), 2)
+    assert any(b.label == f"Optimal T ({t_fit:.2f})" for b in at.button)
+    assert any("scored rows (half of your file)" in c.value for c in at.caption)
+
+    at.switch_page("views/errors.py").run()
+    at.selectbox(key="err_method").set_value(key).run()
+    assert not at.exception, at.exception
+    wrong = int((ext.probs[rows].argmax(1) != ext.y[rows]).sum())
+    assert any("of the 1,000 scored rows (half of your file) match" in m.value and f"{wrong:,} of them wrongly" in m.value
+               for m in at.markdown)
+
+    at.switch_page("views/compare.py").run()
+    assert not at.exception, at.exception
+    [table] = [d.value for d in at.dataframe if "Your predictions" in d.value.index]
+    correct = ext.probs.argmax(1) == ext.y
+    assert table.loc["Your predictions", "Accuracy"] == f"{correct.mean() * 100:.2f}%"  # all rows
+
+
+def test_a_file_without_images_or_members_in_the_lab_and_errors(tmp_path, quick_bundle):
+    """Three classes, probabilities only: the lab has no pictures to show, Errors says why its epistemic list is flat."""
+    rng = np.random.default_rng(5)
+    probs = softmax(rng.normal(0, 2, (300, 3)), axis=1)
+    y = np.array([rng.choice(3, p=p) for p in probs])
+    f = tmp_path / "three.csv"
+    np.savetxt(f, np.column_stack([y, probs]), delimiter=",", header="y_true,p0,p1,p2", comments="", fmt="%.8g")
+    at = open_page(PAGE)
+    at.text_input(key="yours_path").input(str(f)).run()
+    assert not at.exception, at.exception
+    ext = load_predictions(f)
+    key = "yours:" + ext.digest
+    at.switch_page("views/calibration_lab.py").run()
+    at.selectbox(key="cal_method").set_value(key).run()
+    assert not at.exception, at.exception
+    assert any("no `images` array" in c.value for c in at.caption)
+    at.switch_page("views/errors.py").run()
+    at.selectbox(key="err_method").set_value(key).run()
+    at.selectbox(key="err_unc").set_value("epistemic").run()
+    assert not at.exception, at.exception
+    assert any("has no `member_probs`" in i.value for i in at.info)
+
+
+def test_frame_of_arrays_reads_like_a_method():
+    """An analyst's rows become the Errors page's table: known answers for three rows."""
+    from uqcore.analysis.tables import error_list, frame_of
+
+    probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4]])
+    total = -(probs * np.log(probs)).sum(1)
+    f = frame_of(probs, [0, 2, 2], {"total": total, "aleatoric": total, "epistemic": np.zeros(3)}, index=[5, 9, 11])
+    assert list(f.index) == [5, 9, 11] and list(f["pred"]) == [0, 1, 2] and list(f["correct"]) == [True, False, True]
+    assert f["confidence"].tolist() == [0.7, 0.8, 0.4] and f["ood_score"].isna().all()
+    assert list(error_list(f, "misclassified").index) == [9]
+    assert list(error_list(f, "most uncertain").index)[0] == 11  # the flattest row

@@ -37,6 +37,9 @@ def temperature_grid(n: int = 61) -> np.ndarray:
     return np.unique(np.round(np.geomspace(T_MIN, T_MAX, n), 2))
 
 
+ROWS = {False: "test digits", True: "scored rows (half of your file)"}  # what the lab measures on, by "is it a file"
+FIT = {False: "separate validation digits", True: "other half of your file's rows"}  # what its best T is fitted on
+BEST_ON = {False: "validation", True: "the other half"}  # the live diagram's "best on ..." label
 LAB_DEFAULT = "overconfident"  # the teaching network: the one with something to fix
 
 
@@ -55,10 +58,12 @@ def slider_temperatures(extra=(), *, n: int = 61) -> list[float]:
     return sorted(values)
 
 
-def live_payload(states: dict, *, current: float, best: float, selected: int, title: str) -> dict:
+def live_payload(states: dict, *, current: float, best: float, selected: int, title: str,
+                 best_on: str = "validation") -> dict:
     """The JSON the live diagram (``dashboard.live``) draws from: the states of
     ``uqcore.analysis.calibration.temperature_states`` rounded (NaN -> None), where the slider starts
-    (``current``), the best temperature, T = 1 (the open circles), the selected bin and the ticks."""
+    (``current``), the best temperature (fitted on ``best_on``, shown in its label), T = 1 (the open circles),
+    the selected bin and the ticks."""
     temps = np.asarray(states["temperature"])
 
     def at(t) -> int:
@@ -75,6 +80,7 @@ def live_payload(states: dict, *, current: float, best: float, selected: int, ti
         **{f: [round(float(v), 6) for v in states[f]] for f in ("ece", "mce", "nll")},
         "max_count": int(np.max(states["count"])), "same_edges": bool(np.allclose(edges, edges[0])),
         "index": at(current), "best": at(best), "ref": at(1.0), "selected": int(selected), "title": title,
+        "best_on": best_on,
         "ticks": [[at(t), f"{t:g}"] for t in TICKS],
         "token": f"{title}|{edges.shape[1] - 1}|{current:.2f}|{selected}",
     }

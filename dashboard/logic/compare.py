@@ -88,6 +88,11 @@ def metrics_table(result: dict, titles: dict, part: str = "test"):
             .map_index(lambda _: CELL_PROPS, axis=1).map_index(lambda _: CELL_PROPS, axis=0))
 
 
+def your_row(metrics: dict) -> dict[str, str]:
+    """An analyst's file's test-table numbers (``COLUMNS``' keys in ``metrics``) as the table shows them."""
+    return {col: shown(metrics[key], scale, dec, suf) for col, (key, scale, dec, suf, _) in COLUMNS.items()}
+
+
 EXPORT_METRICS = ("accuracy", "f1_macro", "nll", "brier", "ece", "mce", "adaptive_ece", "classwise_ece", "aurc")
 
 

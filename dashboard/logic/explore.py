@@ -44,6 +44,17 @@ def cell_caption(confidence: float, epistemic: float) -> str:
     return f"{confidence:.0%} · E\u00a0{epistemic:.2f}"
 
 
+def no_epistemic_note(title: str, *, file: bool = False) -> str:
+    """Why an epistemic list or filter is flat for ``title``: one set of weights, or a file without member
+    probabilities (``file``)."""
+    if file:
+        return (f"{title} has no `member_probs`, so it has no epistemic part: every row's epistemic uncertainty is 0 "
+                "and a list by it has no order. Save the members' or MC samples' probabilities in the file to see it.")
+    return (f"{title} has a single set of weights, so it has no epistemic part: every digit's epistemic uncertainty "
+            "is 0 and a list by it has no order. Pick a deep ensemble, MC dropout, Laplace or evidential model to "
+            "see it.")
+
+
 def data_urls(images) -> list[str]:
     """PNG data URLs of (n, 28, 28) images in [0, 1], for thumbnails in tables."""
     import base64

@@ -7,8 +7,8 @@ import streamlit as st
 
 from dashboard import resources, widgets
 from dashboard.live import live_reliability
-from dashboard.logic.calibration import (BINNING_LABELS, BINS_MAX, BINS_MIN, HELP, LAB_DEFAULT, PRESETS, STRATEGIES,
-                                         ViewState, bin_label, live_payload, live_temperatures, specs)
+from dashboard.logic.calibration import (BEST_ON, BINNING_LABELS, BINS_MAX, BINS_MIN, FIT, HELP, LAB_DEFAULT, PRESETS,
+                                         ROWS, STRATEGIES, ViewState, bin_label, live_payload, live_temperatures, specs)
 from uqcore.analysis.calibration import T_MAX, T_MIN, bin_members, binning_sensitivity, lab_metrics, rescale
 from uqcore.plots import reliability_overlay, temperature_curves
 
@@ -21,22 +21,20 @@ st.markdown("When the model says **90% sure**, is it right 90% of the time? **Dr
 
 bundle = resources.get_bundle()
 pred = bundle.predictions
-methods = [m for m in bundle.methods if pred.has("test", m) and pred.has("val", m)]
-titles = {m: bundle.methods[m].title for m in methods}
-optimal = resources.optimal_temperatures()
+methods, titles, mine = resources.with_yours([m for m in bundle.methods if pred.has("test", m) and pred.has("val", m)],
+                                            {m: bundle.methods[m].title for m in bundle.methods})
+optimal = resources.optimal_temperatures(() if mine is None else (mine,))
 first = LAB_DEFAULT if LAB_DEFAULT in methods else methods[0]  # the overconfident teaching network
 view = widgets.PageView("calibration_lab", "cal", specs(methods, ViewState(first, 1.0, 15, "uniform")))
 method, n_bins, strategy = view["method"], int(view["bins"]), view["binning"]
-t_opt = optimal[method]
-t_opt_r = round(t_opt, 2)
+t_opt_r = round(t_opt := optimal[method], 2)
 temps = live_temperatures(extra=[t_opt_r])  # the fixed grid; a linked T off it is added (live_states_with)
 if not T_MIN <= view["T"] <= T_MAX:  # e.g. a stale value: fall back to no scaling
     view.set("T", 1.0)
 temperature = float(view["T"])
 
 arrays = resources.calibration_arrays(method)
-y = arrays["test_y"]
-probs = rescale(arrays["test_logits"], temperature)
+y, probs = arrays["test_y"], rescale(arrays["test_logits"], temperature)
 now = lab_metrics(probs, y, n_bins=n_bins, strategy=strategy)
 ref = lab_metrics(rescale(arrays["test_logits"], 1.0), y, n_bins=n_bins, strategy=strategy)
 bins = now["bins"]
@@ -62,7 +60,7 @@ def _clicked_bin() -> None:
 # ----------------------------------------------------------------------------- the live diagram (first screen)
 states = resources.live_states_with(method, n_bins, strategy, tuple(temps), temperature)
 live_reliability(live_payload(states, current=temperature, best=t_opt, selected=view["bin"] - 1,
-                              title=f"Reliability diagram · {titles[method]}"),
+                              title=f"Reliability diagram · {titles[method]}", best_on=BEST_ON[method == mine]),
                  key=K_LIVE, on_temperature=_released, on_bin=_clicked_bin)
 st.caption("Bars: how often the model was right in each confidence group. Hatched red: the gap to the dashed "
            "diagonal (confidence = accuracy); bars **below** it = overconfident. Open circles: T = 1. Bottom: digits "
@@ -117,8 +115,8 @@ curves = resources.temperature_sweep_curves(method, int(n_bins), strategy)
 st.plotly_chart(temperature_curves(curves["temperature"], curves["ece"], curves["nll"], current=temperature,
                                    current_ece=now["ece"], current_nll=now["nll"], optimal=t_opt),
                 width="stretch", key="cal_curves")
-st.caption("Measured on the 10,000 test digits. The green dashed line is the temperature fitted on the separate "
-           "validation digits; the dotted grey line is T = 1.")
+st.caption(f"Measured on the {len(y):,} {ROWS[method == mine]}. The green dashed line is the temperature fitted on the "
+           f"{FIT[method == mine]}; the dotted grey line is T = 1.")
 
 with st.expander("Several models on one diagram (at T = 1 and at each model's best T)"):
     chosen = st.multiselect("Models", methods, default=[m for m in (method, "ensemble") if m in methods],
@@ -126,7 +124,8 @@ with st.expander("Several models on one diagram (at T = 1 and at each model's be
     best = st.toggle("At each model's best temperature", key="cal_overlay_best")
     st.plotly_chart(reliability_overlay(resources.overlay_curves(tuple(chosen), best, n_bins, strategy, titles)),
                     width="stretch", key="cal_overlay_chart")
-with st.expander(f"Other calibrators for {titles[method]} (fitted on validation, measured on test)"):
+with st.expander(f"Other calibrators for {titles[method]} (fitted on the {FIT[method == mine]}, measured on the "
+                 f"{ROWS[method == mine]})"):
     st.dataframe(resources.calibrator_table(method), width="stretch")
     st.caption("Temperature scaling divides all logits by one number; vector scaling fits a scale and a shift per "
                "digit; histogram binning and isotonic regression replace each probability by the share of right "
@@ -141,8 +140,11 @@ selected = st.selectbox("Bin", [b + 1 for b in non_empty], format_func=lambda k:
 members = bin_members(bins, selected - 1, probs, y, limit=24)
 st.write(f"{members['total']:,} digits in this bin, {members['n_wrong']:,} of them read wrongly (✗). "
          f"Showing {len(members['index'])}: mistakes first, then the most confident.")
-widgets.image_grid(pred.x("test")[members["index"]], [
-    f"{'✓' if ok else '✗'} true {t} · said {p} · {c:.1%} sure"
-    for ok, t, p, c in zip(members["correct"], members["true"], members["pred"], members["confidence"])])
+if (images := resources.scored_images(method)) is None:
+    st.caption("Your file has no `images` array, so there are no pictures to show.")
+else:
+    widgets.image_grid(images[members["index"]], [
+        f"{'✓' if ok else '✗'} true {t} · said {p} · {c:.1%} sure"
+        for ok, t, p, c in zip(members["correct"], members["true"], members["pred"], members["confidence"])])
 st.divider()
 view.share(params)

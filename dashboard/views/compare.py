@@ -4,9 +4,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import widgets
+from dashboard import resources, widgets
 from dashboard.logic import view as urlview
-from dashboard.logic.compare import STAR_NOTE, TABLE_FONT, VIEWS, column_notes, metrics_csv, metrics_table, sets_table
+from dashboard.logic.compare import (STAR_NOTE, TABLE_FONT, VIEWS, column_notes, metrics_csv, metrics_table,
+                                    sets_table, your_row)
 from dashboard.resources import conformal_curves, evaluation, get_bundle, risk_curves
 from uqcore.file_path import no_digit_share, ood_families, score_values
 from uqcore.methods import DEFAULT_METHOD
@@ -38,6 +39,13 @@ for part in ("test", "ood"):
     widgets.html_table(metrics_table(result, titles, part), font_size=TABLE_FONT)
 for line in column_notes({titles[n]: methods[n].ood_score_name.replace("_", " ") for n in methods}):
     st.caption(line)
+if (found := resources.yours()) is not None:  # an analyst's file, loaded on Your predictions
+    mine, ext = found
+    yours = resources.external_summary(ext, ext.digest)
+    st.markdown(f"**Your predictions** ({ext.source}), on all {ext.n:,} of its rows: other rows than the test "
+                "digits, so not ranked against the methods above.")
+    st.dataframe(pd.DataFrame({"Your predictions": your_row(yours["metrics"])}).T, width="stretch")
+    titles = {**titles, mine: "Your predictions (on its own rows)"}  # for the abstention cards below
 st.download_button("Download both tables (CSV, full precision)", metrics_csv(result, titles), "compare-methods.csv",
                    "text/csv", icon=":material/download:")
 
@@ -76,7 +84,8 @@ st.subheader("Abstaining on the hardest images")
 st.write("A method that knows when it is unsure can hand its least certain images to a person. Move the slider to "
          "choose how many images each method must answer; the rest are set aside, least certain first "
          "(by total uncertainty).")
-curves = risk_curves()
+curves = risk_curves() if found is None else {**risk_curves(), mine: yours["curve"]}
+short = {**{n: m.short for n, m in methods.items()}, **({} if found is None else {mine: "yours (its rows)"})}
 coverage = st.slider("Share of test images the methods answer", min_value=0.50, max_value=1.00,
                      step=0.01, format="%.2f", **view.widget("coverage"),
                      help="1.00 = answer everything. 0.95 = set aside the 5% the method is least sure about.")
@@ -89,7 +98,7 @@ for i, (name, acc) in enumerate(readout.items()):
         st.markdown(f"**{titles[name]}**  \nabstain on {1 - coverage:.0%} → accuracy **{acc:.2%}**",
                     help=f"Accuracy on the {coverage:.0%} of test images this method is surest about "
                          f"(on all images: {curves[name]['correct'].mean():.2%}).")
-st.plotly_chart(risk_coverage_curves({methods[n].short: (c["coverage"], c["risk"]) for n, c in curves.items()},
+st.plotly_chart(risk_coverage_curves({short[n]: (c["coverage"], c["risk"]) for n, c in curves.items()},
                                      marker=coverage), width="stretch")
 
 # ------------------------------------------------------------------ conformal prediction sets

@@ -10,8 +10,9 @@ import streamlit as st
 
 from dashboard import resources, widgets
 from dashboard.logic import view as urlview
+from dashboard.logic.calibration import ROWS
 from dashboard.logic.explore import (CELL_COLUMNS, CELL_IMAGES, CELL_KEY, LIST_HELP, as_cell, cell_caption,
-                                     clicked_cell, data_urls)
+                                     clicked_cell, data_urls, no_epistemic_note)
 from uqcore.analysis.tables import LISTS, UNCERTAINTIES, confusion_cell, error_list, most_confused
 from uqcore.methods import DEFAULT_METHOD
 from uqcore.plots import confusion_heatmap, per_class_bars
@@ -26,9 +27,9 @@ st.write("Which digits does the model get wrong, how sure was it when it did, an
 
 bundle = resources.get_bundle()
 pred = bundle.predictions
-methods = [m for m in bundle.methods if pred.has("test", m)]
-titles = {m: bundle.methods[m].title for m in methods}
-digits = [ANY] + list(range(10))
+methods, titles, mine = resources.with_yours([m for m in bundle.methods if pred.has("test", m)],
+                                            {m: bundle.methods[m].title for m in bundle.methods})
+digits = [ANY, *range(max(10, resources.yours()[1].n_classes if mine else 10))]  # a file may have more classes
 view = widgets.PageView("errors", "err", (
     urlview.choice("method", methods, DEFAULT_METHOD if DEFAULT_METHOD in methods else methods[0]),
     urlview.choice("list", LISTS, LISTS[0]), urlview.choice("true", digits, ANY, what="true digit"),
@@ -53,9 +54,8 @@ said = f2.selectbox("Read as", digits, help="Only digits the method read as this
 unc = f3.selectbox("Uncertainty", UNCERTAINTIES, format_func=str.capitalize, **view.widget("unc"),
                    help="Which uncertainty the range on the right filters by. " + widgets.HELP["total"])
 top = float(np.ceil(frame[unc].max() * 100) / 100) or 0.01
-# The range is kept while the method changes (to compare methods on the same range), clipped to this
-# method's scale, and a range that reached the old top still reaches the new one; a new kind of uncertainty
-# starts with the whole range.
+# The range is kept across methods (clipped to this one's scale; one that reached the old top reaches the new
+# one); a new kind of uncertainty starts with the whole range.
 lo, hi = view["range"] if st.session_state.get("err_range_for", unc) == unc else (0.0, top)
 hi = top if hi >= st.session_state.get("err_range_top", top) else hi
 st.session_state["err_range_for"], st.session_state["err_range_top"] = unc, top
@@ -64,9 +64,7 @@ low, high = f4.slider(f"{unc.capitalize()} uncertainty between (nats)", 0.0, top
                       help="Keep digits whose uncertainty lies in this range. 0 = certain; "
                            "2.30 = all ten digits equally likely.")
 if frame["epistemic"].max() == 0 and (unc == "epistemic" or kind == "most epistemic"):
-    st.info(f"{titles[method]} has a single set of weights, so it has no epistemic part: every digit's "
-            "epistemic uncertainty is 0 and a list by it has no order. Pick a deep ensemble, MC dropout, "
-            "Laplace or evidential model to see it.", icon=":material/info:")
+    st.info(no_epistemic_note(titles[method], file=method == mine), icon=":material/info:")
 min_conf = view["conf"]
 if kind == "confidently wrong":
     min_conf = st.slider("At least this sure", 0.5, 1.0, step=0.01, format="%.2f", **view.widget("conf"),
@@ -75,33 +73,35 @@ if kind == "confidently wrong":
 rows = error_list(frame, kind, true=None if true == ANY else int(true), pred=None if said == ANY else int(said),
                   uncertainty=unc, low=low, high=high, min_confidence=min_conf)
 wrong = int((~frame["correct"]).sum())
-st.markdown(f"**{len(rows):,}** of the {len(frame):,} test digits match "
+st.markdown(f"**{len(rows):,}** of the {len(frame):,} {ROWS[method == mine]} match "
             f"({titles[method]} reads {wrong:,} of them wrongly: accuracy {frame['correct'].mean():.2%}).")
 
 # ----------------------------------------------------------------------------- grid
-x = pred.x("test")
+x = resources.row_images(method)  # by the frame's index; None: a file without images
 if rows.empty:
     st.info("No digit matches these filters. Widen the uncertainty range or set a digit filter back to "
             "'any'.", icon=":material/filter_alt_off:")
 else:
-    n_show = st.radio("Images to show", PAGE_SIZES, horizontal=True, **view.widget("show"),
-                      help="The grid shows the top of the list; the table below holds up to 500 rows.")
-    head = rows.head(n_show)
-    widgets.image_grid(x[head.index.to_numpy()], [
-        widgets.reading_caption(r.true, r.pred, r.confidence, r.total, r.aleatoric, r.epistemic)
-        for r in head.itertuples()])
-    st.caption("Under each image: ✓ right / ✗ wrong, the true digit, what the method said and how sure it was, "
-               "then the total (T), aleatoric (A: the image is unclear) and epistemic (E: the model lacks "
-               "experience) uncertainty in nats, with T = A + E.")
-    with st.expander(f"Table: exact numbers, sortable (first {min(len(rows), 500):,} rows)", expanded=False):
+    if x is not None:
+        n_show = st.radio("Images to show", PAGE_SIZES, horizontal=True, **view.widget("show"),
+                          help="The grid shows the top of the list; the table below holds up to 500 rows.")
+        widgets.image_grid(x[rows.head(n_show).index.to_numpy()], [widgets.reading_caption(
+            r.true, r.pred, r.confidence, r.total, r.aleatoric, r.epistemic) for r in rows.head(n_show).itertuples()])
+        st.caption("Under each image: ✓ right / ✗ wrong, the true digit, what the method said and how sure it was, "
+                   "then the total (T), aleatoric (A: the image is unclear) and epistemic (E: the model lacks "
+                   "experience) uncertainty in nats, with T = A + E.")
+    with st.expander(f"Table: exact numbers, sortable (first {min(len(rows), 500):,} rows)", expanded=x is None):
         table = rows.head(500)[["true", "pred", "confidence", *UNCERTAINTIES, "ood_score"]].copy()
-        table.insert(0, "image", data_urls(x[table.index.to_numpy()] / 255.0))
+        if x is not None:
+            table.insert(0, "image", data_urls(x[table.index.to_numpy()] / (255.0 if x.dtype == np.uint8 else 1.0)))
         st.dataframe(table, width="stretch", height=420, column_config={
             "image": st.column_config.ImageColumn("image", width="small"),
-            **widgets.reading_columns(bundle.methods[method].ood_score_name)})
-        st.caption("Click a column header to sort. The row number is the digit's position in the MNIST test set.")
+            **widgets.reading_columns(bundle.methods[method].ood_score_name if method != mine else "none")})
+        st.caption("Click a column header to sort. The row number is the image's position in "
+                   + ("your file." if method == mine else "the MNIST test set."))
     st.download_button(f"Download all {len(rows):,} rows of this list (CSV)", rows[["true", "pred", "confidence",
-                       *UNCERTAINTIES, "ood_score"]].rename_axis("test_index").to_csv(), f"errors-{method}.csv")
+                       *UNCERTAINTIES, "ood_score"]].rename_axis("row" if method == mine else "test_index").to_csv(),
+                       f"errors-{'yours' if method == mine else method}.csv")
 
 # ----------------------------------------------------------------------------- per class
 st.subheader("Per digit")
@@ -140,11 +140,11 @@ with c_cell:
     n = len(cell_rows)
     st.markdown(f"**True {t}, {'read correctly' if t == p else f'read as {p}'}: {n:,} image{'s' if n != 1 else ''}**"
                 + (" (most confident first)" if n > 1 else ""))
-    if n:
+    if n and x is not None:
         sub = cell_rows.head(CELL_IMAGES)
         widgets.image_grid(x[sub.index.to_numpy()], [cell_caption(r.confidence, r.epistemic) for r in sub.itertuples()],
                            columns=CELL_COLUMNS)
         st.caption(CELL_KEY + (f" The {CELL_IMAGES} most confident of {n:,} are shown." if n > CELL_IMAGES else ""))
-    else:
+    elif not n:
         st.caption("No test digit falls in this cell.")
 view.share(params)

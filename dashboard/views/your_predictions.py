@@ -42,15 +42,19 @@ try:
 except PredictionsError as e:
     st.error(f"**This file cannot be used.** {e}", icon=":material/error:")
     st.stop()
+if ext is None and (earlier := resources.yours()) is not None:  # loaded before this visit: the uploader forgets
+    ext = earlier[1]
 if ext is None:
     st.info("Upload a file or type its path to start.", icon=":material/upload_file:")
     st.stop()
+resources.remember_external(ext)
 
 extras = [x for x, present in (("member probabilities", ext.member_probs is not None),
                                ("images", ext.images is not None)) if present]
 st.success(f"**{ext.source}**: {ext.n:,} rows, {ext.n_classes} classes, "
            f"{'logits' if ext.logits is not None else 'probabilities'}"
-           + (f", with {' and '.join(extras)}" if extras else "") + ".", icon=":material/check_circle:")
+           + (f", with {' and '.join(extras)}" if extras else "") + ". The Calibration lab, Compare and Errors now "
+           "offer it too, as **Your predictions** in their model lists.", icon=":material/check_circle:")
 fixed = resources.external_fixed(ext, ext.digest)
 rows, unc, correct = fixed["rows"], fixed["unc"], fixed["correct"]
 t_best = resources.external_temperature(ext, ext.digest)

@@ -24,19 +24,27 @@ def prediction_frame(predictions: Predictions, method: str, split: str = "test",
     """
     probs = predictions.get(split, method, "probs")
     rows = np.arange(len(probs)) if rows is None else np.asarray(rows, dtype=np.int64)
-    probs = probs[rows]
-    y = np.asarray(predictions.y(split))[rows].astype(np.int64)
+    return frame_of(probs[rows], np.asarray(predictions.y(split))[rows],
+                    {u: predictions.get(split, method, u)[rows] for u in UNCERTAINTIES},
+                    predictions.get(split, method, "ood_score")[rows], index=rows)
+
+
+def frame_of(probs, y, uncertainties: dict, ood_score=None, *, index=None) -> pd.DataFrame:
+    """``prediction_frame``'s table from arrays (e.g. an analyst's own predictions): ``uncertainties`` maps each of
+    ``UNCERTAINTIES`` to (n,) nats; no ``ood_score`` gives NaN. ``index`` defaults to 0..n-1."""
+    probs = np.asarray(probs)
+    y = np.asarray(y).astype(np.int64)
     pred = probs.argmax(1)
-    frame = pd.DataFrame({
+    n = len(y)
+    return pd.DataFrame({
         "true": y,
         "pred": pred,
         "confidence": probs.max(1).astype(np.float64),
         "correct": (pred == y) & (y >= 0),
         "labelled": y >= 0,
-        **{u: predictions.get(split, method, u)[rows].astype(np.float64) for u in UNCERTAINTIES},
-        "ood_score": predictions.get(split, method, "ood_score")[rows].astype(np.float64),
-    }, index=pd.Index(rows, name="row"))
-    return frame
+        **{u: np.asarray(uncertainties[u], dtype=np.float64) for u in UNCERTAINTIES},
+        "ood_score": np.full(n, np.nan) if ood_score is None else np.asarray(ood_score, dtype=np.float64),
+    }, index=pd.Index(np.arange(n) if index is None else np.asarray(index, dtype=np.int64), name="row"))
 
 
 def error_list(frame: pd.DataFrame, kind: str, *, true: int | None = None, pred: int | None = None,
