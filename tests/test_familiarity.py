@@ -36,6 +36,23 @@ def test_knn_equals_brute_force_on_normalised_features(blobs, rng):
     assert np.allclose(KNN(k=3, normalise=False).fit(x).score(q), raw, atol=1e-4)
 
 
+def test_knn_few_rows_path_equals_scikit_learn(rng):
+    """A reading of a few rows skips scikit-learn (``KNN.FEW``): the same distances as its kneighbors, at the
+    size of the familiarity banks."""
+    from sklearn.neighbors import NearestNeighbors
+
+    bank = rng.random((3000, 256)).astype(np.float32)
+    q = np.vstack([rng.random((5, 256)), bank[:2]]).astype(np.float32)  # two sit on the bank
+    for normalise in (True, False):
+        knn = KNN(k=10, normalise=normalise).fit(bank)
+        assert len(q) <= KNN.FEW
+        prep = knn._prep(q)
+        want = NearestNeighbors(n_neighbors=10, algorithm="brute").fit(knn.bank_).kneighbors(prep)[0][:, -1]
+        np.testing.assert_allclose(knn.score(q), want, rtol=1e-5, atol=1e-4)
+        np.testing.assert_allclose(knn.score(q), np.concatenate([knn.score(np.vstack([q] * 3))[:len(q)]]),
+                                   rtol=1e-5, atol=1e-4)  # 21 rows: scikit-learn's path
+
+
 def test_knn_state_round_trip_and_errors(blobs):
     x, _ = blobs
     knn = KNN(k=5).fit(x)

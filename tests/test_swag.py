@@ -6,11 +6,12 @@ import copy
 import numpy as np
 import pytest
 import torch
-from torch.nn.utils import parameters_to_vector
+from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from uqcore.methods import make_methods
 from uqcore.methods.base import Parts
-from uqcore.methods.swag import SwagCollector, SwagConfig, SwagPosterior, fit_swag, mean_network, swag_probs
+from uqcore.methods.swag import (SwagCollector, SwagConfig, SwagPosterior, draw_weights, fit_swag, mean_network,
+                                 swag_probs, stacked_parameters)
 
 
 def test_collector_mean_is_the_average_of_the_collected_weights():
@@ -100,7 +101,24 @@ def test_swag_method_predicts_like_the_others(swag, mnist, tiny_model):
     # the draws are made once and kept: the same numbers as drawing them afresh for this input
     fresh = swag_probs(parts.swag, post, torch.as_tensor(mnist.test.x[:40]), 12, parts.seed).numpy()
     np.testing.assert_allclose(pred.member_probs, fresh, rtol=0, atol=1e-7)
+    loop = []  # the draws loaded into the network one at a time, as the SWAG paper's code does
+    work = copy.deepcopy(parts.swag).eval()
+    for w in draw_weights(post, 12, parts.seed):
+        vector_to_parameters(w, work.parameters())
+        with torch.no_grad():
+            loop.append(torch.softmax(work(torch.as_tensor(mnist.test.x[:40])), -1).numpy())
+    np.testing.assert_allclose(pred.member_probs, np.stack(loop), rtol=0, atol=1e-6)
     one = method.predict(mnist.test.x[5:6])  # one image at a time reads like the batch
     np.testing.assert_allclose(one.member_probs[:, 0], pred.member_probs[:, 5], atol=1e-6)
     assert "swag" not in make_methods(Parts(mlp=tiny_model, members=[tiny_model], evidential=tiny_model,
                                             temperature=1.0, laplace_cov=torch.eye(650), mahalanobis=None))
+
+
+def test_stacked_parameters_split_the_vector_like_vector_to_parameters(tiny_model):
+    weights = torch.stack([parameters_to_vector(tiny_model.parameters()) * k for k in (1.0, 2.0)])
+    stacked = stacked_parameters(tiny_model, weights)
+    for name, p in tiny_model.named_parameters():
+        torch.testing.assert_close(stacked[name][0], p.detach())
+        torch.testing.assert_close(stacked[name][1], 2 * p.detach())
+    with pytest.raises(ValueError, match="parameters"):
+        stacked_parameters(tiny_model, weights[:, :-1])
