@@ -122,6 +122,7 @@ def reference_seconds() -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--strokes-only", action="store_true", help="time Home and the strokes, skip the map and Errors")
     a = ap.parse_args()
     ref_before = reference_seconds()
     port = free_port()
@@ -154,7 +155,7 @@ def main() -> None:
                 rows.setdefault("later stroke -> cards", []).append(time.perf_counter() - up)
                 rows.setdefault("(the same, from pen down) ", []).append(time.perf_counter() - t0)
                 tab.close()
-            for _ in range(a.repeat):
+            for _ in range(0 if a.strokes_only else a.repeat):
                 t0 = time.perf_counter()
                 page.goto(f"{url}/embedding_map")
                 page.locator(".um[data-draws]").first.wait_for(timeout=60000)  # drawn once
@@ -185,7 +186,7 @@ def main() -> None:
                 page.mouse.up()
                 page.get_by_text("images selected").first.wait_for(timeout=60000)
                 rows.setdefault("map: selection -> images", []).append(time.perf_counter() - t0)
-            for _ in range(a.repeat):
+            for _ in range(0 if a.strokes_only else a.repeat):
                 page.goto(f"{url}/errors")
                 page.get_by_text("of the 10,000 test digits match").first.wait_for(timeout=60000)
                 settle(page)

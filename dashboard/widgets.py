@@ -150,7 +150,7 @@ def method_cards(methods: list, results: dict, *, quantile: float = 0.95, true_l
         if "meaning" in r:
             card["meaning_sentence"] = r["meaning"]["sentence"]
             card["lab_link"] = lab_link(method.name, r["meaning"]["bin"])
-        cards.append(card_html(card, tips, probability_bars_html(r["probs"], std, highlight=r["label"])))
+        cards.append(card_html(card, tips, probability_bars_html(r["probs"], std, highlight=r["label"], css=False)))
     st.html(cards_html(cards))
 
 

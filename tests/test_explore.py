@@ -409,11 +409,13 @@ def test_map_page_replaces_bad_state_with_defaults(bundle):
 
 
 def test_html_probability_bars_show_every_digit_with_its_value():
-    from uqcore.plots import probability_bars_html
+    from uqcore.plots import BARS_CSS, probability_bars_html
 
     p = np.array([0.02, 0.0, 0.0, 0.0, 0.9, 0.0, 0.0, 0.0, 0.0, 0.08])
     html = probability_bars_html(p, np.full(10, 0.05), highlight=4)
     assert html.count('title="digit ') == 10 and 'title="digit 4: 90.0%"' in html and 'title="digit 9: 8.0%"' in html
     assert ">90%<" in html and html.count("%<") == 1, "only the read digit is labelled"
-    assert html.count("background:#333") == 10, "a whisker on every bar when spreads are given"
-    assert "background:#333" not in probability_bars_html(p, None, highlight=4)
+    assert html.count('class="w"') == 10, "a whisker on every bar when spreads are given"
+    assert 'class="w"' not in probability_bars_html(p, None, highlight=4)
+    assert html.count('class="hi"') == 1 and html.index('class="hi"') > html.index('title="digit 4')
+    assert html.startswith(BARS_CSS) and not probability_bars_html(p, highlight=4, css=False).startswith("<style")

@@ -223,6 +223,7 @@ def test_method_card_html_escapes_and_says_right_wrong_and_flag():
     assert "✓ <b>right</b>" in calm and "Looks like a typical digit" in calm and "Whiskers" in calm
     both = cards_html([body, calm])
     assert both.count('class="uq-card"') == 2 and "grid-template-columns:repeat(3" in both
+    assert both.count(".uq-bars{") == 1  # the bars' style once for every card
 
 
 def test_active_learning_sentences():

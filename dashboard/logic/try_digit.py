@@ -106,7 +106,7 @@ def _plain(text: str) -> str:
 def _tip(text: str) -> str:
     from html import escape
 
-    return f'<span class="uq-tip" title="{escape(_plain(text))}" aria-label="{escape(_plain(text))}">?</span>'
+    return f'<span class="uq-tip" title="{escape(_plain(text))}">?</span>'  # the title is also its description
 
 
 def card_html(card: dict, tips: dict[str, str], bars: str) -> str:
@@ -144,5 +144,8 @@ def card_html(card: dict, tips: dict[str, str], bars: str) -> str:
 
 
 def cards_html(cards: list[str]) -> str:
-    """The cards in a grid of three columns (one column on a narrow screen), one HTML element."""
-    return f'{CARD_CSS}<div class="uq-cards">{"".join(cards)}</div>'
+    """The cards in a grid of three columns (one column on a narrow screen), one HTML element; the probability
+    bars' style (``uqcore.plots.BARS_CSS``) goes once for all cards, which draw theirs with ``css=False``."""
+    from uqcore.plots import BARS_CSS
+
+    return f'{CARD_CSS}{BARS_CSS}<div class="uq-cards">{"".join(cards)}</div>'
