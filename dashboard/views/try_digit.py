@@ -126,3 +126,4 @@ def workbench() -> None:
 if view["test"] >= 0 and (state["current_input"] or {}).get("test") != view["test"]:
     show(test_digit(bundle, view["test"], context=ctx))  # a link to a test digit
 workbench()
+widgets.card_styles()  # at the end, so it moves nothing: the browser's code for the cards, before a stroke
