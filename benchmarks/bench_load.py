@@ -6,7 +6,9 @@ One Chromium with N contexts. Each session cycles through four actions for ``--s
 digit on a link to a test digit (``?test=<n>``, so the input is known) and read the deep ensemble's answer;
 upload a PNG of a test digit (drawn 4x larger, dark on light, as a scan) on Try a digit and read the deep
 ensemble's answer; clear the drawing pad and draw one of ``SHAPES`` on it and read the deep ensemble's answer;
-open the calibration lab at a temperature (``?method=mlp&T=<t>``) and read the ECE. Every answer is compared
+open the calibration lab at a temperature (``?method=mlp&T=<t>``) and read the ECE; drag the lab's temperature
+slider with the mouse (30 moves at 60 a second) and, from the release, wait for the server's ECE at the
+temperature the slider shows (and the address to carry it). Every answer is compared
 with the single-session answer (computed here from the cached build, the upload through the same ``to_mnist``;
 each drawing by one session drawing it alone before the load starts), exception boxes are counted, and the table
 gives p50/p95 latency per action (link opened, file chosen or pen lifted -> answer shown), the server's own time
@@ -103,12 +105,21 @@ def expected_answers(digits, temps):
         data = scan_png(bundle.predictions.images("test", [i])[0])
         (UPLOADS / f"digit_{i}.png").write_bytes(data)
         scans[i] = int(bundle.methods["ensemble"].predict(to_mnist(data).x.reshape(1, 784)).probs[0].argmax())
+    LAB.update(logits=logits, y=y)  # the ECE at any temperature, for the dragged slider
     return ({i: int(probs[i].argmax()) for i in digits},
             {t: f"{lab_metrics(rescale(logits, t), y)['ece']:.2%}" for t in temps}, scans)
 
 
 ACTIONS = ("Try a digit (link to a test digit)", "Try a digit (upload a scan)", "Try a digit (draw on the pad)",
-           "Calibration lab at a temperature")
+           "Calibration lab at a temperature", "Calibration lab: drag the temperature, release -> server's ECE")
+LAB: dict = {}  # the mlp's test logits and labels (``expected_answers``)
+
+
+def lab_ece(t: float) -> str:
+    """The ECE the Calibration lab shows for the mlp at temperature ``t``, as the page formats it."""
+    from uqcore.analysis.calibration import lab_metrics, rescale
+
+    return f"{lab_metrics(rescale(LAB['logits'], t), LAB['y'])['ece']:.2%}"
 # Pen paths on the pad, as fractions of its width and height: a 1, a 7, a 4 and a 0-like loop.
 SHAPES = (((0.5, 0.15), (0.5, 0.85)),
           ((0.25, 0.2), (0.75, 0.2), (0.45, 0.85)),
@@ -164,7 +175,7 @@ async def session(browser, url, k, steps, digits, temps, want, out, first: int =
         try:
             await step(page, url, k, s, steps, digits, temps, want, out)
         except Exception as e:  # noqa: BLE001 - a step that does not finish counts as a failure, not a crash
-            out.append((ACTIONS[s % 4], float("nan"), False, None))
+            out.append((ACTIONS[s % 5], float("nan"), False, None))
             print(f"session {k} step {s}: {type(e).__name__}: {str(e).splitlines()[0][:120]}", file=sys.stderr)
         if await page.locator('[data-testid="stException"]').count():
             out.append(("exception box", 0.0, False, None))
@@ -205,11 +216,11 @@ async def read_cards(page, action, i, want, k, t0, out, before: str | None = Non
 
 async def step(page, url, k, s, steps, digits, temps, want, out):
     i = digits[(k * steps + s) % len(digits)]
-    if s % 4 == 0:
+    if s % 5 == 0:
         t0 = time.perf_counter()
         await page.goto(f"{url}/try_digit?test={i}")
         await read_cards(page, ACTIONS[0], i, want[0], k, t0, out)
-    elif s % 4 == 1:
+    elif s % 5 == 1:
         if "/try_digit" not in page.url:
             await page.goto(f"{url}/try_digit")
         await page.locator('input[type="file"]').first.wait_for(state="attached")
@@ -217,7 +228,7 @@ async def step(page, url, k, s, steps, digits, temps, want, out):
         t0 = time.perf_counter()
         await page.locator('input[type="file"]').first.set_input_files(str(UPLOADS / f"digit_{i}.png"))
         await read_cards(page, ACTIONS[1], i, want[2], k, t0, out, before=before)
-    elif s % 4 == 2:
+    elif s % 5 == 2:
         if "/try_digit" not in page.url:
             await page.goto(f"{url}/try_digit")
         j = (k + s) % len(SHAPES)
@@ -226,6 +237,8 @@ async def step(page, url, k, s, steps, digits, temps, want, out):
         await draw(page, SHAPES[j])
         t0 = time.perf_counter()  # from pen up
         await read_cards(page, ACTIONS[2], j, want[3], k, t0, out, before=before)
+    elif s % 5 == 4:
+        await drag_temperature(page, url, k, s, out)
     else:
         t = temps[(k + s) % len(temps)]
         t0 = time.perf_counter()
@@ -242,6 +255,54 @@ async def step(page, url, k, s, steps, digits, temps, want, out):
             print(f"session {k}: T={t}: want ECE {want[1][t]}, got {got}; {slider[:400]!r}", file=sys.stderr)
 
 
+def ece_metric(page):
+    """The Calibration lab's ECE figure, found by its label (elements can arrive out of order)."""
+    return page.locator('[data-testid="stMetric"]').filter(
+        has=page.locator('[data-testid="stMetricLabel"]', has_text=re.compile(r"^ECE$"))
+    ).locator('[data-testid="stMetricValue"]').first
+
+
+async def drag_temperature(page, url, k, s, out, limit: float = 120.0) -> None:
+    """Drag the lab's temperature slider (the live chart follows in the browser), release, and time the release
+    -> the server's ECE for the temperature the slider shows, with the address carrying that temperature."""
+    action = ACTIONS[4]
+    if "/calibration_lab" not in page.url:
+        await page.goto(f"{url}/calibration_lab?method=mlp")
+    slider = page.locator("input.t").first
+    await slider.wait_for()
+    await page.get_by_text("digits in this bin").first.wait_for()
+    await slider.scroll_into_view_if_needed()
+    b = await slider.bounding_box()
+    y, x0, x1 = b["y"] + b["height"] / 2, b["x"] + 8, b["x"] + b["width"] - 8
+    start, stop = ((0.2, 0.6), (0.7, 0.35), (0.45, 0.8), (0.85, 0.5))[(k + s) % 4]
+    before = await page.evaluate("location.href")
+    await page.mouse.move(x0 + (x1 - x0) * start, y)
+    await page.mouse.down()
+    for i in range(1, 31):
+        await page.mouse.move(x0 + (x1 - x0) * (start + (stop - start) * i / 30), y)
+        await asyncio.sleep(1 / 60)
+    await page.mouse.up()
+    t0 = time.perf_counter()
+    shown = float(await page.locator(".lt").first.get_attribute("data-temperature"))
+    if f"T={shown:g}&" in before + "&":  # the drag ended where the page already was: nothing to wait for
+        print(f"session {k}: the drag ended at the page's temperature T={shown:g}; not counted", file=sys.stderr)
+        return
+    want, metric = lab_ece(shown), ece_metric(page)
+    got = None
+    while time.perf_counter() - t0 < limit:
+        here = await page.evaluate("location.href") + "&"
+        if f"T={shown:g}&" in here:
+            got = (await metric.inner_text()).strip()
+            if got == want:
+                break
+        await asyncio.sleep(0.02)
+    dt = time.perf_counter() - t0
+    ok = got == want
+    out.append((action, dt if ok else float("nan"), ok, None))
+    if not ok:
+        print(f"session {k}: dragged to T={shown:g}: want ECE {want}, got {got}", file=sys.stderr)
+
+
 async def run(n: int, steps: int) -> None:
     from playwright.async_api import async_playwright
 
@@ -249,7 +310,7 @@ async def run(n: int, steps: int) -> None:
 
     digits, temps = list(range(0, 10000, 397)), [float(t) for t in temperature_grid()[5::10]]
     want = expected_answers(digits, temps)
-    warm_steps = 4
+    warm_steps = 5
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless",

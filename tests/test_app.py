@@ -107,6 +107,8 @@ def test_try_digit_starts_with_a_gentle_prompt(quick_app_env):
     assert any("Draw a digit first" in i.value for i in at.info)
     assert not at.error
     assert not method_cards(at)
+    # the cards' style sheet is on the page before any stroke (it makes the browser load st.html's code)
+    assert any(".uq-bars{" in h.proto.body and "uq-warm" in h.proto.body for h in at.get("html"))
 
 
 def test_random_test_digit_shows_every_card_and_a_verdict(quick_app_env):
