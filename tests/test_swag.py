@@ -114,6 +114,34 @@ def test_swag_method_predicts_like_the_others(swag, mnist, tiny_model):
                                             temperature=1.0, laplace_cov=torch.eye(650), mahalanobis=None))
 
 
+def test_swag_reads_the_same_in_many_threads_at_once(swag, mnist, tiny_model):
+    """Server sessions read at the same time: each thread gets the single-threaded answer (with torch.func.vmap,
+    8 threads x 200 readings raised "your tensor may have escaped from vmap" or returned other numbers)."""
+    import threading
+
+    post, _, _ = swag
+    net = mean_network(tiny_model, post)
+    stacked = stacked_parameters(net, draw_weights(post, 12, 0))
+    x = torch.as_tensor(mnist.test.x[:3])
+    want = swag_probs(net, post, x, 12, 0, stacked=stacked)
+    bad: list = []
+
+    def read():
+        for _ in range(60):
+            try:
+                if not torch.equal(swag_probs(net, post, x, 12, 0, stacked=stacked), want):
+                    bad.append("other numbers")
+            except RuntimeError as e:  # noqa: PERF203 - what a thread hit is the finding
+                bad.append(str(e)[:80])
+
+    threads = [threading.Thread(target=read) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert bad == []
+
+
 def test_stacked_parameters_split_the_vector_like_vector_to_parameters(tiny_model):
     weights = torch.stack([parameters_to_vector(tiny_model.parameters()) * k for k in (1.0, 2.0)])
     stacked = stacked_parameters(tiny_model, weights)

@@ -157,7 +157,7 @@ SWAG_BLOCK = 2048  # rows per batched pass of every draw (swag_probs)
 
 def stacked_parameters(net: torch.nn.Module, weights: torch.Tensor) -> dict[str, torch.Tensor]:
     """``weights`` (samples, n_params), laid out as ``parameters_to_vector(net.parameters())``, as one
-    (samples, *shape) tensor per named parameter of ``net``: what ``torch.func.functional_call`` reads."""
+    (samples, *shape) tensor per named parameter of ``net``: what ``swag_probs`` reads."""
     named = list(net.named_parameters())
     total = sum(p.numel() for _, p in named)
     if weights.ndim != 2 or weights.shape[1] != total:
@@ -169,22 +169,32 @@ def stacked_parameters(net: torch.nn.Module, weights: torch.Tensor) -> dict[str,
     return out
 
 
+def _stacked_forward(net: torch.nn.Module, stacked: dict[str, torch.Tensor], rows: torch.Tensor) -> torch.Tensor:
+    """(samples, n, C) softmax outputs of ``net``'s layers (``uqcore.methods.nets.MLP``: ReLU hidden layers, then
+    ``out``) with every draw's weights at once, as batched matrix products. Plain tensor operations, so it is safe
+    in any number of threads (``torch.func.vmap`` is not: two server sessions reading at once got each other's
+    levels and either raised "your tensor may have escaped from vmap" or returned wrong numbers)."""
+    h = rows
+    for i in range(len(net.hidden)):
+        w, b = stacked[f"hidden.{i}.weight"], stacked[f"hidden.{i}.bias"]
+        h = torch.relu(torch.matmul(h, w.transpose(1, 2)) + b[:, None, :])  # (n, i) or (S, n, i) -> (S, n, o)
+    z = torch.matmul(h, stacked["out.weight"].transpose(1, 2)) + stacked["out.bias"][:, None, :]
+    return torch.softmax(z, -1)
+
+
 def swag_probs(net: torch.nn.Module, posterior: SwagPosterior, x: torch.Tensor, samples: int,
                seed: int, *, weights: torch.Tensor | None = None,
                stacked: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
     """(samples, n, C) softmax outputs of networks drawn from ``posterior`` (a private generator seeded by
     ``seed``: the same input gets the same draws). ``weights``: those draws made already (``draw_weights``), so a
     caller that reads one image at a time does not draw 30 weight vectors per image; ``stacked``: the same as
-    ``stacked_parameters``. All draws run at once (``torch.func.vmap`` over the stacked weights: one image read
-    in ~2 ms instead of ~15 ms loading each draw into the network). ``net`` is not changed."""
+    ``stacked_parameters``. All draws run at once (batched matrix products over the stacked weights: one image
+    read in ~2 ms instead of ~15 ms loading each draw into the network). ``net`` is not changed."""
     if stacked is None:
         stacked = stacked_parameters(net, draw_weights(posterior, samples, seed) if weights is None else weights)
-    if net.training:  # a copy, so a network shared with other threads never changes mode
-        net = copy.deepcopy(net).eval()
-    run = torch.func.vmap(lambda params, rows: torch.softmax(torch.func.functional_call(net, params, (rows,)), -1),
-                          in_dims=(0, None))
     with torch.no_grad():  # in blocks of rows: 30 draws x 2,048 rows x 256 hidden units is ~60 MB
-        return torch.cat([run(stacked, x[i:i + SWAG_BLOCK]) for i in range(0, len(x), SWAG_BLOCK)], dim=1)
+        return torch.cat([_stacked_forward(net, stacked, x[i:i + SWAG_BLOCK]) for i in range(0, len(x), SWAG_BLOCK)],
+                         dim=1)
 
 
 @register
