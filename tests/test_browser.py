@@ -6,6 +6,7 @@ Run only this: ``python -m pytest -m browser``.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -41,15 +42,15 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(quick_app_env, tmp_path_factory):
-    """`streamlit run dashboard/app.py` on a free port, on the quick build (built first, from the CLI)."""
+    """`streamlit run dashboard/app.py` on a free port, on the quick build (built first, from the CLI); every other
+    setting from the repository's `.streamlit/config.toml`, as a user gets it."""
     env = dict(os.environ)
     subprocess.run([sys.executable, "-m", "uqcore", "--artifacts", str(quick_app_env), "train", "--quick"],
                    cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
     port = free_port()
     log = open(tmp_path_factory.mktemp("server") / "server.log", "w+")
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless", "true",
-                             "--server.address", "127.0.0.1", "--server.port", str(port),
-                             "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=log,
+                             "--server.port", str(port)], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT)
     try:
         for _ in range(240):
@@ -296,3 +297,53 @@ def test_draw_a_4_or_9_and_read_ambiguous(server, page):
 
     assert re.search(r"Ambiguous between \d and \d", text), text
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def listening(port: int) -> set[str]:
+    """The local addresses a socket on ``port`` listens on, from the kernel's tables (/proc/net/tcp, tcp6)."""
+    out = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            addr, hexport = local.split(":")
+            if state == "0A" and int(hexport, 16) == port:  # 0A: LISTEN
+                out.add(addr)
+    return out
+
+
+def test_the_server_listens_on_this_machine_only(server):
+    """Started without --server.address, as the README says: the repo's config keeps it on the loopback."""
+    port = int(server.rsplit(":", 1)[1])
+    assert listening(port) == {"0100007F"}, listening(port)  # 127.0.0.1 only: not 0.0.0.0 nor ::
+
+
+def test_an_upload_over_the_limit_is_refused_in_plain_words(server, page):
+    """A 21 MB file (the limit is 20 MB): Streamlit's message under the uploader, no exception box, and the page
+    still answers a picture under the limit."""
+    page.goto(f"{server}/try_digit")
+    wait_idle(page)
+    upload = page.locator('input[type="file"]').first
+    upload.wait_for(state="attached", timeout=30000)
+    upload.set_input_files({"name": "huge.png", "mimeType": "image/png", "buffer": b"\x89PNG" + bytes(21 * 2**20)})
+    refusal = page.get_by_text(re.compile(r"File must be 20(\.0)? ?MB or smaller"))
+    refusal.first.wait_for(timeout=20000)
+    wait_idle(page)
+    assert no_exception(page)
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    before = page.locator(".uq-cards").first.inner_html() if page.locator(".uq-cards").count() else ""
+    one = np.zeros((28, 28), np.uint8)
+    one[4:24, 13:16] = 255  # a "1": white on black, as MNIST
+    small = io.BytesIO()
+    Image.fromarray(one).save(small, format="PNG")
+    upload.set_input_files({"name": "one.png", "mimeType": "image/png", "buffer": small.getvalue()})
+    end = time.time() + 60
+    while time.time() < end and not (page.locator(".uq-cards").count()
+                                     and page.locator(".uq-cards").first.inner_html() != before):
+        time.sleep(0.2)
+    wait_idle(page)
+    assert page.locator(".uq-cards").count() and page.locator(".uq-cards").first.inner_html() != before
+    assert no_exception(page)
