@@ -19,7 +19,8 @@ print(json.dumps({k: config.get_option(k) for k in keys}))
 
 def test_the_effective_config_is_the_safe_one():
     """Read by Streamlit itself in a fresh process started in the repo root, as `streamlit run` would."""
-    out = subprocess.run([sys.executable, "-c", READ], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run([sys.executable, "-c", READ], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         check=True)
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got == {"server.address": "127.0.0.1",  # this machine only
                    "server.maxUploadSize": 20,  # MB
