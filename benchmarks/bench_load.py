@@ -50,28 +50,39 @@ LIMIT_MS = 120_000
 TICK = 100.0  # clock ticks per second of /proc/<pid>/stat (os.sysconf("SC_CLK_TCK") on Linux)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of one process so far."""
+def cpu_seconds(pid: int, children: bool = False) -> float:
+    """User + system CPU seconds of one process so far (``children``: plus those of its children that ended and
+    were reaped: Chromium's renderers come and go with navigations)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+    return sum(int(f) for f in fields[11:15 if children else 13]) / TICK
+
+
+def system_idle() -> tuple[int, int]:
+    """(idle + iowait ticks, all ticks) of every core so far (/proc/stat)."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return ticks[3] + ticks[4], sum(ticks)
 
 
 def chromium_cpu() -> dict[int, float]:
-    """CPU seconds so far of every running Chromium process (the browser and its renderers), by pid."""
+    """CPU seconds so far of every running Chromium process (the browser and its renderers), by pid, each with
+    its reaped children's (so a renderer that ended still counts, once, in its parent's)."""
     out = {}
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
                 if "chromium" in (proc / "cmdline").read_bytes().split(b"\0")[0].decode(errors="ignore"):
-                    out[int(proc.name)] = cpu_seconds(int(proc.name))
+                    out[int(proc.name)] = cpu_seconds(int(proc.name), children=True)
             except (OSError, IndexError, ValueError):
                 continue
     return out
 
 
 def chromium_cpu_since(before: dict[int, float]) -> float:
-    """CPU seconds Chromium spent since ``before`` (processes that ended in between are not counted)."""
-    return sum(t - before.get(pid, 0.0) for pid, t in chromium_cpu().items())
+    """CPU seconds Chromium spent since ``before``: a renderer that ended in between left its time in its parent's
+    children's time, so the sums before and after compare."""
+    return sum(chromium_cpu().values()) - sum(before.values())
+
+
 UPLOADS = Path("/tmp/uqcore_bench_load")
 
 
@@ -336,12 +347,14 @@ async def run(n: int, steps: int) -> None:
             await asyncio.gather(*(session(browser, url, k, warm_steps, digits, temps, want, warm_out)
                                    for k in range(n)))
             warmed = rss_mb(server.pid)
-            cpu0, browser0 = cpu_seconds(server.pid), chromium_cpu()
+            cpu0, browser0, idle0 = cpu_seconds(server.pid), chromium_cpu(), system_idle()
             t0 = time.perf_counter()
             await asyncio.gather(*(session(browser, url, k, steps, digits, temps, want, out, first=warm_steps)
                                    for k in range(n)))
             wall = time.perf_counter() - t0
             server_cpu, browser_cpu = cpu_seconds(server.pid) - cpu0, chromium_cpu_since(browser0)
+            idle1 = system_idle()
+            idle = (idle1[0] - idle0[0]) / max(1, idle1[1] - idle0[1])
             after = rss_mb(server.pid)
             await browser.close()
     finally:
@@ -355,7 +368,7 @@ async def run(n: int, steps: int) -> None:
     n_actions = sum(1 for r in out if r[0] != "exception box")
     print(f"CPU in the measured phase ({wall:.0f} s x 2 cores = {2 * wall:.0f} core-seconds): server "
           f"{server_cpu:.0f} s ({server_cpu / n_actions:.2f} s per action), Chromium's {n} tabs {browser_cpu:.0f} s "
-          f"({browser_cpu / n_actions:.2f} s per action)\n")
+          f"({browser_cpu / n_actions:.2f} s per action); the cores idle {idle:.0%} of the time\n")
     print("| action | n | right answers | p50 s | p95 s | server s (p50) |\n|---|---|---|---|---|---|")
     for action in dict.fromkeys(a for a, *_ in out):
         rows = [r for r in out if r[0] == action]

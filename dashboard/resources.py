@@ -330,17 +330,23 @@ def row_images(method: str):
 
 @st.cache_data(show_spinner="Measuring your predictions…", max_entries=4)
 def external_summary(_ext, digest: str) -> dict:
-    """Compare's view of a file, on all its rows: "metrics" (``calibration_report`` and AURC) and "curve" (the
-    risk-coverage curve by total uncertainty, as ``risk_curves`` gives per method)."""
+    """Compare's view of a file, on all its rows: "metrics" (``calibration_report`` and AURC), "curve" (the
+    risk-coverage curve by total uncertainty, as ``risk_curves`` gives per method) and "split" (aleatoric and
+    epistemic per row; without member probabilities, the total and zeros)."""
     from uqcore.evaluate import external_uncertainties
     from uqcore.metrics.calibration import calibration_report
     from uqcore.metrics.selective import aurc, risk_coverage
 
-    total = external_uncertainties(_ext)["total"]
+    import numpy as np
+
+    unc = external_uncertainties(_ext)
+    total = unc["total"]
     correct = _ext.probs.argmax(1) == _ext.y
     rc = risk_coverage(total, correct)
     return {"metrics": {**calibration_report(_ext.probs, _ext.y), "aurc": float(aurc(total, correct))},
-            "curve": {"coverage": rc.coverage, "risk": rc.risk, "total": total, "correct": correct}}
+            "curve": {"coverage": rc.coverage, "risk": rc.risk, "total": total, "correct": correct},
+            "split": {"aleatoric": unc.get("aleatoric", total),
+                      "epistemic": unc.get("epistemic", np.zeros_like(total))}}
 
 
 # ----------------------------------------------------------------------------- embedding map, errors

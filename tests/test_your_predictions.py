@@ -132,6 +132,14 @@ def test_the_file_is_offered_in_the_lab_compare_and_errors(model_file, quick_bun
     [table] = [d.value for d in at.dataframe if "Your predictions" in d.value.index]
     correct = ext.probs.argmax(1) == ext.y
     assert table.loc["Your predictions", "Accuracy"] == f"{correct.mean() * 100:.2f}%"  # all rows
+    assert "Your predictions (on its own rows)" in at.selectbox(key="cmp_method").options  # the split offers it too
+    at.selectbox(key="cmp_method").set_value(key).run()
+    assert not at.exception, at.exception
+    from uqcore.metrics.uncertainty import decompose, spearman
+
+    d = decompose(ext.member_probs)
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Spearman rank correlation (all rows of your file)"] == f"{spearman(d.aleatoric, d.epistemic):.3f}"
 
 
 def test_a_file_without_images_or_members_in_the_lab_and_errors(tmp_path, quick_bundle):
@@ -155,6 +163,10 @@ def test_a_file_without_images_or_members_in_the_lab_and_errors(tmp_path, quick_
     at.selectbox(key="err_unc").set_value("epistemic").run()
     assert not at.exception, at.exception
     assert any("has no `member_probs`" in i.value for i in at.info)
+    at.switch_page("views/compare.py").run()
+    at.selectbox(key="cmp_method").set_value(key).run()
+    assert not at.exception, at.exception
+    assert any("Your file has no member probabilities" in i.value for i in at.info)  # epistemic is zero throughout
 
 
 def test_frame_of_arrays_reads_like_a_method():

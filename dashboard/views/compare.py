@@ -24,11 +24,13 @@ titles = {name: m.title for name, m in methods.items()}
 fp = bundle.file_path
 fp_summary = result["file_path"]
 hist_scores = {"familiarity": "Familiarity (decides the headline)", **titles}
+found = resources.yours()  # an analyst's file, loaded on Your predictions: also offered for the uncertainty split
+split_options = [*methods, *([] if found is None else [found[0]])]
 view = widgets.PageView("compare", "cmp", (
     urlview.choice("score", hist_scores, "familiarity"), urlview.choice("images", VIEWS, "png"),
     urlview.subset("sets", sorted({f for v in VIEWS for f in ood_families(fp, v)}), ["letters", "objects", "doodles"]),
     urlview.number("coverage", 0.95, 0.5, 1.0, digits=2),
-    urlview.choice("method", methods, DEFAULT_METHOD if DEFAULT_METHOD in methods else next(iter(methods))),
+    urlview.choice("method", split_options, DEFAULT_METHOD if DEFAULT_METHOD in methods else next(iter(methods))),
     urlview.choice("conformal", SCORE_TITLES, "raps", what="set score")))
 st.write(f"Every number below is computed on the {result['n_test']:,} MNIST test digits, which no method saw "
          "during training. " + STAR_NOTE)
@@ -39,7 +41,7 @@ for part in ("test", "ood"):
     widgets.html_table(metrics_table(result, titles, part), font_size=TABLE_FONT)
 for line in column_notes({titles[n]: methods[n].ood_score_name.replace("_", " ") for n in methods}):
     st.caption(line)
-if (found := resources.yours()) is not None:  # an analyst's file, loaded on Your predictions
+if found is not None:
     mine, ext = found
     yours = resources.external_summary(ext, ext.digest)
     st.markdown(f"**Your predictions** ({ext.source}), on all {ext.n:,} of its rows: other rows than the test "
@@ -120,24 +122,31 @@ st.caption("At α = 0.05 with RAPS (the sets readers see). The promise holds onl
 
 # ------------------------------------------------------------------ aleatoric vs epistemic
 st.subheader("Is the uncertainty split clean?")
-choice = st.selectbox("Method", list(methods), format_func=titles.get, **view.widget("method"),
+choice = st.selectbox("Method", split_options, format_func=titles.get, **view.widget("method"),
                       help="Which method's uncertainty split to plot.")
 params = view.publish()
-pred = bundle.predictions
-ale, epi = pred.get("test", choice, "aleatoric"), pred.get("test", choice, "epistemic")
-correct = curves[choice]["correct"]
+if found is not None and choice == mine:  # the file's own rows; epistemic only from its member probabilities
+    ale, epi, correct = yours["split"]["aleatoric"], yours["split"]["epistemic"], yours["curve"]["correct"]
+    rows_are = "rows of your file"
+else:
+    pred = bundle.predictions
+    ale, epi = pred.get("test", choice, "aleatoric"), pred.get("test", choice, "epistemic")
+    correct = curves[choice]["correct"]
+    rows_are = "test images"
 rho = spearman(ale, epi)
 idx = np.sort(np.random.default_rng(0).choice(len(ale), size=min(2000, len(ale)), replace=False))
 st.plotly_chart(uncertainty_scatter(ale[idx], epi[idx], correct[idx]), width="stretch")
 if np.isnan(rho):
-    st.info(f"{titles[choice]} has a single prediction per image, so its epistemic part is always zero: it cannot "
-            "tell an unclear image from an unfamiliar one.")
+    st.info(("Your file has no member probabilities (`member_probs`)" if rows_are != "test images" else
+             f"{titles[choice]} has a single prediction per image") + ", so its epistemic part is always zero: it "
+            "cannot tell an unclear image from an unfamiliar one.")
 else:
-    st.metric("Spearman rank correlation (all test images)", f"{rho:.3f}",
+    st.metric(f"Spearman rank correlation (all {rows_are})", f"{rho:.3f}",
               help="1 = the two parts rise and fall together; 0 = unrelated.")
     together = ("Here the two parts rise and fall together: images the model finds unclear are mostly the ones "
                 "it is unfamiliar with." if rho >= 0.5 else "Here the two parts are only loosely related.")
     st.write(together + " Mucsányi et al. (2024) found that across many methods the aleatoric and epistemic "
              "estimates are often highly correlated, so read the split as a hint, not a clean separation.")
-st.caption(f"{len(idx):,} of {len(ale):,} test images shown (a fixed random sample); wrong readings are orange crosses.")
+st.caption(f"{len(idx):,} of {len(ale):,} {rows_are} shown (a fixed random sample); wrong readings are orange "
+           "crosses.")
 view.share(params)
