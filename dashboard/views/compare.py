@@ -126,13 +126,10 @@ choice = st.selectbox("Method", split_options, format_func=titles.get, **view.wi
                       help="Which method's uncertainty split to plot.")
 params = view.publish()
 if found is not None and choice == mine:  # the file's own rows; epistemic only from its member probabilities
-    ale, epi, correct = yours["split"]["aleatoric"], yours["split"]["epistemic"], yours["curve"]["correct"]
-    rows_are = "rows of your file"
+    ale, epi, correct, rows_are = *yours["split"].values(), yours["curve"]["correct"], "rows of your file"
 else:
-    pred = bundle.predictions
-    ale, epi = pred.get("test", choice, "aleatoric"), pred.get("test", choice, "epistemic")
-    correct = curves[choice]["correct"]
-    rows_are = "test images"
+    ale, epi = (bundle.predictions.get("test", choice, k) for k in ("aleatoric", "epistemic"))
+    correct, rows_are = curves[choice]["correct"], "test images"
 rho = spearman(ale, epi)
 idx = np.sort(np.random.default_rng(0).choice(len(ale), size=min(2000, len(ale)), replace=False))
 st.plotly_chart(uncertainty_scatter(ale[idx], epi[idx], correct[idx]), width="stretch")
