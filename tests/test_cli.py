@@ -147,3 +147,45 @@ def test_predict_blank_paper_photo_is_no_digit_found(quick_artifacts, tmp_path):
 def test_unknown_command_exits_with_usage(tmp_path):
     r = run_cli("fly", artifacts=tmp_path)
     assert r.returncode == 2 and "invalid choice" in r.stderr
+
+
+FULL_DISK = """
+import errno, os, sys
+def full(fd):
+    raise OSError(errno.ENOSPC, "No space left on device")
+os.fsync = full  # every artifact write now fails as on a full disk (the data reaches the disk at fsync)
+from uqcore.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_full_disk_mid_build_then_freed_space_completes_like_an_intact_build(quick_artifacts, tmp_path):
+    """The disk is full when the last stage (the map) is written: one sentence, exit code 2, no traceback, the
+    finished artifacts kept and no partial file; with space again `train` completes, with the same artifacts as
+    the intact build and the same arrays in the rebuilt one (so `evaluate` reads the same)."""
+    import shutil
+
+    from uqcore.store import Store
+
+    folder, _ = quick_artifacts
+    work = tmp_path / "artifacts"
+    shutil.copytree(folder, work)
+    [gone] = [p.name for p in work.glob("embedding-*.json")]
+    for p in work.glob("embedding-*"):
+        p.unlink()
+    kept = sorted(p.name for p in work.iterdir())
+    env = {**os.environ, "UQCORE_ARTIFACTS": str(work), "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, "-c", FULL_DISK, "train", "--quick"], capture_output=True, text=True, env=env,
+                       cwd=ROOT, timeout=600)
+    assert r.returncode == 2, r.stderr
+    assert "is full" in r.stderr and "Traceback" not in r.stderr
+    assert sorted(p.name for p in work.iterdir()) == kept, "the finished artifacts stay, nothing partial is added"
+    again = run_cli("train", "--quick", artifacts=work)
+    assert again.returncode == 0, again.stderr
+    assert sorted(p.name for p in work.iterdir()) == sorted(p.name for p in folder.iterdir())
+    key = gone.removesuffix(".json")
+    rebuilt, _ = Store(work).load_arrays(key)
+    original, _ = Store(folder).load_arrays(key)
+    assert rebuilt.keys() == original.keys()
+    for name in original:
+        np.testing.assert_array_equal(rebuilt[name], original[name])
