@@ -189,3 +189,42 @@ def test_a_full_disk_mid_build_then_freed_space_completes_like_an_intact_build(q
     assert rebuilt.keys() == original.keys()
     for name in original:
         np.testing.assert_array_equal(rebuilt[name], original[name])
+
+
+MEASURED_PREDICT = """
+import resource, sys
+from uqcore.cli import main
+code = main(sys.argv[1:])
+print(f"maxrss_kb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def test_predict_refuses_a_3_gb_file_without_reading_it(quick_artifacts, tmp_path, mnist):
+    """A 3 GB "photo" (a sparse file: no disk used) beside a good one: one error line for it, the good one answered,
+    and the process's peak memory no higher than answering the good one alone (reading it whole took 3.6 GB)."""
+    import json
+    import re
+
+    from PIL import Image
+
+    folder, _ = quick_artifacts
+    good = tmp_path / "seven.png"
+    Image.fromarray((255 - mnist.test.x[0].reshape(28, 28) * 255).astype("uint8")).resize((200, 200)).save(good)
+    huge = tmp_path / "huge.png"
+    with open(huge, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n")
+        f.truncate(3 * 2**30)
+    env = {**os.environ, "UQCORE_ARTIFACTS": str(folder), "PYTHONPATH": str(ROOT)}
+
+    def predict(*paths):
+        r = subprocess.run([sys.executable, "-c", MEASURED_PREDICT, "predict", *map(str, paths), "--quick", "--json"],
+                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+        assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+        return json.loads(r.stdout), int(re.search(r"maxrss_kb=(\d+)", r.stderr).group(1)) / 1024
+
+    alone, peak_alone = predict(good)
+    both, peak_both = predict(good, huge)
+    assert [x["path"] for x in both["results"]] == [str(good)]
+    assert "MB; the limit" in {e["path"]: e["error"] for e in both["errors"]}[str(huge)]
+    assert peak_both < peak_alone + 100, f"peak memory {peak_both:.0f} MB with the 3 GB file, {peak_alone:.0f} without"
