@@ -192,7 +192,8 @@ def test_the_cli_turns_an_unwritable_folder_into_one_sentence(tmp_path, monkeypa
 
 
 def test_tensors_that_do_not_fit_the_model_are_rebuilt(tmp_path):
-    """A checksum-valid payload holding other tensors is 'does not fit', and the stage trains again."""
+    """A checksum-valid payload holding other tensors, or valid tensors whose metadata lost a key the stage
+    reads, is 'does not fit', and the stage trains again."""
     from uqcore.build import BuildConfig, mlp_stage, stage_keys
 
     messages = []
@@ -202,6 +203,14 @@ def test_tensors_that_do_not_fit_the_model_are_rebuilt(tmp_path):
     store.save_tensors(key, {"w": torch.zeros(2)}, {"test_accuracy": 0.5})
     model, meta = mlp_stage(store, key, config.mlp, force=False, progress=lambda *a: None)
     assert any("does not fit" in m for m in messages) and meta["test_accuracy"] > 0.5
+    # the right tensors, but metadata with a renamed key (checksum still valid): rebuilt too, never a KeyError
+    path = tmp_path / f"{key}.json"
+    record = json.loads(path.read_text())
+    record["test_acc"] = record.pop("test_accuracy")
+    path.write_text(json.dumps(record))
+    messages.clear()
+    _, meta = mlp_stage(store, key, config.mlp, force=False, progress=lambda *a: None)
+    assert any("rebuilding" in m for m in messages) and meta["test_accuracy"] > 0.5
 
 
 def test_a_partial_rebuild_says_which_stages_rerun_and_about_how_long(tmp_path):
