@@ -8,7 +8,9 @@ uncertainty (nats) and its OOD score (higher = more out-of-distribution).
 
 Methods are built from trained parts (``Parts``) and never mutate them: MC dropout draws explicit
 masks from a private generator instead of switching a shared model into training mode, so one
-method object can serve many threads at once.
+method object can serve many threads at once. For the same reason no method uses ``torch.func`` transforms
+(``vmap``): their levels are shared between threads, and two readings at once raised or returned wrong numbers
+(SWAG reads its draws as batched matrix products instead; ``tests/test_swag.py`` reads in six threads).
 """
 from __future__ import annotations
 
