@@ -52,3 +52,17 @@ def test_pages_only_compose():
     for path in _py("dashboard/views"):
         n = len(path.read_text().splitlines())
         assert n <= 150, f"{path.name} has {n} lines"
+
+
+def test_no_torch_func_transforms_where_server_threads_read():
+    """Every method serves all server sessions' threads at once; torch.func's transforms (vmap, grad, ...) keep
+    their levels across threads (two readings at once raised 'your tensor may have escaped from vmap' or gave
+    other numbers), so neither uqcore nor the dashboard imports torch.func at all."""
+    found = []
+    for path in [*(ROOT / "uqcore").rglob("*.py"), *(ROOT / "dashboard").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            name = (ast.unparse(node) if isinstance(node, ast.Attribute | ast.Name) else
+                    f"from {node.module} import" if isinstance(node, ast.ImportFrom) and node.module else "")
+            if re.match(r"(torch\.func\b|functorch\b|torch\.vmap\b|from (torch\.func|functorch))", name):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {name}")
+    assert not found, found
