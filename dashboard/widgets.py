@@ -286,12 +286,17 @@ class PageView:
 
     def share(self, params: dict[str, str] | None = None) -> None:
         """A "copy link to this view" control: the page's full address with its view."""
+        from dashboard.resources import YOURS
+
         params = self.publish() if params is None else params
+        own = {k for k, v in params.items() if str(v).startswith(YOURS)}  # a loaded file: no one else has it
+        params = {k: v for k, v in params.items() if k not in own}
         base = str(getattr(st.context, "url", None) or self.page).split("?")[0]
         link = f"{base}?{urlencode(params)}" if params else base
         text, button = st.columns([5, 1], vertical_alignment="center")
         text.caption(f":material/link: **Share this view:** `{link}` (anyone opening it sees this page with the "
-                     "same choices).")
+                     "same choices" + ("; your predictions file stays on this computer, so the link shows the "
+                                       "default model instead)." if own else ")."))
         with button.popover("Copy link", icon=":material/content_copy:", width="stretch"):
             st.code(link, language=None, wrap_lines=True)  # its corner button copies the link
 

@@ -140,6 +140,8 @@ def test_the_file_is_offered_in_the_lab_compare_and_errors(model_file, quick_bun
     d = decompose(ext.member_probs)
     shown = {m.label: m.value for m in at.metric}
     assert shown["Spearman rank correlation (all rows of your file)"] == f"{spearman(d.aleatoric, d.epistemic):.3f}"
+    [share] = [c.value for c in at.caption if "Share this view" in c.value]
+    assert "yours" not in share and "your predictions file stays on this computer" in share  # no key in the link
 
 
 def test_a_file_without_images_or_members_in_the_lab_and_errors(tmp_path, quick_bundle):
