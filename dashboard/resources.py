@@ -333,11 +333,11 @@ def external_summary(_ext, digest: str) -> dict:
     """Compare's view of a file, on all its rows: "metrics" (``calibration_report`` and AURC), "curve" (the
     risk-coverage curve by total uncertainty, as ``risk_curves`` gives per method) and "split" (aleatoric and
     epistemic per row; without member probabilities, the total and zeros)."""
+    import numpy as np
+
     from uqcore.evaluate import external_uncertainties
     from uqcore.metrics.calibration import calibration_report
     from uqcore.metrics.selective import aurc, risk_coverage
-
-    import numpy as np
 
     unc = external_uncertainties(_ext)
     total = unc["total"]

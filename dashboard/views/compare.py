@@ -125,16 +125,16 @@ st.subheader("Is the uncertainty split clean?")
 choice = st.selectbox("Method", split_options, format_func=titles.get, **view.widget("method"),
                       help="Which method's uncertainty split to plot.")
 params = view.publish()
-if found is not None and choice == mine:  # the file's own rows; epistemic only from its member probabilities
-    ale, epi, correct, rows_are = *yours["split"].values(), yours["curve"]["correct"], "rows of your file"
-else:
-    ale, epi = (bundle.predictions.get("test", choice, k) for k in ("aleatoric", "epistemic"))
-    correct, rows_are = curves[choice]["correct"], "test images"
+is_file = found is not None and choice == mine  # the file's own rows; epistemic only from its member probabilities
+parts = ("aleatoric", "epistemic")
+split = yours["split"] if is_file else {k: bundle.predictions.get("test", choice, k) for k in parts}
+ale, epi, correct = split["aleatoric"], split["epistemic"], curves[choice]["correct"]
+rows_are = "rows of your file" if is_file else "test images"
 rho = spearman(ale, epi)
 idx = np.sort(np.random.default_rng(0).choice(len(ale), size=min(2000, len(ale)), replace=False))
 st.plotly_chart(uncertainty_scatter(ale[idx], epi[idx], correct[idx]), width="stretch")
 if np.isnan(rho):
-    st.info(("Your file has no member probabilities (`member_probs`)" if rows_are != "test images" else
+    st.info(("Your file has no member probabilities (`member_probs`)" if is_file else
              f"{titles[choice]} has a single prediction per image") + ", so its epistemic part is always zero: it "
             "cannot tell an unclear image from an unfamiliar one.")
 else:
