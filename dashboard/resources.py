@@ -262,7 +262,7 @@ def external_fixed(_ext, digest: str) -> dict:
     return {**fixed, "curve_figure": risk_coverage_curves({"your model": (rc.coverage, rc.risk)}, marker=0.95)}
 
 
-@st.cache_data(show_spinner="Fitting five calibrators and three kinds of prediction sets on half the rows…",
+@st.cache_data(show_spinner="Fitting seven calibrators and three kinds of prediction sets on half the rows…",
                max_entries=4)
 def external_report(_ext, digest: str) -> dict:
     """``uqcore.evaluate.evaluate_external`` of ``_ext`` (the CLI's ``evaluate --predictions`` JSON)."""
@@ -518,7 +518,9 @@ def calibrator_table(method: str):
     a = calibration_arrays(method)
     r = compare(a["val_logits"], a["val_y"], a["test_logits"], a["test_y"])
     return pd.DataFrame({CALIBRATOR_TITLES[k]: {"ECE": f"{v['ece']:.2%}", "NLL": f"{v['nll']:.4f}",
-                                                "accuracy": f"{v['accuracy']:.2%}"} for k, v in r.items()}).T
+                                                "accuracy": f"{v['accuracy']:.2%}",
+                                                "raw mixed in": f"{v['raw_share']:.0%}" if "raw_share" in v else ""}
+                         for k, v in r.items()}).T
 
 
 # ----------------------------------------------------------------------------- shift lab

@@ -114,7 +114,8 @@ def test_every_calibrator_helps_an_overconfident_model(rng):
     assert set(r) == set(CALIBRATORS) == set(CALIBRATOR_TITLES)
     assert CALIBRATOR_TITLES["none"] == "Uncalibrated"
     for key, m in r.items():
-        assert set(m) == {"ece", "nll", "accuracy", "brier"} and all(np.isfinite(v) for v in m.values()), key
+        extra = {"raw_share"} if key.endswith("_mixed") else set()
+        assert set(m) == {"ece", "nll", "accuracy", "brier"} | extra and all(np.isfinite(v) for v in m.values()), key
         if key != "none":
             assert m["nll"] <= r["none"]["nll"], key
             assert m["ece"] < r["none"]["ece"] / 2, key
@@ -182,3 +183,42 @@ def test_pseudo_counts_keep_every_probability_above_zero():
     raw = iso.predict_raw(p)
     assert raw.min() >= 1 / 6 - 1e-12 and raw.max() <= 5 / 6 + 1e-12
     assert (iso.predict_proba(p) > 0).all()
+
+
+@pytest.mark.parametrize("key, base", [("histogram_mixed", HistogramBinning), ("isotonic_mixed", IsotonicCalibrator)])
+def test_mixed_with_raw_is_the_stated_mixture_of_its_base_refitted_on_every_row(key, base, rng):
+    z, y = _sample(rng, 3000, 4)
+    z = 2 * z
+    m = CALIBRATORS[key]().fit(z[:2000], y[:2000])
+    assert 0.0 <= m.raw_share_ <= 1.0 and np.isclose(m.raw_share_ * 20, round(m.raw_share_ * 20))  # on the grid
+    pure = base().fit(z[:2000], y[:2000]).predict_proba(z[2000:])
+    raw = softmax(z[2000:])
+    np.testing.assert_allclose(m.predict_proba(z[2000:]), (1 - m.raw_share_) * pure + m.raw_share_ * raw, atol=1e-12)
+    np.testing.assert_allclose(m.predict_proba(z[2000:]).sum(1), 1.0, atol=1e-12)
+    same = CALIBRATORS[key]().fit(z[:2000], y[:2000])
+    assert same.raw_share_ == m.raw_share_  # seeded folds
+
+
+@pytest.mark.parametrize("base", [HistogramBinning, IsotonicCalibrator])
+def test_mixing_goes_back_to_raw_where_the_calibrator_hurts_and_away_from_it_where_it_helps(base, rng):
+    from uqcore.metrics.calibrators import MixedWithRaw
+
+    z, y = _sample(rng, 6000, 10, spread=4.0)  # a calibrated, confident model: binning can only lose
+    fit, test = slice(0, 1000), slice(1000, None)
+    m = MixedWithRaw(base).fit(z[fit], y[fit])
+    pure = base().fit(z[fit], y[fit]).predict_proba(z[test])
+    assert m.raw_share_ >= 0.5
+    assert nll(m.predict_proba(z[test]), y[test]) < nll(pure, y[test])
+    assert nll(m.predict_proba(z[test]), y[test]) <= nll(softmax(z[test]), y[test]) + 0.01
+    over = MixedWithRaw(base).fit(4 * z[fit], y[fit])  # the same model made overconfident: calibrate it
+    assert over.raw_share_ <= 0.5
+    assert nll(over.predict_proba(4 * z[test]), y[test]) < nll(softmax(4 * z[test]), y[test])
+
+
+def test_mixed_with_raw_refuses_what_it_cannot_mix():
+    from uqcore.metrics.calibrators import MixedWithRaw
+
+    with pytest.raises(ValueError, match="base must be"):
+        MixedWithRaw(TemperatureCalibrator)
+    with pytest.raises(ValueError, match="folds must be at least 2"):
+        MixedWithRaw(HistogramBinning, folds=1)

@@ -39,6 +39,11 @@ def temperature_grid(n: int = 61) -> np.ndarray:
 
 ROWS = {False: "test digits", True: "scored rows (half of your file)"}  # what the lab measures on, by "is it a file"
 FIT = {False: "separate validation digits", True: "other half of your file's rows"}  # what its best T is fitted on
+CALIBRATORS_NOTE = ("Temperature scaling divides all logits by one number; vector scaling fits a scale and a shift "
+                    "per digit; histogram binning and isotonic regression replace each probability by the share of "
+                    "right answers near it (one digit at a time). Their \"mixed with raw\" rows blend that back with "
+                    "the uncalibrated probabilities, as much as cross-validation on the fitting rows says (\"raw "
+                    "mixed in\"). Lower is better for ECE and NLL.")
 BEST_ON = {False: "validation", True: "the other half"}  # the live diagram's "best on ..." label
 LAB_DEFAULT = "overconfident"  # the teaching network: the one with something to fix
 

@@ -7,8 +7,9 @@ import streamlit as st
 
 from dashboard import resources, widgets
 from dashboard.live import live_reliability
-from dashboard.logic.calibration import (BEST_ON, BINNING_LABELS, BINS_MAX, BINS_MIN, FIT, HELP, LAB_DEFAULT, PRESETS,
-                                         ROWS, STRATEGIES, ViewState, bin_label, live_payload, live_temperatures, specs)
+from dashboard.logic.calibration import (BEST_ON, BINNING_LABELS, BINS_MAX, BINS_MIN, CALIBRATORS_NOTE, FIT, HELP,
+                                         LAB_DEFAULT, PRESETS, ROWS, STRATEGIES, ViewState, bin_label, live_payload,
+                                         live_temperatures, specs)
 from uqcore.analysis.calibration import T_MAX, T_MIN, bin_members, binning_sensitivity, lab_metrics, rescale
 from uqcore.plots import reliability_overlay, temperature_curves
 
@@ -127,9 +128,7 @@ with st.expander("Several models on one diagram (at T = 1 and at each model's be
 with st.expander(f"Other calibrators for {titles[method]} (fitted on the {FIT[method == mine]}, measured on the "
                  f"{ROWS[method == mine]})"):
     st.dataframe(resources.calibrator_table(method), width="stretch")
-    st.caption("Temperature scaling divides all logits by one number; vector scaling fits a scale and a shift per "
-               "digit; histogram binning and isotonic regression replace each probability by the share of right "
-               "answers near it (one digit at a time). Lower is better for both columns.")
+    st.caption(CALIBRATORS_NOTE)
 
 # ----------------------------------------------------------------------------- images in a bin
 st.subheader("Which digits are in a bin?")

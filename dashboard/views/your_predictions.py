@@ -108,7 +108,7 @@ if ext.images is not None:
                                            for i in worst])
 
 with st.expander("Calibrators and prediction sets (fitted on half the rows)", icon=":material/tune:"):
-    if st.toggle("Compute them", key="yours_report", help="Five calibrators and three conformal scores; on a "
+    if st.toggle("Compute them", key="yours_report", help="Seven calibrators and three conformal scores; on a "
                  "million rows this takes about 15 s."):
         m = resources.external_report(ext, ext.digest)["metrics"]
         st.dataframe({k: {"ECE": f"{v['ece']:.2%}", "NLL": f"{v['nll']:.4f}", "accuracy": f"{v['accuracy']:.2%}"}
