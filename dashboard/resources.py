@@ -139,6 +139,7 @@ def get_bundle() -> Bundle:
     first start this is where the page shows the background build's progress and waits (``ensure_built``)."""
     ensure_built()
     bundle = _load_bundle()
+    settle_heap()
     if not _FOLLOWUPS:  # the build's last stage, in the background: the active-learning lab's curves
         _FOLLOWUPS.add("active")
         active_curves()
@@ -146,11 +147,34 @@ def get_bundle() -> Bundle:
 
 
 _FOLLOWUPS: set[str] = set()
+_HEAP = {"modules": 0}  # how many modules were loaded when the heap was last frozen
+
+
+def settle_heap() -> bool:
+    """Freeze the heap again (``gc.collect()`` then ``gc.freeze()``) when modules were imported since the last
+    time; True if it did. Cheap otherwise (one length compared).
+
+    Streamlit runs ``gc.collect(2)`` after every script run (``runner.postScriptGC``), and a full collection
+    walks every object that is not frozen. Libraries imported lazily after the bundle's freeze (Captum drags in
+    matplotlib and IPython: ~60,000 objects) made that collection 40–80 ms per pen stroke; frozen, it is
+    under 1 ms (benchmarks/RESULTS.md). Modules live as long as the server, so freezing them leaks nothing;
+    frozen objects are still freed by reference counting, only cycles among them wait. Pages call it through
+    ``get_bundle``; a fragment that reruns alone (Try a digit's strokes) calls it itself."""
+    import gc
+    import sys
+
+    if len(sys.modules) == _HEAP["modules"]:
+        return False
+    _HEAP["modules"] = len(sys.modules)
+    gc.collect()
+    gc.freeze()
+    return True
 
 
 @st.cache_resource(show_spinner="Loading models…")
 def _load_bundle() -> Bundle:
     import gc
+    import sys
 
     from uqcore.build import build
 
@@ -160,6 +184,7 @@ def _load_bundle() -> Bundle:
     # event loop) held back a pen stroke's answer after the page had computed it (benchmarks/RESULTS.md).
     gc.collect()
     gc.freeze()
+    _HEAP["modules"] = len(sys.modules)
     return bundle
 
 

@@ -4,8 +4,10 @@ The first test builds the quick artifacts through the app itself (first start); 
 them through the session fixture ``quick_app_env``.
 """
 import base64
+import gc
 import io
 import re
+import sys
 
 import numpy as np
 import pytest
@@ -155,6 +157,26 @@ def test_simulated_canvas_drawing(quick_app_env):
     assert any(c.value == "Your drawing" for c in at.caption)
     x = at.session_state["last_digit"]
     assert x.shape == (784,) and x.max() > 0.5
+    # every module loaded by then is frozen (dashboard.resources.settle_heap): Streamlit's collection after each
+    # stroke does not walk them
+    tracked = {id(o) for o in gc.get_objects()}
+    libraries = ("uqcore", "dashboard", "torch", "captum", "streamlit", "numpy", "scipy", "sklearn", "PIL", "pandas")
+    loaded = [(name, m) for name, m in list(sys.modules.items()) if name.split(".")[0] in libraries]
+    assert len(loaded) > 500 and [name for name, m in loaded if id(getattr(m, "__dict__", None)) in tracked] == []
+
+
+def test_settle_heap_freezes_newly_imported_modules_once(tmp_path, monkeypatch):
+    from dashboard.resources import settle_heap
+
+    settle_heap()
+    (tmp_path / "uq_fresh_module.py").write_text("TABLE = {'a': [1, 2, 3]}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import uq_fresh_module
+
+    assert any(o is uq_fresh_module.TABLE for o in gc.get_objects())  # tracked: a full collection walks it
+    assert settle_heap() is True
+    assert not any(o is uq_fresh_module.TABLE for o in gc.get_objects())  # frozen
+    assert settle_heap() is False  # nothing new imported: nothing to do
 
 
 def test_empty_canvas_is_not_an_error(quick_app_env):

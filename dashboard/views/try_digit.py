@@ -9,7 +9,7 @@ from dashboard import widgets
 from dashboard.draw_canvas import draw_canvas, rgba_of
 from dashboard.logic import view as urlview
 from dashboard.logic.try_digit import NO_DIGIT, blend, explain, read_input, test_digit, unusual
-from dashboard.resources import early_network, get_bundle, reading_context, sample_set
+from dashboard.resources import early_network, get_bundle, reading_context, sample_set, settle_heap
 from uqcore.data.preprocess import ImageError, to_mnist
 
 st.title("Try a digit")
@@ -121,6 +121,7 @@ def workbench() -> None:
     widgets.explanation_panel(explain(bundle, current), current["x"], current["verdict"].label)
     if current["test"] is not None:
         view.share()
+    settle_heap()  # the first explanation imports Captum: out of the collector's way for later strokes
 
 
 if view["test"] >= 0 and (state["current_input"] or {}).get("test") != view["test"]:
