@@ -37,7 +37,8 @@ def main() -> None:
     root = Path(__file__).resolve().parent.parent
     pred = build(BuildConfig(quick=args.quick), store=Store(root / "artifacts")).predictions
     rng = np.random.default_rng(0)
-    print("| method | calibrator | test ECE | test NLL | NLL change vs none (95% paired bootstrap) | raw mixed in | fit s |")
+    print("| method | calibrator | test ECE | test NLL | NLL change vs none (95% paired bootstrap) "
+          "| raw mixed in | fit s |")
     print("|---|---|---|---|---|---|---|")
     for method in args.methods:
         zv, zt = logits_for(pred, "val", method)[0], logits_for(pred, "test", method)[0]
