@@ -160,31 +160,33 @@ def settle_heap() -> bool:
     under 1 ms (benchmarks/RESULTS.md). Modules live as long as the server, so freezing them leaks nothing;
     frozen objects are still freed by reference counting, only cycles among them wait. Pages call it through
     ``get_bundle``; a fragment that reruns alone (Try a digit's strokes) calls it itself."""
-    import gc
     import sys
 
     if len(sys.modules) == _HEAP["modules"]:
         return False
+    _freeze_heap()
+    return True
+
+
+def _freeze_heap() -> None:
+    import gc
+    import sys
+
     _HEAP["modules"] = len(sys.modules)
     gc.collect()
     gc.freeze()
-    return True
 
 
 @st.cache_resource(show_spinner="Loading models…")
 def _load_bundle() -> Bundle:
-    import gc
-    import sys
-
     from uqcore.build import build
 
     bundle = build(build_config())
     # Everything loaded so far lives as long as the server. Moved out of the collector's reach, a full collection
     # no longer walks the models and the libraries' objects: in Chromium those pauses (~350 ms, on the server's
     # event loop) held back a pen stroke's answer after the page had computed it (benchmarks/RESULTS.md).
-    gc.collect()
-    gc.freeze()
-    _HEAP["modules"] = len(sys.modules)
+    # Here, not only in ``settle_heap``: a reloaded bundle (a rebuilt cache) imports no new module.
+    _freeze_heap()
     return bundle
 
 
@@ -538,14 +540,12 @@ def calibrator_table(method: str):
     """Test ECE and NLL of ``method`` under each calibrator (``uqcore.metrics.calibrators.compare``)."""
     import pandas as pd
 
-    from uqcore.metrics.calibrators import CALIBRATOR_TITLES, compare
+    from dashboard.logic.calibration import calibrator_rows
+    from uqcore.metrics.calibrators import compare
 
     a = calibration_arrays(method)
     r = compare(a["val_logits"], a["val_y"], a["test_logits"], a["test_y"])
-    return pd.DataFrame({CALIBRATOR_TITLES[k]: {"ECE": f"{v['ece']:.2%}", "NLL": f"{v['nll']:.4f}",
-                                                "accuracy": f"{v['accuracy']:.2%}",
-                                                "raw mixed in": f"{v['raw_share']:.0%}" if "raw_share" in v else ""}
-                         for k, v in r.items()}).T
+    return pd.DataFrame(calibrator_rows(r)).T
 
 
 # ----------------------------------------------------------------------------- shift lab

@@ -8,6 +8,7 @@ import numpy as np
 
 from dashboard.logic import view as urlview
 from uqcore.analysis.calibration import T_MAX, T_MIN
+from uqcore.metrics.calibrators import CALIBRATOR_TITLES
 
 PRESETS = {"Sharpen": 0.4, "No scaling": 1.0, "Soften": 3.0}
 LIVE_STEPS = 161  # the live slider's log-spaced grid (about 147 distinct at 2 decimals) (plus presets, the best T and the shared one)
@@ -125,3 +126,13 @@ def view_params(view: ViewState) -> dict[str, str]:
     """The query parameters that reopen ``view``."""
     return {"method": view.method, "T": f"{view.temperature:g}", "bins": str(view.n_bins),
             "binning": view.strategy}
+
+
+def calibrator_rows(result: dict) -> dict[str, dict[str, str]]:
+    """``uqcore.metrics.calibrators.compare``'s result as table rows: {title: {"ECE", "NLL", "accuracy",
+    "raw mixed in"}}, formatted as every page shows them (ECE and accuracy in %, NLL to 4 places; the raw share
+    only for the calibrators mixed with the raw probabilities)."""
+    return {CALIBRATOR_TITLES[k]: {"ECE": f"{v['ece']:.2%}", "NLL": f"{v['nll']:.4f}",
+                                   "accuracy": f"{v['accuracy']:.2%}",
+                                   "raw mixed in": f"{v['raw_share']:.0%}" if "raw_share" in v else ""}
+            for k, v in result.items()}

@@ -332,7 +332,7 @@ class MixedWithRaw(_Calibrator):
     ``raw_share = 0`` is ``base`` itself, 1 is the uncalibrated model. Fitted: ``raw_share_``, ``base_``.
     """
 
-    def __init__(self, base: type = None, *, from_probs: bool = False, folds: int = 5, steps: int = 20,
+    def __init__(self, base: type, *, from_probs: bool = False, folds: int = 5, steps: int = 20,
                  seed: int = 0):
         super().__init__(from_probs=from_probs)
         if base not in (HistogramBinning, IsotonicCalibrator):
