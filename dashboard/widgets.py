@@ -116,16 +116,19 @@ def verdict_card(v, results: dict | None = None) -> None:
     if evidence:
         with st.expander("Details: the scores behind this sentence"):
             f, p = evidence["familiarity"], evidence["probabilities"]
+            band = (f"; it lies in the band from **{f['band']:.3f}** to the threshold, where the top probability must "
+                    f"reach **{f['band_confident']:.0%}**" if "band" in f else "")
             st.markdown(
-                f"- **Decided by:** {'familiarity' if evidence['decided_by'] == 'familiarity' else 'probability'} "
-                "(the rule: unfamiliar if the familiarity score is above its threshold; otherwise confident if the "
-                "top probability reaches the confident threshold; otherwise ambiguous between the top two)\n"
+                f"- **Decided by:** {evidence['decided_by']} "
+                "(the rule: unfamiliar if the familiarity score is above its threshold, or in the band just below it "
+                "with the top probability under the band's cut; otherwise confident if the top probability reaches "
+                "the confident threshold; otherwise ambiguous between the top two)\n"
                 f"- **Familiarity score** (sum of k-nearest-neighbour distances to training digits at the pixels, "
                 f"first and last layer, and of the headline reader's 'not a digit' log-odds, each scaled by "
                 f"validation digits): **{f['score']:.3f}**"
                 + (" (" + ", ".join(f"{k} {v:+.2f}" for k, v in f["terms"].items()) + ")" if f.get("terms") else "")
                 + ", threshold "
-                f"**{f['threshold']:.3f}** (99th percentile of clean validation digits); "
+                f"**{f['threshold']:.3f}** (99th percentile of clean validation digits){band}; "
                 f"{f['share_of_digits_closer']:.1%} of validation digits score lower\n"
                 f"- **Probabilities** ({p['source']}): top **{p['top']:.3f}**, runner-up **{p['runner_up']:.3f}**, "
                 f"confident threshold **{p['confident_threshold']:.2f}**")

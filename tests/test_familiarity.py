@@ -100,6 +100,9 @@ def test_familiarity_on_a_tiny_model(mnist, tiny_model):
     fam = Familiarity(cfg).fit(tiny_model, mnist.train.x[:5000], mnist.train.y[:5000], mnist.val.x[:2000])
     # 1% of the validation digits are above the threshold, by construction
     assert np.mean(fam.val_scores_ > fam.threshold_) == pytest.approx(0.01, abs=0.002)
+    assert np.mean(fam.val_scores_ > fam.band_) == pytest.approx(0.03, abs=0.002) and fam.band_ < fam.threshold_
+    again = Familiarity.from_state(tiny_model, fam.state(), cfg)
+    assert again.band_ == fam.band_ and again.threshold_ == fam.threshold_
     digits = fam.score(mnist.test.x[:300])
     noise = fam.score(np.random.default_rng(0).random((100, 784)).astype(np.float32))
     assert np.mean(fam.is_unfamiliar(noise)) == 1.0 and np.mean(fam.is_unfamiliar(digits)) < 0.05
@@ -140,14 +143,50 @@ def test_headline_three_kinds():
     assert set(v.to_json()) >= {"kind", "label", "runner_up", "sentence", "evidence"}
 
 
-def test_vectorised_kinds_match_the_rule(rng):
+def test_headline_band_known_answers():
+    """In the band (above ``band``, not above the threshold) an image is unfamiliar unless the top probability
+    reaches BAND_CONFIDENT; below the band the usual confident cut decides; above the threshold nothing helps."""
+    from uqcore.verdict import BAND_CONFIDENT
+
+    def p(top):
+        out = np.full(10, (1 - top) / 9)
+        out[3] = top
+        return out
+
+    def kind(top, fam):
+        return headline(p(top), familiarity=fam, familiarity_threshold=1.0, familiar_share=0.98, confident=0.87,
+                        band=0.5).kind
+
+    assert BAND_CONFIDENT == 0.95
+    assert kind(0.90, 0.4) == "confident" and kind(0.80, 0.4) == "ambiguous"  # below the band
+    assert kind(0.90, 0.7) == "unfamiliar" and kind(0.80, 0.7) == "unfamiliar"  # in it, under 95%
+    assert kind(0.96, 0.7) == "confident" and kind(0.99, 1.2) == "unfamiliar"  # in it, sure; above the threshold
+    v = headline(p(0.9), familiarity=0.7, familiarity_threshold=1.0, familiar_share=0.98, confident=0.87, band=0.5)
+    assert v.evidence["decided_by"] == "familiarity and probability"
+    assert v.evidence["familiarity"]["band"] == 0.5 and "90% at most" in v.reason and "95%" in v.reason
+    assert "98.0%" in v.reason and not v.prediction_set  # no guarantee for an unfamiliar image
+    sure = headline(p(0.96), familiarity=0.7, familiarity_threshold=1.0, familiar_share=0.98, band=0.5)
+    assert "more unusual than most" in sure.reason
+    # without a band (an older build) the rule is the two-cut one
+    assert headline(p(0.9), familiarity=0.7, familiarity_threshold=1.0, familiar_share=0.98, confident=0.87).kind \
+        == "confident"
+
+
+@pytest.mark.parametrize("band", [None, 0.6])
+def test_vectorised_kinds_match_the_rule(rng, band):
     probs = rng.dirichlet(np.full(10, 0.3), 300)
+    probs[:60] = rng.dirichlet(np.full(10, 0.02), 60)  # many near-certain rows, so the band's 95% cut matters
     fam = rng.normal(0.5, 0.6, 300)
     empty = rng.random(300) < 0.05
-    kinds = headline_kinds(probs, fam, empty, threshold=1.0)
+    kinds = headline_kinds(probs, fam, empty, threshold=1.0, band=band)
     for i in range(300):
-        want = "no_digit" if empty[i] else h(probs[i] / probs[i].sum(), fam[i]).kind
+        q = probs[i] / probs[i].sum()
+        want = "no_digit" if empty[i] else headline(q, familiarity=fam[i], familiarity_threshold=1.0,
+                                                    familiar_share=0.5, band=band).kind
         assert kinds[i] == want
+    if band is not None:
+        assert ((fam > band) & (fam <= 1.0) & (kinds == "unfamiliar")).any()
+        assert ((fam > band) & (fam <= 1.0) & (kinds == "confident")).any()
 
 
 def test_file_path_measures_files_and_reuses_only_identical_inputs(quick_bundle, monkeypatch):

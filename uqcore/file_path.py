@@ -22,7 +22,7 @@ from uqcore.metrics.familiarity import LAYERS, Familiarity, layer_inputs, strati
 from uqcore.metrics.ood import RelativeMahalanobis, ood_metrics
 from uqcore.predictions import Predictions
 from uqcore.predict import headline_source
-from uqcore.verdict import CONFIDENT
+from uqcore.verdict import BAND_CONFIDENT, CONFIDENT
 
 HELD_OUT = ("objects", "doodles")
 KINDS = ("confident", "ambiguous", "unfamiliar", "no_digit")
@@ -95,6 +95,7 @@ def measure(methods: dict[str, Method], fam: Familiarity, predictions: Predictio
     out: dict[str, np.ndarray] = {"families": np.array([f[0] for f in fams]),
                                   "held_out": np.array(HELD_OUT), "threshold": np.asarray(fam.threshold_),
                                   "quantile": np.asarray(fam.config.quantile), "confident": np.asarray(fam.confident_),
+                                  "band": np.asarray(getattr(fam, "band_", np.inf)),
                                   "source": np.asarray(headline_source(methods)), **extras}
     for i, (name, y, x, files) in enumerate(fams):
         progress(i, len(fams), f"file path: {name}")
@@ -134,10 +135,13 @@ def measure(methods: dict[str, Method], fam: Familiarity, predictions: Predictio
 
 
 def headline_kinds(probs: np.ndarray, familiarity: np.ndarray, empty: np.ndarray, threshold: float,
-                   confident: float = CONFIDENT) -> np.ndarray:
+                   confident: float = CONFIDENT, band: float | None = None) -> np.ndarray:
     """Vectorised ``uqcore.verdict.headline``: the kind of every row, "no_digit" where nothing was found."""
     top = probs.max(1)
-    kind = np.where(familiarity > threshold, "unfamiliar", np.where(top >= confident, "confident", "ambiguous"))
+    unfamiliar = familiarity > threshold
+    if band is not None:
+        unfamiliar |= (familiarity > band) & (top < BAND_CONFIDENT)
+    kind = np.where(unfamiliar, "unfamiliar", np.where(top >= confident, "confident", "ambiguous"))
     return np.where(empty, "no_digit", kind)
 
 
@@ -172,7 +176,7 @@ def summary(fp: dict[str, np.ndarray], method_scores: dict[str, str]) -> dict:
     fams = [str(f) for f in fp["families"]]
     ood = ood_families(fp)
     thr = float(fp["threshold"])
-    source, confident = _headline_rule(fp)
+    source, confident, band = _headline_rule(fp)
     scores = {f"{m} ({s})": m for m, s in method_scores.items()}
     scores.update({f"knn_{n}": f"knn_{n}" for n in LAYERS})
     scores["rmd_hidden2"] = "rmd_hidden2"
@@ -188,7 +192,8 @@ def summary(fp: dict[str, np.ndarray], method_scores: dict[str, str]) -> dict:
             if f"{f}/{view}/empty" not in fp:
                 continue
             probs = fp[f"{f}/{view}/{source}/probs"]
-            kinds = headline_kinds(probs, fp[f"{f}/{view}/familiarity"], fp[f"{f}/{view}/empty"], thr, confident)
+            kinds = headline_kinds(probs, fp[f"{f}/{view}/familiarity"], fp[f"{f}/{view}/empty"], thr, confident,
+                                   band)
             row = {"n": int(len(kinds)), **{k: float((kinds == k).mean()) for k in KINDS}}
             y = fp[f"{f}/y"]
             if (y >= 0).all():
@@ -201,22 +206,25 @@ def summary(fp: dict[str, np.ndarray], method_scores: dict[str, str]) -> dict:
         for view in matrix.get("blends", {}):
             matrix["blends"][view]["ambiguous_naming_both"] = blends_naming_both(fp, view)
     return {"threshold": thr, "quantile": float(fp["quantile"]), "confident_threshold": confident, "source": source,
+            "band": band, "band_confident": BAND_CONFIDENT,
             "held_out": list(HELD_OUT), "tuned_on": [f for f in ood if f not in HELD_OUT],
             "scores": table, "verdict_matrix": matrix, "test_accuracy": accuracy}
 
 
 def blends_naming_both(fp: dict[str, np.ndarray], view: str = "png") -> float:
     """Share of blends whose headline is 'ambiguous' and names both blended digits."""
-    source, confident = _headline_rule(fp)
+    source, confident, band = _headline_rule(fp)
     probs = fp[f"blends/{view}/{source}/probs"]
     kinds = headline_kinds(probs, fp[f"blends/{view}/familiarity"], fp[f"blends/{view}/empty"], float(fp["threshold"]),
-                           confident)
+                           confident, band)
     top2 = np.argsort(-probs, 1)[:, :2]
     y, label_b = fp["blends/y"], fp["blends/label_b"]
     both = ((top2[:, 0] == y) & (top2[:, 1] == label_b)) | ((top2[:, 1] == y) & (top2[:, 0] == label_b))
     return float(((kinds == "ambiguous") & both).mean())
 
 
-def _headline_rule(fp: dict[str, np.ndarray]) -> tuple[str, float]:
-    """(whose probabilities the headline read, its confident cut) when these measurements were made."""
-    return str(fp["source"]), float(fp["confident"]) if "confident" in fp else CONFIDENT
+def _headline_rule(fp: dict[str, np.ndarray]) -> tuple[str, float, float | None]:
+    """(whose probabilities the headline read, its confident cut, the band's edge or None) when these
+    measurements were made."""
+    band = float(fp["band"]) if "band" in fp and np.isfinite(fp["band"]) else None
+    return str(fp["source"]), float(fp["confident"]) if "confident" in fp else CONFIDENT, band

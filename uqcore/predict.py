@@ -101,7 +101,8 @@ def headline_for(familiarity, results: dict[str, dict], x: np.ndarray) -> Headli
     s = sum(terms.values())
     return headline(np.asarray(results[source]["probs"]), familiarity=s, familiarity_threshold=familiarity.threshold_,
                     familiar_share=familiarity.percentile(s), source=source, terms=terms,
-                    confident=getattr(familiarity, "confident_", CONFIDENT), prediction_set=results[source].get("set"))
+                    confident=getattr(familiarity, "confident_", CONFIDENT), prediction_set=results[source].get("set"),
+                    band=getattr(familiarity, "band_", None))
 
 
 def headline_source(available) -> str:

@@ -17,6 +17,9 @@ FALLBACK_SOURCE = DEFAULT_METHOD
 # digits reach (fitted with the familiarity score, ``uqcore.metrics.familiarity``).
 CONFIDENT_SHARE = 0.965
 CONFIDENT_FLOOR = 0.80  # but never below this: "Confident ... (53% sure)" would read as nonsense (a weak model)
+# In the familiarity band (stranger than 97% of clean validation digits, not yet than 99%: ``Familiarity.band_``)
+# the source must be this sure of one digit, or the image is unfamiliar. Chosen blind on the tuning families.
+BAND_CONFIDENT = 0.95
 
 
 @dataclass(frozen=True)
@@ -78,12 +81,14 @@ class Headline:
 
 def headline(probs, *, familiarity: float, familiarity_threshold: float, familiar_share: float,
              confident: float = CONFIDENT, source: str = HEADLINE_SOURCE, prediction_set=None,
-             terms: dict[str, float] | None = None) -> Headline:
+             terms: dict[str, float] | None = None, band: float | None = None) -> Headline:
     """The three-way rule, in this order (one rule, not a vote):
 
     1. **unfamiliar** when the familiarity score (``uqcore.metrics.familiarity``: distances to the nearest
        training digits, plus the headline reader's not-a-digit log-odds) is above its threshold: the 99th
-       percentile of clean validation digits;
+       percentile of clean validation digits; or when it is above ``band`` (the 97th percentile,
+       ``Familiarity.band_``) and the top probability is below ``BAND_CONFIDENT``: fairly strange and not
+       read as any one digit;
     2. **confident** when the top probability of ``source`` (the headline reader) is at least
        ``confident`` (the cut that 96.5% of familiar clean validation digits reach, ``Familiarity.confident_``);
     3. otherwise **ambiguous** between the two most likely digits (both named).
@@ -106,21 +111,29 @@ def headline(probs, *, familiarity: float, familiarity_threshold: float, familia
                 "probabilities": {"source": source, "top": float(p[a]), "runner_up": float(p[b]),
                                   "confident_threshold": float(confident)}}
     digits = tuple(int(d) for d in (prediction_set or ()))
-    if digits and familiarity <= familiarity_threshold:
+    in_band = band is not None and band < familiarity <= familiarity_threshold
+    unread = in_band and p[a] < BAND_CONFIDENT  # fairly strange and not read as any one digit
+    if in_band:
+        evidence["familiarity"].update(band=float(band), band_confident=BAND_CONFIDENT)
+    if familiarity > familiarity_threshold or unread:
+        evidence["decided_by"] = "familiarity and probability" if unread else "familiarity"
+        reason = _unfamiliar_reason(share, terms)
+        if unread:
+            reason = (f"{reason[:-1]}, and the model cannot say which digit it would be: {p[a]:.0%} at most, where "
+                      f"a picture this unusual needs {BAND_CONFIDENT:.0%}.")
+        return Headline("unfamiliar", a, b,
+                        "This does not look like anything the model was trained on. Any digit it names would be a "
+                        "guess; do not trust it.", reason, evidence)  # no set: no guarantee for unfamiliar images
+    if digits:
         from uqcore.analysis import sets
 
         evidence["prediction_set"] = {"score": sets.READER_SCORE, "alpha": sets.ALPHA, "source": source}
-    if familiarity > familiarity_threshold:
-        evidence["decided_by"] = "familiarity"
-        return Headline("unfamiliar", a, b,
-                        "This does not look like anything the model was trained on. Any digit it names would be a "
-                        "guess; do not trust it.",
-                        _unfamiliar_reason(share, terms), evidence)  # no set: no guarantee for unfamiliar images
     if p[a] >= confident:
         evidence["decided_by"] = "probability"
+        close = ("It is more unusual than most handwritten digits" if in_band else
+                 "It is as close to the digits the model learned as real handwritten digits usually are")
         return Headline("confident", a, b, f"Confident: this is {article(a)} ({p[a]:.0%} sure).",
-                        f"It is as close to the digits the model learned as real handwritten digits usually are, "
-                        f"and the model is {p[a]:.0%} sure it is {article(a)}.", evidence, digits,
+                        f"{close}, and the model is {p[a]:.0%} sure it is {article(a)}.", evidence, digits,
                         _guarantee(digits))
     evidence["decided_by"] = "probability"
     rest = "" if p[a] + p[b] >= TWO_WAY else " Other digits are possible too."

@@ -17,6 +17,11 @@ Fitted on training digits only (a stratified bank of ``bank`` of them); the thre
 ``quantile`` of the clean validation digits' scores, and ``percentile(s)`` says which share of those
 digits lie closer than ``s`` ("further from every digit it learned than 99.6% of real digits").
 
+Below the threshold lies a band: images stranger than ``band_quantile`` (97%) of the clean validation digits
+(``band_``) are unfamiliar too when the headline reader is not at least ``uqcore.verdict.BAND_CONFIDENT`` (95%)
+sure of one digit: moderate strangeness plus no reading is what a non-digit looks like, while a real digit that
+is merely unusual is still read with confidence.
+
 The headline's other cut is fitted beside it, on the same validation digits: ``confident_``, the reader's
 top probability that ``CONFIDENT_SHARE`` of the familiar validation digits reach, and at least
 ``CONFIDENT_FLOOR`` (``uqcore.verdict``).
@@ -46,6 +51,9 @@ class FamiliarityConfig:
     k: int = 10
     bank: int = 10_000  # training digits kept as neighbours (stratified by class)
     quantile: float = 0.99  # of clean validation digits: above it is "unfamiliar"
+    # The band's lower edge: above it (and below ``quantile``) an image is unfamiliar unless the reader is
+    # ``BAND_CONFIDENT`` sure. Chosen blind on the tuning families (benchmarks/RESULTS.md, "The band").
+    band_quantile: float = 0.97
     # The reader's term counts as much as the three distances together (its 99th percentile of validation
     # digits is 3, theirs 1 each). Chosen on the tuning families: printed letters' AUROC 0.927 (weight 1),
     # 0.944 (2), 0.951 (3), 0.954 (4), while digit photos called unfamiliar rose 2.0% -> 4.0% -> 4.3%.
@@ -96,11 +104,15 @@ class Familiarity:
         val = sum(self._weight(n) * (raw[n] - self.centre_[n]) / self.scale_[n] for n in self.terms)
         self.val_scores_ = np.sort(val)
         self.threshold_ = float(np.quantile(self.val_scores_, self.config.quantile))
+        self.band_ = self._band()
         self.confident_ = CONFIDENT
         if reader is not None:
             top = softmax(feats_val["reader_logits"]).max(1)[val <= self.threshold_]
             self.confident_ = max(CONFIDENT_FLOOR, float(np.quantile(top, 1.0 - CONFIDENT_SHARE)))
         return self
+
+    def _band(self) -> float:
+        return min(self.threshold_, float(np.quantile(self.val_scores_, self.config.band_quantile)))
 
     def _attach(self, model: MLP, reader: MLP | None, reader_temperature: float) -> None:
         self.model, self.reader, self.reader_temperature = model, reader, float(reader_temperature)
@@ -157,6 +169,7 @@ class Familiarity:
             raise ValueError(f"stored terms {list(d['terms'])} differ from this build's {list(obj.terms)}.")
         obj.val_scores_ = np.asarray(d["val_scores"], dtype=np.float64)
         obj.threshold_ = float(d["threshold"])
+        obj.band_ = obj._band()
         obj.confident_ = float(d["confident"])
         obj.centre_ = dict(zip(obj.terms, np.asarray(d["centre"]).tolist(), strict=True))
         obj.scale_ = dict(zip(obj.terms, np.asarray(d["scale"]).tolist(), strict=True))
