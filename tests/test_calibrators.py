@@ -207,12 +207,27 @@ def test_mixing_goes_back_to_raw_where_the_calibrator_hurts_and_away_from_it_whe
     fit, test = slice(0, 1000), slice(1000, None)
     m = MixedWithRaw(base).fit(z[fit], y[fit])
     pure = base().fit(z[fit], y[fit]).predict_proba(z[test])
-    assert m.raw_share_ >= 0.5
+    # one standard error: the data cannot tell the best share from leaving the model alone, so it is left alone
+    assert m.raw_share_ == 1.0 and np.argmin(m.cv_nll_) / 20 <= m.raw_share_
+    np.testing.assert_allclose(m.predict_proba(z[test]), softmax(z[test]), atol=1e-12)
     assert nll(m.predict_proba(z[test]), y[test]) < nll(pure, y[test])
     assert nll(m.predict_proba(z[test]), y[test]) <= nll(softmax(z[test]), y[test]) + 0.01
     over = MixedWithRaw(base).fit(4 * z[fit], y[fit])  # the same model made overconfident: calibrate it
-    assert over.raw_share_ <= 0.5
+    assert over.raw_share_ <= 0.5 and over.raw_share_ >= np.argmin(over.cv_nll_) / 20
     assert nll(over.predict_proba(4 * z[test]), y[test]) < nll(softmax(4 * z[test]), y[test])
+
+
+def test_one_standard_error_known_answer():
+    from uqcore.metrics.calibrators import one_standard_error
+
+    # three candidates on four rows: the first is best (mean 1.0); the second is 0.05 worse on average but its
+    # paired differences (+0.3, -0.2, +0.3, -0.2) have a standard error of 0.144: within; the third is 1.0 worse
+    loss = np.array([[1.0, 1.0, 1.0, 1.0], [1.3, 0.8, 1.3, 0.8], [2.0, 2.0, 2.0, 2.0]])
+    assert one_standard_error(loss) == 1
+    assert one_standard_error(loss[[0, 2]]) == 0  # nothing within: the best itself
+    assert one_standard_error(loss[[2, 0]]) == 1  # the best is last
+    tight = np.array([[1.0, 1.0, 1.0, 1.0], [1.06, 1.04, 1.06, 1.04]])  # 0.05 worse, standard error 0.006
+    assert one_standard_error(tight) == 0
 
 
 def test_mixed_with_raw_refuses_what_it_cannot_mix():

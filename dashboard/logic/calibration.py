@@ -44,7 +44,8 @@ CALIBRATORS_NOTE = ("Temperature scaling divides all logits by one number; vecto
                     "per digit; histogram binning and isotonic regression replace each probability by the share of "
                     "right answers near it (one digit at a time). Their \"mixed with raw\" rows blend that back with "
                     "the uncalibrated probabilities, as much as cross-validation on the fitting rows says (\"raw "
-                    "mixed in\"). Lower is better for ECE and NLL.")
+                    "mixed in\"; 100% means binning had nothing to add to this model). Lower is better for ECE and "
+                    "NLL.")
 BEST_ON = {False: "validation", True: "the other half"}  # the live diagram's "best on ..." label
 LAB_DEFAULT = "overconfident"  # the teaching network: the one with something to fix
 

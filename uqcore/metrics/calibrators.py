@@ -321,6 +321,17 @@ class IsotonicCalibrator(_Calibrator):
         return _renormalise(self._raw(p), p)
 
 
+def one_standard_error(loss: np.ndarray) -> int:
+    """The one-standard-error rule over candidates ordered from the most to the least fitted: ``loss`` (k, n),
+    the held-out loss of each of k candidates on n rows -> the index of the last candidate whose mean loss is
+    within one standard error of the best one's, the error of the paired row-by-row difference."""
+    loss = np.asarray(loss, dtype=np.float64)
+    best = int(np.argmin(loss.mean(axis=1)))
+    diff = loss - loss[best]
+    se = diff.std(axis=1, ddof=1) / np.sqrt(loss.shape[1]) if loss.shape[1] > 1 else np.zeros(len(loss))
+    return int(np.flatnonzero(diff.mean(axis=1) <= se).max())  # the best candidate itself is always within
+
+
 class MixedWithRaw(_Calibrator):
     """A one-vs-rest calibrator mixed back toward the uncalibrated probabilities:
     p = (1 - raw_share) * p_calibrated + raw_share * p_raw.
@@ -328,8 +339,11 @@ class MixedWithRaw(_Calibrator):
     Histogram binning and isotonic regression replace each probability by the share of right answers near it,
     which throws away the order inside a bin; on an accurate model that costs more NLL than the calibration
     gains. ``raw_share`` is chosen on the fitting split only: ``folds``-fold cross-validation (seeded) of the NLL
-    over the grid 0, 1/``steps`` ... 1 (ties: the smallest share), then ``base`` is refitted on every row.
-    ``raw_share = 0`` is ``base`` itself, 1 is the uncalibrated model. Fitted: ``raw_share_``, ``base_``.
+    over the grid 0, 1/``steps`` ... 1, then ``base`` is refitted on every row. The one-standard-error rule
+    (Breiman et al. 1984) picks the share: the largest one whose held-out NLL is within one standard error
+    (paired over the rows) of the best share's, because a share the data cannot tell from the best is better
+    spent on the model left as it was. ``raw_share = 0`` is ``base`` itself, 1 is the uncalibrated model
+    (histogram binning has nothing to add to it). Fitted: ``raw_share_``, ``cv_nll_`` (per share), ``base_``.
     """
 
     def __init__(self, base: type, *, from_probs: bool = False, folds: int = 5, steps: int = 20,
@@ -346,17 +360,19 @@ class MixedWithRaw(_Calibrator):
         n, c = p.shape
         y = _as_labels(y_true, n, c)
         grid = np.linspace(0.0, 1.0, self.steps + 1)
-        loss = np.zeros(grid.size)
+        loss = np.zeros((grid.size, n))  # held-out NLL of every row, per share
         order = np.random.default_rng(self.seed).permutation(n)
         for held in np.array_split(order, min(self.folds, n)):
             fit_rows = np.setdiff1d(order, held)
             if fit_rows.size == 0:
+                loss[:, held] = -np.log(np.clip(p[held, y[held]], LOG_EPS, None))[None, :]
                 continue
             cal = self.base(from_probs=True).fit(p[fit_rows], y[fit_rows]).predict_proba(p[held])
             right_cal, right_raw = cal[np.arange(held.size), y[held]], p[held, y[held]]
             mixed = (1.0 - grid[:, None]) * right_cal[None, :] + grid[:, None] * right_raw[None, :]
-            loss += -np.log(np.clip(mixed, LOG_EPS, None)).sum(axis=1)
-        self.raw_share_ = float(grid[int(np.argmin(loss))])
+            loss[:, held] = -np.log(np.clip(mixed, LOG_EPS, None))
+        self.cv_nll_ = loss.mean(axis=1)
+        self.raw_share_ = float(grid[one_standard_error(loss)])
         self.base_ = self.base(from_probs=True).fit(p, y)
         return self
 
