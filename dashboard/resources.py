@@ -144,34 +144,40 @@ def get_bundle() -> Bundle:
     if "active" not in _FOLLOWUPS:  # the build's last stage, in the background: the active-learning lab's curves
         _FOLLOWUPS.add("active")
         active_curves()
-    if "warm" not in _FOLLOWUPS:
+    with _FOLLOWUPS_LOCK:  # two first page loads at once start one warm-up
+        warm = "warm" not in _FOLLOWUPS
         _FOLLOWUPS.add("warm")
-        _WARM["thread"] = warm_first_reading(bundle, reading_context())
+    if warm:
+        _WARM["thread"] = warm_first_reading(bundle)
     return bundle
 
 
 _FOLLOWUPS: set[str] = set()
+_FOLLOWUPS_LOCK = threading.Lock()
 _WARM: dict = {}  # the warm-up thread and what it measured or raised (tests read it)
 
 
-def warm_first_reading(bundle: Bundle, context) -> threading.Thread:
+def warm_first_reading(bundle: Bundle) -> threading.Thread:
     """Once per server, on a background thread: one reading of a drawn stroke as Try a digit makes it (the pad's
     RGBA through ``to_mnist``, every method, the headline, the explanation), so the first pen stroke of the first
     tab does not pay for what a first reading loads (Captum's import ~0.65 s, the methods' first passes ~0.2–0.4 s;
-    in Chromium that stroke took 0.81–0.84 s against 0.22–0.30 s in later tabs: benchmarks/RESULTS.md). Nothing
-    it touches is shared state that a reading changes; a failure is kept in ``_WARM["error"]``, never raised."""
+    in Chromium that stroke took 0.81–0.84 s against 0.22–0.30 s in later tabs: benchmarks/RESULTS.md). It calls
+    no Streamlit function and changes no network; what it fills are the methods' own lazy caches, which any
+    reading fills the same way. A failure is kept in ``_WARM["error"]``, never raised."""
+
     def run() -> None:
         import time
-
-        import numpy as np
-
-        from dashboard.logic.try_digit import explain, read_input
-        from uqcore.data.preprocess import to_mnist
 
         t0 = time.perf_counter()
         try:
             import captum.attr  # noqa: F401  (the explanation's library, imported lazily by uqcore.explain)
+            import numpy as np
 
+            from dashboard.logic.try_digit import explain, read_input
+            from uqcore.analysis.sets import build_context
+            from uqcore.data.preprocess import to_mnist
+
+            context = build_context(bundle.predictions, bundle.methods)  # the same as reading_context's
             pad = np.zeros((280, 280, 4), np.uint8)
             pad[..., 3] = 255
             pad[60:220, 130:150, :3] = 255  # a stroke: a 1
@@ -186,6 +192,8 @@ def warm_first_reading(bundle: Bundle, context) -> threading.Thread:
     thread = threading.Thread(target=run, name="uq-warm-first-reading", daemon=True)
     thread.start()
     return thread
+
+
 _HEAP = {"modules": 0}  # how many modules were loaded when the heap was last frozen
 
 

@@ -117,12 +117,14 @@ def verdict_card(v, results: dict | None = None) -> None:
         with st.expander("Details: the scores behind this sentence"):
             f, p = evidence["familiarity"], evidence["probabilities"]
             band = (f"; it lies in the band from **{f['band']:.3f}** to the threshold, where the top probability must "
-                    f"reach **{f['band_confident']:.0%}**" if "band" in f else "")
+                    f"reach **{f['band_confident']:.0%}**" if f.get("in_band") else "")
+            in_band_rule = (f", or above **{f['band']:.3f}** (the band) with the top probability under "
+                            f"{f['band_confident']:.0%}" if "band" in f else "")
             st.markdown(
                 f"- **Decided by:** {evidence['decided_by']} "
-                "(the rule: unfamiliar if the familiarity score is above its threshold, or in the band just below it "
-                "with the top probability under the band's cut; otherwise confident if the top probability reaches "
-                "the confident threshold; otherwise ambiguous between the top two)\n"
+                f"(the rule: unfamiliar if the familiarity score is above its threshold{in_band_rule}; otherwise "
+                "confident if the top probability reaches the confident threshold; otherwise ambiguous between the "
+                "top two)\n"
                 f"- **Familiarity score** (sum of k-nearest-neighbour distances to training digits at the pixels, "
                 f"first and last layer, and of the headline reader's 'not a digit' log-odds, each scaled by "
                 f"validation digits): **{f['score']:.3f}**"

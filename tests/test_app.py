@@ -180,26 +180,26 @@ def test_settle_heap_freezes_newly_imported_modules_once(tmp_path, monkeypatch):
     assert settle_heap() is False  # nothing new imported: nothing to do
 
 
-def test_warm_first_reading_reads_a_stroke_and_explains_once(quick_app_env, monkeypatch):
+def test_warm_first_reading_reads_a_stroke_and_explains_once(quick_bundle, monkeypatch):
     """The server's warm-up: the pad's stroke through to_mnist and every method, then a test digit with its
     explanation, on a background thread; started by the first get_bundle, once per server."""
     from dashboard import resources
     from dashboard.logic import try_digit
-    from uqcore.analysis.sets import build_context
-    from uqcore.build import build
 
     start("views/home.py")  # a page's get_bundle starts the warm-up once
     assert isinstance(resources._WARM.get("thread"), threading.Thread) and "warm" in resources._FOLLOWUPS
     resources._WARM["thread"].join(60)
     assert "error" not in resources._WARM and resources._WARM["seconds"] > 0
+    first = resources._WARM["thread"]
+    start("views/home.py")
+    assert resources._WARM["thread"] is first  # not started again
     calls = []
     real_read, real_explain = try_digit.read_input, try_digit.explain
-    monkeypatch.setattr(try_digit, "read_input", lambda *a, **k: calls.append("read") or real_read(*a, **k))
+    monkeypatch.setattr(try_digit, "read_input", lambda *a, **k: calls.append(k["source"]) or real_read(*a, **k))
     monkeypatch.setattr(try_digit, "explain", lambda b, r: calls.append("explain") or real_explain(b, r))
-    bundle = build(resources.build_config())
-    thread = resources.warm_first_reading(bundle, build_context(bundle.predictions, bundle.methods))
+    thread = resources.warm_first_reading(quick_bundle)
     thread.join(60)
-    assert not thread.is_alive() and calls == ["read", "read", "explain"] and "error" not in resources._WARM
+    assert not thread.is_alive() and calls == ["warm-up", "warm-up", "explain"] and "error" not in resources._WARM
 
 
 def test_empty_canvas_is_not_an_error(quick_app_env):

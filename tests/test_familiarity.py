@@ -100,9 +100,8 @@ def test_familiarity_on_a_tiny_model(mnist, tiny_model):
     fam = Familiarity(cfg).fit(tiny_model, mnist.train.x[:5000], mnist.train.y[:5000], mnist.val.x[:2000])
     # 1% of the validation digits are above the threshold, by construction
     assert np.mean(fam.val_scores_ > fam.threshold_) == pytest.approx(0.01, abs=0.002)
-    assert np.mean(fam.val_scores_ > fam.band_) == pytest.approx(0.03, abs=0.002) and fam.band_ < fam.threshold_
-    again = Familiarity.from_state(tiny_model, fam.state(), cfg)
-    assert again.band_ == fam.band_ and again.threshold_ == fam.threshold_
+    assert fam.band_ is None  # no reader: no band (it was chosen on the reader's probabilities)
+    assert Familiarity.from_state(tiny_model, fam.state(), cfg).band_ is None
     digits = fam.score(mnist.test.x[:300])
     noise = fam.score(np.random.default_rng(0).random((100, 784)).astype(np.float32))
     assert np.mean(fam.is_unfamiliar(noise)) == 1.0 and np.mean(fam.is_unfamiliar(digits)) < 0.05
@@ -163,8 +162,19 @@ def test_headline_band_known_answers():
     assert kind(0.96, 0.7) == "confident" and kind(0.99, 1.2) == "unfamiliar"  # in it, sure; above the threshold
     v = headline(p(0.9), familiarity=0.7, familiarity_threshold=1.0, familiar_share=0.98, confident=0.87, band=0.5)
     assert v.evidence["decided_by"] == "familiarity and probability"
-    assert v.evidence["familiarity"]["band"] == 0.5 and "90% at most" in v.reason and "95%" in v.reason
+    assert v.evidence["familiarity"]["band"] == 0.5 and v.evidence["familiarity"]["in_band"]
+    assert "90% at most" in v.reason and "95%" in v.reason
     assert "98.0%" in v.reason and not v.prediction_set  # no guarantee for an unfamiliar image
+    # floored: 94.8% is not rounded up to the 95% it lacks
+    assert "94.8% at most" in headline(p(0.948), familiarity=0.7, familiarity_threshold=1.0, familiar_share=0.98,
+                                       band=0.5).reason
+    lean = {"pixels": 0.1, "hidden1": 0.1, "hidden2": 0.1, "reader": 0.4}  # the reader's term weighs most
+    assert "finds it unusual" in headline(p(0.9), familiarity=0.7, familiarity_threshold=1.0, familiar_share=0.98,
+                                          band=0.5, terms=lean).reason  # in the band: a lean, not a call
+    assert "calls it not a digit" in headline(p(0.9), familiarity=1.5, familiarity_threshold=1.0,
+                                              familiar_share=0.999, band=0.5, terms=lean).reason
+    below = headline(p(0.9), familiarity=0.3, familiarity_threshold=1.0, familiar_share=0.6, band=0.5)
+    assert below.evidence["familiarity"]["in_band"] is False
     sure = headline(p(0.96), familiarity=0.7, familiarity_threshold=1.0, familiar_share=0.98, band=0.5)
     assert "more unusual than most" in sure.reason
     # without a band (an older build) the rule is the two-cut one
@@ -218,3 +228,15 @@ def test_file_path_measures_files_and_reuses_only_identical_inputs(quick_bundle,
     assert len(calls) == 3 * len(b.methods)  # twice more: both views were run
     assert moved["test/png/familiarity"][0] != moved["test/arrays/familiarity"][0]  # measured, not copied
     np.testing.assert_allclose(moved["test/png/familiarity"][1:], moved["test/arrays/familiarity"][1:], atol=1e-5)
+
+
+def test_score_histograms_draw_the_threshold_and_the_band_edge():
+    from uqcore.plots import ood_histograms
+
+    rng = np.random.default_rng(0)
+    fig = ood_histograms(rng.normal(0, 1, 500), {"letters": rng.normal(3, 1, 200)}, threshold=2.0, band=1.5)
+    lines = {s.x0: s.line.dash for s in fig.layout.shapes}
+    assert lines == {2.0: "dash", 1.5: "dot"}
+    assert {a.text for a in fig.layout.annotations} == {"threshold", "unsure → unfamiliar"}
+    plain = ood_histograms(rng.normal(0, 1, 500), {}, threshold=2.0, band=None)  # a method's score: no band
+    assert [s.x0 for s in plain.layout.shapes] == [2.0]

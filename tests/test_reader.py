@@ -115,9 +115,12 @@ def test_familiarity_with_a_reader(reader, tiny_model, mnist):
     assert fam.confident_ == pytest.approx(max(CONFIDENT_FLOOR, cut))
     assert abs((top >= cut).mean() - CONFIDENT_SHARE) < 0.005
     # the stored state gives the same scores, and a state without the reader's term is refused
+    # the band's edge: band_quantile of the validation digits' scores, below the threshold
+    assert np.mean(fam.val_scores_ > fam.band_) == pytest.approx(1 - cfg.band_quantile, abs=0.002)
+    assert fam.band_ < fam.threshold_
     again = Familiarity.from_state(tiny_model, fam.state(), cfg, reader=reader)
     np.testing.assert_allclose(again.score(x_val[:50]), fam.score(x_val[:50]))
-    assert again.confident_ == fam.confident_
+    assert again.confident_ == fam.confident_ and again.band_ == fam.band_
     with pytest.raises(ValueError, match="terms"):
         Familiarity.from_state(tiny_model, fam.state(), cfg)
 

@@ -95,7 +95,7 @@ def measure(methods: dict[str, Method], fam: Familiarity, predictions: Predictio
     out: dict[str, np.ndarray] = {"families": np.array([f[0] for f in fams]),
                                   "held_out": np.array(HELD_OUT), "threshold": np.asarray(fam.threshold_),
                                   "quantile": np.asarray(fam.config.quantile), "confident": np.asarray(fam.confident_),
-                                  "band": np.asarray(getattr(fam, "band_", np.inf)),
+                                  "band": np.asarray(np.inf if getattr(fam, "band_", None) is None else fam.band_),
                                   "source": np.asarray(headline_source(methods)), **extras}
     for i, (name, y, x, files) in enumerate(fams):
         progress(i, len(fams), f"file path: {name}")
@@ -137,7 +137,7 @@ def measure(methods: dict[str, Method], fam: Familiarity, predictions: Predictio
 def headline_kinds(probs: np.ndarray, familiarity: np.ndarray, empty: np.ndarray, threshold: float,
                    confident: float = CONFIDENT, band: float | None = None) -> np.ndarray:
     """Vectorised ``uqcore.verdict.headline``: the kind of every row, "no_digit" where nothing was found."""
-    top = probs.max(1)
+    top = probs.max(1).astype(np.float64)  # as ``headline`` compares them
     unfamiliar = familiarity > threshold
     if band is not None:
         unfamiliar |= (familiarity > band) & (top < BAND_CONFIDENT)

@@ -372,9 +372,10 @@ def per_class_bars(table, *, font_size: int = 16, height: int = 340):
 
 def ood_histograms(test_scores, others: dict[str, np.ndarray], *, threshold: float | None = None,
                    labels: dict[str, str] | None = None, bins: int = 60, height: int = 360,
-                   font_size: int = 15) -> go.Figure:
+                   font_size: int = 15, band: float | None = None) -> go.Figure:
     """Score histograms (share of each set per bin): test digits against each other set, one colour
-    a set, and the threshold as a vertical line. Scores of +inf ('no digit found') are left out."""
+    a set, and the threshold as a vertical line (``band``: the headline's band edge as a dotted one, where an
+    unsure reading already counts as unfamiliar). Scores of +inf ('no digit found') are left out."""
     test_scores = np.asarray(test_scores, np.float64)
     finite = [test_scores] + [np.asarray(v, np.float64)[np.isfinite(v)] for v in others.values()]
     lo, hi = np.quantile(np.concatenate(finite), [0.0, 0.995])
@@ -390,6 +391,9 @@ def ood_histograms(test_scores, others: dict[str, np.ndarray], *, threshold: flo
     if threshold is not None:
         fig.add_vline(x=threshold, line_dash="dash", line_color="#333",
                       annotation_text="threshold", annotation_position="top")
+    if band is not None and np.isfinite(band) and (threshold is None or band < threshold):
+        fig.add_vline(x=band, line_dash="dot", line_color="#777",
+                      annotation_text="unsure → unfamiliar", annotation_position="top left")
     fig.update_layout(barmode="overlay", height=height, margin=dict(l=10, r=10, t=30, b=10),
                       font=dict(size=font_size), legend=dict(orientation="h", y=-0.25),
                       xaxis_title="score (higher = more unusual; the last bin holds everything beyond)",

@@ -113,14 +113,15 @@ def headline(probs, *, familiarity: float, familiarity_threshold: float, familia
     digits = tuple(int(d) for d in (prediction_set or ()))
     in_band = band is not None and band < familiarity <= familiarity_threshold
     unread = in_band and p[a] < BAND_CONFIDENT  # fairly strange and not read as any one digit
-    if in_band:
-        evidence["familiarity"].update(band=float(band), band_confident=BAND_CONFIDENT)
+    if band is not None:
+        evidence["familiarity"].update(band=float(band), band_confident=BAND_CONFIDENT, in_band=bool(in_band))
     if familiarity > familiarity_threshold or unread:
         evidence["decided_by"] = "familiarity and probability" if unread else "familiarity"
-        reason = _unfamiliar_reason(share, terms)
-        if unread:
-            reason = (f"{reason[:-1]}, and the model cannot say which digit it would be: {p[a]:.0%} at most, where "
-                      f"a picture this unusual needs {BAND_CONFIDENT:.0%}.")
+        reason = _unfamiliar_reason(share, terms, in_band=unread)
+        if unread:  # floored, so that 94.8% never reads as the 95% it lacks
+            reason = (f"{reason[:-1]}, and the model cannot say which digit it would be: "
+                      f"{np.floor(p[a] * 1000) / 10:g}% at most, where a picture this unusual needs "
+                      f"{BAND_CONFIDENT:.0%}.")
         return Headline("unfamiliar", a, b,
                         "This does not look like anything the model was trained on. Any digit it names would be a "
                         "guess; do not trust it.", reason, evidence)  # no set: no guarantee for unfamiliar images
@@ -151,11 +152,12 @@ def _guarantee(digits: tuple[int, ...]) -> str:
     return sets.set_sentence(list(digits))
 
 
-def _unfamiliar_reason(share: float, terms: dict[str, float] | None) -> str:
+def _unfamiliar_reason(share: float, terms: dict[str, float] | None, *, in_band: bool = False) -> str:
     """Which evidence made an image unfamiliar, in plain words: the larger of the reader's term and the
-    distances' terms (``terms`` as in ``headline``)."""
+    distances' terms (``terms`` as in ``headline``). In the band the reader's term is only a lean, not a call."""
     distance = sum(v for k, v in (terms or {}).items() if k != "reader")
     if terms and "reader" in terms and terms["reader"] > distance:
-        return (f"The model that was trained to tell digits from other pictures calls it not a digit: it is stranger "
+        says = "finds it unusual" if in_band else "calls it not a digit"
+        return (f"The model that was trained to tell digits from other pictures {says}: it is stranger "
                 f"than {share:.1%} of real handwritten digits are.")
     return f"It is further from every digit the model learned than {share:.1%} of real handwritten digits are."

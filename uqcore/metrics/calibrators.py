@@ -322,10 +322,14 @@ class IsotonicCalibrator(_Calibrator):
 
 
 def one_standard_error(loss: np.ndarray) -> int:
-    """The one-standard-error rule over candidates ordered from the most to the least fitted: ``loss`` (k, n),
-    the held-out loss of each of k candidates on n rows -> the index of the last candidate whose mean loss is
-    within one standard error of the best one's, the error of the paired row-by-row difference."""
+    """The one-standard-error rule (a paired variant) over candidates ordered from the most to the least fitted:
+    ``loss`` (k, n), the held-out loss of each of k candidates on n rows -> the index of the last candidate whose
+    mean loss is within one standard error of the best one's, the error of the paired row-by-row difference to
+    the best (not the best's own standard error, as in Breiman et al.: the rows are shared). Candidates in
+    between need not qualify."""
     loss = np.asarray(loss, dtype=np.float64)
+    if loss.ndim != 2 or loss.size == 0 or not np.isfinite(loss).all():
+        raise ValueError(f"loss must be a finite (candidates, rows) array; got shape {loss.shape}")
     best = int(np.argmin(loss.mean(axis=1)))
     diff = loss - loss[best]
     se = diff.std(axis=1, ddof=1) / np.sqrt(loss.shape[1]) if loss.shape[1] > 1 else np.zeros(len(loss))
@@ -340,7 +344,7 @@ class MixedWithRaw(_Calibrator):
     which throws away the order inside a bin; on an accurate model that costs more NLL than the calibration
     gains. ``raw_share`` is chosen on the fitting split only: ``folds``-fold cross-validation (seeded) of the NLL
     over the grid 0, 1/``steps`` ... 1, then ``base`` is refitted on every row. The one-standard-error rule
-    (Breiman et al. 1984) picks the share: the largest one whose held-out NLL is within one standard error
+    (Breiman et al. 1984; paired, ``one_standard_error``) picks the share: the largest one whose held-out NLL is within one standard error
     (paired over the rows) of the best share's, because a share the data cannot tell from the best is better
     spent on the model left as it was. ``raw_share = 0`` is ``base`` itself, 1 is the uncalibrated model
     (histogram binning has nothing to add to it). Fitted: ``raw_share_``, ``cv_nll_`` (per share), ``base_``.

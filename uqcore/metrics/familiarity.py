@@ -50,7 +50,7 @@ LAYER_TITLES = {"pixels": "the pixels", "hidden1": "the first layer's features",
 class FamiliarityConfig:
     k: int = 10
     bank: int = 10_000  # training digits kept as neighbours (stratified by class)
-    quantile: float = 0.99  # of clean validation digits: above it is "unfamiliar"
+    quantile: float = 0.99  # of clean validation digits: above it is "unfamiliar" whatever the probabilities say
     # The band's lower edge: above it (and below ``quantile``) an image is unfamiliar unless the reader is
     # ``BAND_CONFIDENT`` sure. Chosen blind on the tuning families (benchmarks/RESULTS.md, "The band").
     band_quantile: float = 0.97
@@ -104,14 +104,17 @@ class Familiarity:
         val = sum(self._weight(n) * (raw[n] - self.centre_[n]) / self.scale_[n] for n in self.terms)
         self.val_scores_ = np.sort(val)
         self.threshold_ = float(np.quantile(self.val_scores_, self.config.quantile))
-        self.band_ = self._band()
+        self.band_ = self._band(reader is not None)
         self.confident_ = CONFIDENT
         if reader is not None:
             top = softmax(feats_val["reader_logits"]).max(1)[val <= self.threshold_]
             self.confident_ = max(CONFIDENT_FLOOR, float(np.quantile(top, 1.0 - CONFIDENT_SHARE)))
         return self
 
-    def _band(self) -> float:
+    def _band(self, with_reader: bool) -> float | None:
+        """The band's lower edge; None without a reader (the band was chosen on the reader's probabilities)."""
+        if not with_reader:
+            return None
         return min(self.threshold_, float(np.quantile(self.val_scores_, self.config.band_quantile)))
 
     def _attach(self, model: MLP, reader: MLP | None, reader_temperature: float) -> None:
@@ -144,6 +147,8 @@ class Familiarity:
         return sum(self.layer_scores(x).values())
 
     def is_unfamiliar(self, scores) -> np.ndarray:
+        """Above the threshold: unfamiliar whatever the probabilities say. The headline also calls an image in the
+        band (``band_``) unfamiliar when its reader is unsure (``uqcore.verdict.headline``)."""
         return np.asarray(scores) > self.threshold_
 
     def percentile(self, score: float) -> float:
@@ -169,7 +174,7 @@ class Familiarity:
             raise ValueError(f"stored terms {list(d['terms'])} differ from this build's {list(obj.terms)}.")
         obj.val_scores_ = np.asarray(d["val_scores"], dtype=np.float64)
         obj.threshold_ = float(d["threshold"])
-        obj.band_ = obj._band()
+        obj.band_ = obj._band(reader is not None)
         obj.confident_ = float(d["confident"])
         obj.centre_ = dict(zip(obj.terms, np.asarray(d["centre"]).tolist(), strict=True))
         obj.scale_ = dict(zip(obj.terms, np.asarray(d["scale"]).tolist(), strict=True))
