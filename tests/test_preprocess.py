@@ -318,3 +318,72 @@ def test_a_large_photo_is_decoded_small_and_still_read():
     assert max(img.size) <= 2 * DECODE_SIDE
     p = to_mnist(buf.getvalue())
     assert not p.is_empty and p.x.max() > 0.5
+
+
+def _ruled(gray: np.ndarray, *, gap: int, tilt: float = 0.0, squared: bool = False) -> np.ndarray:
+    """Pale ruled (or squared) lines multiplied into a light photo (H, W) in [0, 1], turned by ``tilt`` degrees."""
+    h, w = gray.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    t = np.deg2rad(tilt)
+    along = yy * np.cos(t) - xx * np.sin(t)  # the distance across the lines, turned
+    lines = (along % gap) < 2
+    if squared:
+        lines |= ((xx * np.cos(t) + yy * np.sin(t)) % gap) < 2
+    return np.where(lines, gray * 0.65, gray).astype(np.float32)
+
+
+def _digit_on_paper(digit28: np.ndarray, rng, h: int = 480, w: int = 640) -> np.ndarray:
+    """A dark digit (about 180 px) on light, slightly grainy paper: (H, W) in [0, 1]."""
+    paper = 0.8 + rng.normal(0, 0.02, (h, w))
+    big = np.asarray(Image.fromarray((digit28.reshape(28, 28) * 255).astype(np.uint8)).resize((180, 180),
+                                                                                               Image.BICUBIC)) / 255
+    r0, c0 = 150, 260
+    paper[r0:r0 + 180, c0:c0 + 180] *= 1 - 0.8 * big
+    return np.clip(paper, 0, 1)
+
+
+@pytest.mark.parametrize("tilt, squared", [(0.0, False), (2.5, False), (-1.5, True)])
+def test_ruled_paper_lines_are_taken_out(mnist, tilt, squared):
+    """A digit photographed on ruled or squared paper comes out like the same digit on plain paper: the lines
+    are found (a Hough transform, scikit-image) and their brightness taken out, so they no longer join the digit
+    and stretch the crop across the sheet."""
+    rng = np.random.default_rng(3)
+    for k in (0, 1, 2):
+        plain = _digit_on_paper(mnist.test.x[k], rng)
+        ruled = _ruled(plain, gap=30, tilt=tilt, squared=squared)
+        a, b = to_mnist((plain * 255).astype(np.uint8)), to_mnist((ruled * 255).astype(np.uint8))
+        assert "rules" not in a.framing and b.framing["rules"] >= (20 if squared else 10)
+        assert abs(b.framing["aspect"] - a.framing["aspect"]) < 0.15  # the crop is the digit's, not the sheet's
+        # the same strokes, give or take a pixel of centring (a line crossing a stroke dims it a little)
+        assert _best_shifted_correlation(a.preview, b.preview) > 0.85
+
+
+def _best_shifted_correlation(a: np.ndarray, b: np.ndarray, reach: int = 2) -> float:
+    return max(np.corrcoef(a.ravel(), np.roll(b, (dy, dx), (0, 1)).ravel())[0, 1]
+               for dy in range(-reach, reach + 1) for dx in range(-reach, reach + 1))
+
+
+def test_ruled_lines_known_answer_and_what_is_not_a_ruling():
+    from uqcore.data.preprocess import _ruled_lines
+
+    h, w = 300, 400
+    resid = np.zeros((h, w), np.float32)
+    for y in (50, 100, 150, 200, 250):
+        resid[y:y + 2] = 0.3
+    lines = _ruled_lines(resid, cut=0.1)
+    assert len(lines) == 5
+    assert all(abs(abs(theta) - np.pi / 2) < np.deg2rad(0.3) for theta, _ in lines)  # horizontal: normal vertical
+    assert sorted(round(abs(rho)) for _, rho in lines) == [50, 100, 150, 200, 250]  # (or 51: the 2-px line's rows)
+    bar = np.zeros((h, w), np.float32)
+    bar[100:112, 20:380] = 0.6  # one long stroke (a 7's bar in a close-up) is not a ruling
+    assert _ruled_lines(bar, cut=0.1) == []
+    noise = np.abs(np.random.default_rng(0).normal(0, 0.05, (h, w))).astype(np.float32)
+    assert _ruled_lines(noise, cut=0.075) == []
+
+
+def test_blank_ruled_paper_has_no_digit():
+    rng = np.random.default_rng(4)
+    for squared in (False, True):
+        sheet = _ruled(np.clip(0.8 + rng.normal(0, 0.02, (480, 640)), 0, 1), gap=28, squared=squared)
+        out = to_mnist((sheet * 255).astype(np.uint8))
+        assert out.is_empty, out.framing

@@ -462,7 +462,8 @@ def stage_keys(store: Store, config: BuildConfig) -> dict[str, str]:
                                                  "confident_share": CONFIDENT_SHARE, "confident_floor": CONFIDENT_FLOOR,
                                                  **config.familiarity.to_dict()})
     k["file_path"] = store.key("file_path", {"predictions": k["predictions"], "familiarity": k["familiarity"],
-                                             "photos": config.photos, "version": 4})
+                                             # 5: ruled and squared paper taken out of photos
+                                             "photos": config.photos, "version": 5})
     k["embedding"] = store.key("embedding", {"predictions": k["predictions"], "method": config.embedding,
                                              "cap": EMBED_CAP, "layout": "joint"})
     return k

@@ -32,6 +32,10 @@ EMPTY_CONTRAST = 0.1  # less contrast than this (on 0..1) means there is nothing
 SNR_MIN = 12.0  # ink must rise this many grain sigmas above the paper, or no digit is found
 PHOTO_GRAIN = 2.0 / 255  # grain above this (before smoothing) means a camera photo, not a canvas or a scan
 WORK_SIDE = 400  # large photos are reduced to this long side before the ink is looked for
+RULE_SPAN = 0.6  # a ruled line (notebook paper) is straight and crosses at least this share of the photo ...
+RULE_MIN_LINES = 2  # ... and comes with at least one more parallel to it (one long stroke is a 7's bar, not ruling)
+RULE_TILT = 8.0  # degrees either side of horizontal and vertical that a photographed ruling may lean
+RULE_HALF_WIDTH = 3  # px (at the working size) either side of a ruled line that its brightness is taken from
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
@@ -346,6 +350,75 @@ def _local_level(resid: np.ndarray, grid: int = 16) -> np.ndarray:
     return np.asarray(Image.fromarray(med).resize(resid.shape[::-1], Image.Resampling.BILINEAR), np.float32)
 
 
+def _ruled_lines(resid: np.ndarray, *, cut: float) -> list[np.ndarray]:
+    """The lines of ruled or squared paper in a white-on-black residual, as ``(theta, rho)``: the line
+    ``x cos(theta) + y sin(theta) = rho`` (``_take_out_line`` removes it); [] when there is no ruling.
+
+    Straight lines are found by a Hough transform (scikit-image) of the pixels above ``cut``, leaning at most
+    ``RULE_TILT`` degrees from horizontal or vertical. A line counts when it crosses at least ``RULE_SPAN`` of
+    the picture, and a direction counts only with ``RULE_MIN_LINES`` such lines at least 8 px apart (one long
+    stroke, a 7's bar in a close-up, is not a ruling)."""
+    from skimage.transform import hough_line, hough_line_peaks
+
+    h, w = resid.shape
+    mask = resid > cut
+    if mask.mean() < 0.002:
+        return []
+    tilt = np.arange(-RULE_TILT, RULE_TILT + 1e-9, 0.25)
+    lines = []
+    for normal, length in ((90.0, w), (0.0, h)):  # a horizontal line's normal is vertical, and the other way
+        angles = np.deg2rad(normal + tilt)
+        angles = np.where(angles > np.pi / 2, angles - np.pi, angles)  # scikit-image's range (-pi/2, pi/2]
+        acc, theta, rho = hough_line(mask, theta=np.sort(angles))
+        votes, th, rh = hough_line_peaks(acc, theta, rho, min_distance=8, min_angle=4,
+                                         threshold=RULE_SPAN * length, num_peaks=64)
+        thin = [(float(t), float(r)) for t, r in zip(th, rh) if _is_thin(resid, t, r)]
+        if len(thin) >= RULE_MIN_LINES:
+            lines += thin
+    return lines
+
+
+def _is_thin(resid: np.ndarray, theta: float, rho: float, offset: float = 5.0) -> bool:
+    """Is the line ``x cos(theta) + y sin(theta) = rho`` a thin bright line of ``resid`` (its median brightness
+    along it at least twice that ``offset`` px to either side), not the edge or the body of a thick stroke?"""
+    h, w = resid.shape
+    t = np.arange(-np.hypot(h, w), np.hypot(h, w), 1.0)
+
+    def level(r: float) -> float:
+        x = np.rint(r * np.cos(theta) - t * np.sin(theta)).astype(int)
+        y = np.rint(r * np.sin(theta) + t * np.cos(theta)).astype(int)
+        inside = (x >= 0) & (x < w) & (y >= 0) & (y < h)
+        return float(np.median(resid[y[inside], x[inside]])) if inside.sum() > 10 else 0.0
+
+    on = max(level(rho - 1), level(rho), level(rho + 1))
+    return on > 0 and max(level(rho - offset), level(rho + offset)) < 0.5 * on
+
+
+def _take_out_line(images, theta: float, rho: float, centre: float) -> np.ndarray:
+    """Subtract one ruled line (``x cos(theta) + y sin(theta) = rho``) from each of ``images`` in place: within
+    ``RULE_HALF_WIDTH`` px of it, at each half-pixel distance, the median brightness above ``centre`` along the
+    whole line (a digit covers little of it, so the median is the line's); ink crossing the line keeps what rises
+    above that. (Medians over stretches of the line, to follow the light along it, were tried: a digit crossing a
+    stretch made its median the digit's, and readings got worse.) Returns the flat indices of the band."""
+    h, w = images[0].shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    dist = np.abs(xx * np.cos(theta) + yy * np.sin(theta) - rho).ravel()
+    idx = np.flatnonzero(dist < RULE_HALF_WIDTH + 0.5)
+    if idx.size == 0:
+        return idx
+    group = (dist[idx] * 2).astype(int)
+    order = np.argsort(group, kind="stable")
+    bounds = np.flatnonzero(np.diff(group[order])) + 1
+    for img in images:
+        flat = img.reshape(-1)
+        vals = flat[idx[order]] - centre
+        for part in np.split(np.arange(order.size), bounds):
+            level = max(float(np.median(vals[part])), 0.0)
+            vals[part] -= np.clip(vals[part], 0.0, level)
+        flat[idx[order]] = vals + centre
+    return idx
+
+
 def extract_ink(gray: np.ndarray) -> tuple[np.ndarray | None, dict]:
     """White-on-black gray (H, W) -> (ink image (h, w) in [0, 1] cropped to the digit, framing facts),
     or (None, facts) when no digit stands out of the paper.
@@ -365,11 +438,25 @@ def extract_ink(gray: np.ndarray) -> tuple[np.ndarray | None, dict]:
     centre, sigma = float(np.median(smooth)), _grain(smooth)
     peak = float(smooth.max()) - float(centre)
     facts = {"grain": sigma, "contrast": max(peak, 0.0)}
+    on_rule = None  # where ruled lines were taken out
+    if photo and peak > 0:  # ruled or squared paper: its lines would join the digit and stretch the crop
+        # a low cut: a line is found by the votes of its whole length, so faint rulings count and grain does not
+        rules = _ruled_lines(smooth - centre, cut=1.5 * sigma)
+        on_rule = np.zeros(smooth.size, bool)
+        for theta, rho in rules:
+            on_rule[_take_out_line((smooth, resid), theta, rho, centre)] = True
+        on_rule = on_rule.reshape(smooth.shape)
+        if rules:
+            peak = float(smooth.max()) - float(centre)
+            facts.update(rules=len(rules), contrast=max(peak, 0.0))
     if peak < max(EMPTY_CONTRAST, SNR_MIN * sigma):
         return None, facts
     high = centre + max(0.25 * peak, 6 * sigma)
     low = centre + max(INK_THRESHOLD * peak, 3 * sigma)
-    labels, _ = ndimage.label(smooth > low)
+    grow = smooth > low
+    if on_rule is not None:  # where a line ran, only ink as strong as a stroke's core counts: a line's faint
+        grow &= ~on_rule | (smooth > high)  # remains there would lead the digit's region along the line
+    labels, _ = ndimage.label(grow)
     strong = np.unique(labels[(smooth > high) & (labels > 0)])
     areas = ndimage.sum_labels(np.ones_like(labels), labels, strong) if strong.size else np.zeros(0)
     if not strong.size:
