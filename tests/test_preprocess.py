@@ -353,6 +353,7 @@ def test_ruled_paper_lines_are_taken_out(mnist, tilt, squared):
         ruled = _ruled(plain, gap=30, tilt=tilt, squared=squared)
         a, b = to_mnist((plain * 255).astype(np.uint8)), to_mnist((ruled * 255).astype(np.uint8))
         assert "rules" not in a.framing and b.framing["rules"] >= (20 if squared else 10)
+        assert any("ruled or squared paper" in n for n in b.notes) and not any("ruled" in n for n in a.notes)
         assert abs(b.framing["aspect"] - a.framing["aspect"]) < 0.15  # the crop is the digit's, not the sheet's
         # the same strokes, give or take a pixel of centring (a line crossing a stroke dims it a little)
         assert _best_shifted_correlation(a.preview, b.preview) > 0.85

@@ -510,6 +510,8 @@ def to_mnist(image: np.ndarray | Image.Image | bytes | str | Path) -> Preprocess
         empty = ink is None
         if not empty:
             preview = frame_like_mnist(ink, threshold=0.0)
+            if facts.get("rules"):
+                notes.append("The lines of the ruled or squared paper were taken out before the digit was cut out.")
             if max(gray.shape) > 4 * SIZE and facts["fill"] < 0.5:
                 notes.append(f"The digit filled {facts['fill']:.0%} of the picture; it was cut out and scaled to "
                              "fit, as MNIST digits are.")
