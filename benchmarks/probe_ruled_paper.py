@@ -78,7 +78,8 @@ def turned(files: list[bytes], lo: float, hi: float, seed: int = 3) -> list[byte
         im = Image.open(io.BytesIO(f)).convert("RGB")
         angle = float(rng.uniform(lo, hi)) * (1 if rng.random() < 0.5 else -1)
         w, h = im.size
-        im = im.rotate(angle, resample=Image.Resampling.BILINEAR).crop((40, 40, w - 40, h - 40))  # no black corners
+        m = int(np.ceil(max(w, h) * np.sin(np.deg2rad(abs(angle))))) + 2  # crop away the corners turning leaves
+        im = im.rotate(angle, resample=Image.Resampling.BILINEAR).crop((m, m, w - m, h - m))
         buf = io.BytesIO()
         im.save(buf, "JPEG", quality=85)
         out.append(buf.getvalue())
