@@ -388,3 +388,21 @@ def test_blank_ruled_paper_has_no_digit():
         sheet = _ruled(np.clip(0.8 + rng.normal(0, 0.02, (480, 640)), 0, 1), gap=28, squared=squared)
         out = to_mnist((sheet * 255).astype(np.uint8))
         assert out.is_empty, out.framing
+
+
+def test_a_turned_ruling_keeps_the_lines_the_edge_cuts_short(monkeypatch):
+    """Turned 3 degrees, the first line enters through the top edge 210 px in: 190 px of it are in the picture,
+    less than the span a ruling needs (240). It is found as a parallel of the others (``_cut_by_the_edge``)."""
+    from uqcore.data import preprocess
+
+    h, w = 300, 400
+    yy, xx = np.mgrid[0:h, 0:w]
+    t = np.deg2rad(93.0)  # the normal of a line turned 3 degrees from horizontal
+    along = xx * np.cos(t) + yy * np.sin(t)
+    resid = np.zeros((h, w), np.float32)
+    for rho in (-11, 40, 70, 100, 130, 160, 190, 220):
+        resid = np.maximum(resid, 0.3 * np.clip(1 - np.abs(along - rho), 0, 1))
+    found = sorted(round(abs(r)) for _, r in preprocess._ruled_lines(resid, cut=0.05))
+    assert found == [11, 40, 70, 100, 130, 160, 190, 220]
+    monkeypatch.setattr(preprocess, "_cut_by_the_edge", lambda *a, **k: [])  # the long lines alone miss it
+    assert sorted(round(abs(r)) for _, r in preprocess._ruled_lines(resid, cut=0.05)) == found[1:]

@@ -463,7 +463,8 @@ def stage_keys(store: Store, config: BuildConfig) -> dict[str, str]:
                                                  **config.familiarity.to_dict()})
     k["file_path"] = store.key("file_path", {"predictions": k["predictions"], "familiarity": k["familiarity"],
                                              # 5: ruled and squared paper taken out of photos
-                                             "photos": config.photos, "version": 5})
+                                             # 6: and the ruled lines that the picture's edge cuts short
+                                             "photos": config.photos, "version": 6})
     k["embedding"] = store.key("embedding", {"predictions": k["predictions"], "method": config.embedding,
                                              "cap": EMBED_CAP, "layout": "joint"})
     return k

@@ -374,8 +374,34 @@ def _ruled_lines(resid: np.ndarray, *, cut: float) -> list[np.ndarray]:
                                          threshold=RULE_SPAN * length, num_peaks=64)
         thin = [(float(t), float(r)) for t, r in zip(th, rh) if _is_thin(resid, t, r)]
         if len(thin) >= RULE_MIN_LINES:
-            lines += thin
+            lines += thin + _cut_by_the_edge(resid, acc, theta, rho, thin)
     return lines
+
+
+def _cut_by_the_edge(resid: np.ndarray, acc: np.ndarray, theta: np.ndarray, rho: np.ndarray,
+                     found: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """More lines of a ruling already ``found``: parallel to its strongest line and crossing ``RULE_SPAN`` of
+    their own stretch inside the picture, however short that is (a turned ruling's lines leave through the top
+    or bottom edge), at least 30 px; thin, and 8 px from every line kept."""
+    h, w = resid.shape
+    t0 = found[0][0]
+    j = int(np.argmin(np.abs(theta - t0)))
+    steps = np.arange(-np.hypot(h, w), np.hypot(h, w), 1.0)
+    x = rho[:, None] * np.cos(theta[j]) - steps[None, :] * np.sin(theta[j])
+    y = rho[:, None] * np.sin(theta[j]) + steps[None, :] * np.cos(theta[j])
+    chord = ((x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)).sum(1)
+    votes = acc[:, j].astype(np.int64)  # the accumulator is unsigned: -votes would wrap
+    kept = [r if abs(t - theta[j]) < np.pi / 2 else -r for t, r in found]  # in this column's sign of rho
+    more = []
+    for i in np.argsort(-votes):
+        if votes[i] < 30:
+            break
+        if chord[i] < 30 or votes[i] < RULE_SPAN * chord[i] or min(abs(rho[i] - k) for k in kept) < 8:
+            continue
+        if _is_thin(resid, float(theta[j]), float(rho[i])):
+            kept.append(float(rho[i]))
+            more.append((float(theta[j]), float(rho[i])))
+    return more
 
 
 def _is_thin(resid: np.ndarray, theta: float, rho: float, offset: float = 5.0) -> bool:
