@@ -350,7 +350,7 @@ def _local_level(resid: np.ndarray, grid: int = 16) -> np.ndarray:
     return np.asarray(Image.fromarray(med).resize(resid.shape[::-1], Image.Resampling.BILINEAR), np.float32)
 
 
-def _ruled_lines(resid: np.ndarray, *, cut: float) -> list[np.ndarray]:
+def _ruled_lines(resid: np.ndarray, *, cut: float) -> list[tuple[float, float]]:
     """The lines of ruled or squared paper in a white-on-black residual, as ``(theta, rho)``: the line
     ``x cos(theta) + y sin(theta) = rho`` (``_take_out_line`` removes it); [] when there is no ruling.
 
@@ -468,11 +468,11 @@ def extract_ink(gray: np.ndarray) -> tuple[np.ndarray | None, dict]:
     if photo and peak > 0:  # ruled or squared paper: its lines would join the digit and stretch the crop
         # a low cut: a line is found by the votes of its whole length, so faint rulings count and grain does not
         rules = _ruled_lines(smooth - centre, cut=1.5 * sigma)
-        on_rule = np.zeros(smooth.size, bool)
-        for theta, rho in rules:
-            on_rule[_take_out_line((smooth, resid), theta, rho, centre)] = True
-        on_rule = on_rule.reshape(smooth.shape)
         if rules:
+            on_rule = np.zeros(smooth.size, bool)
+            for theta, rho in rules:
+                on_rule[_take_out_line((smooth, resid), theta, rho, centre)] = True
+            on_rule = on_rule.reshape(smooth.shape)
             peak = float(smooth.max()) - float(centre)
             facts.update(rules=len(rules), contrast=max(peak, 0.0))
     if peak < max(EMPTY_CONTRAST, SNR_MIN * sigma):
