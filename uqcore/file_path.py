@@ -95,7 +95,7 @@ def measure(methods: dict[str, Method], fam: Familiarity, predictions: Predictio
     out: dict[str, np.ndarray] = {"families": np.array([f[0] for f in fams]),
                                   "held_out": np.array(HELD_OUT), "threshold": np.asarray(fam.threshold_),
                                   "quantile": np.asarray(fam.config.quantile), "confident": np.asarray(fam.confident_),
-                                  "band": np.asarray(np.inf if getattr(fam, "band_", None) is None else fam.band_),
+                                  "band": np.asarray(np.inf if fam.band_ is None else fam.band_),
                                   "source": np.asarray(headline_source(methods)), **extras}
     for i, (name, y, x, files) in enumerate(fams):
         progress(i, len(fams), f"file path: {name}")

@@ -66,8 +66,8 @@ view.set("sets", [f for f in view["sets"] if f in ood_fams])
 shown = st.multiselect("Sets", ood_fams, **view.widget("sets"))
 h_threshold = fp_summary["threshold"] if h_choice == "familiarity" else methods[h_choice].threshold_
 h_band = fp_summary.get("band") if h_choice == "familiarity" else None  # the headline's band: unsure -> unfamiliar
-st.plotly_chart(ood_histograms(score_values(fp, "test", h_view, h_choice), {f: score_values(fp, f, h_view, h_choice)
-                                                                           for f in shown}, threshold=h_threshold,
+h_sets = {f: score_values(fp, f, h_view, h_choice) for f in shown}
+st.plotly_chart(ood_histograms(score_values(fp, "test", h_view, h_choice), h_sets, threshold=h_threshold,
                                band=h_band), width="stretch")
 summary_rows = {}
 for f in shown:

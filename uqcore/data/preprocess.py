@@ -383,38 +383,40 @@ def _cut_by_the_edge(resid: np.ndarray, acc: np.ndarray, theta: np.ndarray, rho:
     """More lines of a ruling already ``found``: parallel to its strongest line and crossing ``RULE_SPAN`` of
     their own stretch inside the picture, however short that is (a turned ruling's lines leave through the top
     or bottom edge), at least 30 px; thin, and 8 px from every line kept."""
-    h, w = resid.shape
-    t0 = found[0][0]
-    j = int(np.argmin(np.abs(theta - t0)))
-    steps = np.arange(-np.hypot(h, w), np.hypot(h, w), 1.0)
-    x = rho[:, None] * np.cos(theta[j]) - steps[None, :] * np.sin(theta[j])
-    y = rho[:, None] * np.sin(theta[j]) + steps[None, :] * np.cos(theta[j])
-    chord = ((x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)).sum(1)
+    j = int(np.argmin(np.abs(theta - found[0][0])))
     votes = acc[:, j].astype(np.int64)  # the accumulator is unsigned: -votes would wrap
     kept = [r if abs(t - theta[j]) < np.pi / 2 else -r for t, r in found]  # in this column's sign of rho
     more = []
     for i in np.argsort(-votes):
         if votes[i] < 30:
             break
-        if chord[i] < 30 or votes[i] < RULE_SPAN * chord[i] or min(abs(rho[i] - k) for k in kept) < 8:
+        if min(abs(rho[i] - k) for k in kept) < 8:
             continue
-        if _is_thin(resid, float(theta[j]), float(rho[i])):
+        chord = len(_line_pixels(resid.shape, float(theta[j]), float(rho[i]))[0])
+        if chord >= 30 and votes[i] >= RULE_SPAN * chord and _is_thin(resid, float(theta[j]), float(rho[i])):
             kept.append(float(rho[i]))
             more.append((float(theta[j]), float(rho[i])))
     return more
 
 
+def _line_pixels(shape: tuple[int, int], theta: float, rho: float) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, columns) of the pixels on the line ``x cos(theta) + y sin(theta) = rho`` inside a picture of
+    ``shape``, one per pixel of its length."""
+    h, w = shape
+    t = np.arange(-np.hypot(h, w), np.hypot(h, w), 1.0)
+    x = np.rint(rho * np.cos(theta) - t * np.sin(theta)).astype(int)
+    y = np.rint(rho * np.sin(theta) + t * np.cos(theta)).astype(int)
+    inside = (x >= 0) & (x < w) & (y >= 0) & (y < h)
+    return y[inside], x[inside]
+
+
 def _is_thin(resid: np.ndarray, theta: float, rho: float, offset: float = 5.0) -> bool:
     """Is the line ``x cos(theta) + y sin(theta) = rho`` a thin bright line of ``resid`` (its median brightness
     along it at least twice that ``offset`` px to either side), not the edge or the body of a thick stroke?"""
-    h, w = resid.shape
-    t = np.arange(-np.hypot(h, w), np.hypot(h, w), 1.0)
 
     def level(r: float) -> float:
-        x = np.rint(r * np.cos(theta) - t * np.sin(theta)).astype(int)
-        y = np.rint(r * np.sin(theta) + t * np.cos(theta)).astype(int)
-        inside = (x >= 0) & (x < w) & (y >= 0) & (y < h)
-        return float(np.median(resid[y[inside], x[inside]])) if inside.sum() > 10 else 0.0
+        rows, cols = _line_pixels(resid.shape, theta, r)
+        return float(np.median(resid[rows, cols])) if rows.size > 10 else 0.0
 
     on = max(level(rho - 1), level(rho), level(rho + 1))
     return on > 0 and max(level(rho - offset), level(rho + offset)) < 0.5 * on
