@@ -201,6 +201,34 @@ def test_frame_like_mnist_no_ink_and_bad_shape():
         frame_like_mnist(np.zeros((2, 3, 4)))
 
 
+def test_frame_box_leaves_out_a_faint_halo():
+    """Known answer: a 10x10 square of full ink inside a faint 0.2 ring, 1 px wide, is framed to a 20x20 square
+    when the box holds ink >= 0.3, and to 20 px with the ring (the square then 16-17 px) when it holds all ink."""
+    img = np.zeros((40, 40), np.float32)
+    img[14:26, 14:26] = 0.2
+    img[15:25, 15:25] = 1.0
+    square = lambda v: int((v >= 0.5).any(0).sum())  # noqa: E731  (the square's side after framing)
+    assert square(frame_like_mnist(img, threshold=0.0, box_threshold=0.3)) == 20
+    assert square(frame_like_mnist(img, threshold=0.0)) in (16, 17)
+    np.testing.assert_array_equal(frame_like_mnist(img), frame_like_mnist(img, box_threshold=0.0))
+
+
+def test_an_enlarged_digit_is_framed_as_the_digit(mnist):
+    """Test digits enlarged 4x bilinearly (a screenshot) come back closer to themselves with the upload path's box
+    than with a box round all the ink (its halo made every digit ~5% smaller)."""
+    from uqcore.data.preprocess import BOX_THRESHOLD, extract_ink
+
+    x = mnist.test.x[:60].reshape(-1, 28, 28)
+    big = [np.asarray(Image.fromarray(v).resize((112, 112), Image.Resampling.BILINEAR)) for v in x]
+    via_upload = np.stack([to_mnist(b).preview for b in big])
+    all_ink = np.stack([frame_like_mnist(extract_ink(b)[0], threshold=0.0) for b in big])
+    np.testing.assert_allclose(via_upload, [frame_like_mnist(extract_ink(b)[0], threshold=0.0,
+                                                             box_threshold=BOX_THRESHOLD) for b in big])
+    err_upload, err_all = np.abs(via_upload - x).mean(), np.abs(all_ink - x).mean()
+    assert err_upload < 0.9 * err_all and err_upload < 0.032
+    assert abs(via_upload.sum() / x.sum() - 1) < 0.06 < abs(all_ink.sum() / x.sum() - 1)
+
+
 # ----------------------------------------------------------------------------- round trip
 
 

@@ -172,3 +172,16 @@ def test_turned_outliers_are_training_digits_turned_a_quarter(mnist):
     want = np.stack([frame_like_mnist(np.rot90(mnist.train.x[i].reshape(28, 28), k)) for i, k in zip(idx, quarter)])
     np.testing.assert_allclose(got, want.reshape(6, 784), atol=1e-6)
     assert not np.allclose(got, mnist.train.x[idx], atol=0.1)  # turned, not the digits as they are
+
+
+def test_fragments_are_seeded_pieces_that_are_not_bars(mnist):
+    from uqcore.data.families import FRAGMENT_ASPECT, _fragments
+
+    got = _fragments(40, np.random.default_rng(4))
+    np.testing.assert_array_equal(got, _fragments(40, np.random.default_rng(4)))
+    assert (got.max(1) == pytest.approx(1.0)) and got.shape == (40, 784)  # framed: stretched to 1, as MNIST
+    for v in got.reshape(-1, 28, 28):
+        lo, hi = np.linalg.eigvalsh(np.cov(np.argwhere(v > 0.3).T.astype(float)))
+        assert hi <= (1.2 * FRAGMENT_ASPECT) ** 2 * lo  # framing scales both axes alike: no bar slips in
+    whole = mnist.train.x[:2000]
+    assert np.abs(got[:, None] - whole[None]).mean(2).min() > 0.02  # pieces, not training digits as they are

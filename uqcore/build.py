@@ -464,7 +464,8 @@ def stage_keys(store: Store, config: BuildConfig) -> dict[str, str]:
     k["file_path"] = store.key("file_path", {"predictions": k["predictions"], "familiarity": k["familiarity"],
                                              # 5: ruled and squared paper taken out of photos
                                              # 6: and the ruled lines that the picture's edge cuts short
-                                             "photos": config.photos, "version": 6})
+                                             # 7: the upload path's box holds the ink at least 0.3 x the brightest
+                                             "photos": config.photos, "version": 7})
     k["embedding"] = store.key("embedding", {"predictions": k["predictions"], "method": config.embedding,
                                              "cap": EMBED_CAP, "layout": "joint"})
     return k

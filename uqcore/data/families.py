@@ -374,6 +374,33 @@ def _turned(n: int, rng: np.random.Generator) -> np.ndarray:
     return np.stack([frame_like_mnist(np.rot90(v, k)) for v, k in zip(imgs, quarter)]).reshape(n, 784)
 
 
+FRAGMENT_SIDE = (11, 18)  # the window's side in MNIST pixels
+FRAGMENT_MASS = 0.5  # a fragment holds at most this share of its digit's ink
+FRAGMENT_ASPECT = 3.0  # ink longer than this times its width is a bar, which a 1 comes close to: dropped
+
+
+def _fragments(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Pieces of training digits (an arc, a corner, a loop with a tail) framed as if whole: pen strokes in the
+    digits' own ink that are no digit. A window holding most of its digit's ink, or a bar, is drawn again."""
+    train = load_mnist().train.x.reshape(-1, 28, 28)
+    out = np.zeros((n, 784), np.float32)
+    for i in range(n):
+        for _ in range(50):
+            img = train[rng.integers(len(train))]
+            s = int(rng.integers(FRAGMENT_SIDE[0], FRAGMENT_SIDE[1] + 1))
+            r0, c0 = rng.integers(0, 29 - s, 2)
+            piece = img[r0:r0 + s, c0:c0 + s]
+            ink = piece > 0.3
+            if ink.sum() < 20 or piece.sum() > FRAGMENT_MASS * img.sum():
+                continue
+            spread = np.linalg.eigvalsh(np.cov(np.argwhere(ink).T.astype(float)))  # the ink's principal axes
+            if spread[1] > FRAGMENT_ASPECT ** 2 * max(spread[0], 1e-6):
+                continue
+            out[i] = frame_like_mnist(piece).ravel()
+            break
+    return out
+
+
 def _crops(n: int, rng: np.random.Generator) -> np.ndarray:
     lib = _photo_library()
     out = np.zeros((n, 784), np.float32)
@@ -392,6 +419,7 @@ def training_outliers(n: int, rng: np.random.Generator) -> np.ndarray:
     """About ``n`` non-digits (n, 784) float32, an equal share of each kind in ``OUTLIER_KINDS``; empty pictures
     (a glyph a font lacks, a flat crop) are dropped."""
     per = max(1, n // len(OUTLIER_KINDS))
-    make = {"scrambled": _scrambled, "symbols": _symbols, "crops": _crops, "turned": _turned}
+    make = {"scrambled": _scrambled, "symbols": _symbols, "crops": _crops, "turned": _turned,
+            "fragments": _fragments}
     x = np.concatenate([make[kind](per, rng) for kind in OUTLIER_KINDS]).astype(np.float32)
     return x[x.max(1) > 0]

@@ -29,6 +29,11 @@ SIZE = 28  # ... inside a 28x28 image
 CENTRE = 14.0  # where MNIST puts the centre of mass (row, column)
 INK_THRESHOLD = 0.05  # relative to the brightest pixel: fainter pixels are background
 EMPTY_CONTRAST = 0.1  # less contrast than this (on 0..1) means there is nothing drawn
+# An enlarged picture (a screenshot, a smoothly resized file) has a faint halo around its strokes that MNIST's
+# own 20 px box never held: measured from 0 to 0.5 of the brightest pixel on 300 training digits enlarged 2, 4
+# and 10 times (nearest, bilinear, bicubic, Lanczos) and framed again, 0.25-0.4 gave the inputs closest to the
+# digits themselves (benchmarks/RESULTS.md, "The same digit, enlarged").
+BOX_THRESHOLD = 0.3  # the upload path's box holds the ink at least this bright (x the brightest pixel)
 SNR_MIN = 12.0  # ink must rise this many grain sigmas above the paper, or no digit is found
 PHOTO_GRAIN = 2.0 / 255  # grain above this (before smoothing) means a camera photo, not a canvas or a scan
 WORK_SIDE = 400  # large photos are reduced to this long side before the ink is looked for
@@ -57,12 +62,13 @@ class Preprocessed:
 # ----------------------------------------------------------------------------- framing
 
 
-def frame_like_mnist(gray: np.ndarray, *, threshold: float = INK_THRESHOLD) -> np.ndarray:
+def frame_like_mnist(gray: np.ndarray, *, threshold: float = INK_THRESHOLD, box_threshold: float = 0.0) -> np.ndarray:
     """Frame white-on-black ink like MNIST: (H, W) float in [0, 1] -> (28, 28) float32 in [0, 1].
 
     Pixels fainter than ``threshold`` x the brightest one are set to 0; the image is cropped to the
-    remaining ink, scaled (keeping the aspect ratio) so its long side is 20 px, stretched so the
-    brightest pixel is 1, and pasted in 28x28 with its centre of mass at (14, 14). No ink -> zeros.
+    ink at least ``box_threshold`` x the brightest pixel (0: to all remaining ink), scaled (keeping the aspect
+    ratio) so its long side is 20 px, stretched so the brightest pixel is 1, and pasted in 28x28 with its
+    centre of mass at (14, 14). No ink -> zeros.
     """
     gray = np.asarray(gray, dtype=np.float32)
     if gray.ndim != 2:
@@ -72,7 +78,8 @@ def frame_like_mnist(gray: np.ndarray, *, threshold: float = INK_THRESHOLD) -> n
     if not np.isfinite(peak) or peak <= 0:
         return out
     ink = np.where(gray >= threshold * peak, gray, 0.0).astype(np.float32)
-    rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
+    boxed = ink >= max(box_threshold * peak, np.finfo(np.float32).tiny)
+    rows, cols = np.flatnonzero(boxed.any(1)), np.flatnonzero(boxed.any(0))
     ink = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     h, w = ink.shape
     scale = BOX / max(h, w)
@@ -537,7 +544,7 @@ def to_mnist(image: np.ndarray | Image.Image | bytes | str | Path) -> Preprocess
         framing.update(passthrough=False, **facts)
         empty = ink is None
         if not empty:
-            preview = frame_like_mnist(ink, threshold=0.0)
+            preview = frame_like_mnist(ink, threshold=0.0, box_threshold=BOX_THRESHOLD)
             if facts.get("rules"):
                 notes.append("The lines of the ruled or squared paper were taken out before the digit was cut out.")
             if max(gray.shape) > 4 * SIZE and facts["fill"] < 0.5:
