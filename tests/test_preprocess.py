@@ -213,10 +213,13 @@ def test_frame_box_leaves_out_a_faint_halo():
     np.testing.assert_array_equal(frame_like_mnist(img), frame_like_mnist(img, box_threshold=0.0))
 
 
-def test_an_enlarged_digit_is_framed_as_the_digit(mnist):
+def test_an_enlarged_digit_is_framed_as_the_digit(mnist, monkeypatch):
     """Test digits enlarged 4x bilinearly (a screenshot) come back closer to themselves with the upload path's box
     than with a box round all the ink (its halo made every digit ~5% smaller)."""
+    from uqcore.data import preprocess
     from uqcore.data.preprocess import BOX_THRESHOLD, extract_ink
+
+    monkeypatch.setattr(preprocess, "PEN_THIN", 0.0)  # the box alone (the thinnest 1% of digits are redrawn)
 
     x = mnist.test.x[:60].reshape(-1, 28, 28)
     big = [np.asarray(Image.fromarray(v).resize((112, 112), Image.Resampling.BILINEAR)) for v in x]
@@ -227,6 +230,53 @@ def test_an_enlarged_digit_is_framed_as_the_digit(mnist):
     err_upload, err_all = np.abs(via_upload - x).mean(), np.abs(all_ink - x).mean()
     assert err_upload < 0.9 * err_all and err_upload < 0.032
     assert abs(via_upload.sum() / x.sum() - 1) < 0.06 < abs(all_ink.sum() / x.sum() - 1)
+
+
+def test_stroke_width_known_answers():
+    """A bar 4 px thick and 100 px long, framed to 20 px long, has strokes 0.8 px wide; soft edges summed across
+    measure like hard ones; a 1 px line redrawn with a 7 px pen is 7 px thick with round ends."""
+    from uqcore.data.preprocess import redraw_strokes, stroke_width
+
+    bar = np.ones((4, 100), np.float32)
+    assert stroke_width(bar) == pytest.approx(0.8, rel=0.05)
+    soft = np.pad(bar, ((1, 1), (0, 0)))
+    soft[0] = soft[-1] = 0.5  # a 1 px half-bright edge each side: 5 px of ink across
+    assert stroke_width(soft) == pytest.approx(1.0, rel=0.05)
+    line = np.zeros((9, 60), np.float32)
+    line[4, 5:55] = 1
+    pen = redraw_strokes(line, 7.0)
+    assert pen.shape == (9 + 10, 60 + 10) and pen.max() == 1
+    assert pen[:, 30].sum() == 7 and pen[9, :].sum() == 50 + 6  # the line's row (4 + a margin of 5): 3 px more
+    assert not pen[5, 35] and pen[6, 35] and pen[12, 35] and not pen[13, 35]  # at each end, 3 px to either side
+
+
+def test_a_digit_written_with_a_thin_pen_is_redrawn_at_mnists_width(mnist):
+    """A test digit's skeleton drawn 3 px wide at 280 px (a paint program's brush) is redrawn, and comes back
+    closer to the digit than without; an MNIST-like drawing is not redrawn."""
+    from skimage.morphology import skeletonize
+
+    from uqcore.data import preprocess
+    from uqcore.data.preprocess import PEN_THIN, stroke_width
+
+    digit = mnist.test.x[0].reshape(28, 28)
+    big = np.asarray(Image.fromarray(digit).resize((280, 280), Image.Resampling.BILINEAR))
+    thin = np.pad(skeletonize(big > 0.5), 0).astype(np.float32)
+    thin = np.maximum(thin, np.roll(thin, 1, 0))  # 2 px wide
+    out = to_mnist(thin)
+    assert out.framing["redrawn"] and out.framing["stroke_width"] < PEN_THIN
+    assert any("thinner" in n for n in out.notes)
+    seen = np.where(out.preview >= 0.05, out.preview, 0)  # without resampling's ripples, cut to the digit
+    seen = seen[np.ix_(seen.any(1), seen.any(0))]
+    assert stroke_width(seen) > PEN_THIN  # the model reads strokes as wide as MNIST's
+    as_mnist = to_mnist(big)
+    assert "redrawn" not in as_mnist.framing and PEN_THIN < as_mnist.framing["stroke_width"] < 4
+    kept = preprocess.PEN_THIN
+    try:
+        preprocess.PEN_THIN = 0.0
+        plain = to_mnist(thin)
+    finally:
+        preprocess.PEN_THIN = kept
+    assert np.abs(out.preview - digit).mean() < 0.7 * np.abs(plain.preview - digit).mean()
 
 
 # ----------------------------------------------------------------------------- round trip
@@ -285,6 +335,36 @@ def test_digit_photos_come_out_like_the_digit(mnist):
         assert not out.is_empty and out.inverted
         assert 0.01 <= out.framing["fill"] <= 0.3  # the ink's box: smaller than the 28x28 frame drawn at 5-30%
         assert np.corrcoef(out.x, clean.x)[0, 1] > 0.8
+
+
+def test_a_ballpoint_digit_in_a_photo_is_found_on_ridges_and_redrawn(mnist):
+    """A test digit written 2 px wide (a ballpoint) on photographed paper: smoothing loses it in the grain, the
+    ridge filter finds it, and it is redrawn at MNIST's width; its input correlates with the clean digit's. The
+    same paper without the digit stays blank (no ridge stands out)."""
+    from scipy import ndimage
+    from skimage.morphology import skeletonize
+
+    from uqcore.data.families import _paper, _photo_bytes
+
+    rng = np.random.default_rng(8)
+    found = 0
+    for k in range(6):
+        digit = mnist.test.x[k].reshape(28, 28)
+        side = 200
+        big = np.asarray(Image.fromarray(digit).resize((side, side), Image.Resampling.BILINEAR)) > 0.5
+        pen = ndimage.distance_transform_edt(~skeletonize(big)) <= 1.0  # 2 px wide
+        paper = _paper(rng, 768, 1024)  # reduced 2.56 times to look for the ink: the line is 0.8 px there
+        blank = paper.copy()
+        paper[300:500, 400:600] *= 1 - 0.45 * ndimage.gaussian_filter(pen.astype(np.float32), 1.0)
+        out = to_mnist(_photo_bytes(paper, rng))
+        assert to_mnist(_photo_bytes(blank, rng)).is_empty
+        if "ridges" not in out.framing:  # smoothing alone found this one
+            continue
+        found += 1
+        assert not out.is_empty and out.framing["redrawn"] and out.framing["ridges"] >= 10
+        own, other = (np.corrcoef(out.x, to_mnist(upscale(mnist.test.x[i])).x)[0, 1] for i in (k, k + 1))
+        assert own > 0.6 and own > other + 0.3  # 0.69-0.93 against 0.02-0.31 for the next test digit
+    assert found >= 3  # most of these thin digits need the ridges
 
 
 def test_uneven_lighting_is_removed():

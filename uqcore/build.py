@@ -465,7 +465,8 @@ def stage_keys(store: Store, config: BuildConfig) -> dict[str, str]:
                                              # 5: ruled and squared paper taken out of photos
                                              # 6: and the ruled lines that the picture's edge cuts short
                                              # 7: the upload path's box holds the ink at least 0.3 x the brightest
-                                             "photos": config.photos, "version": 7})
+                                             # 8: thin pens redrawn; in photos, thin lines found on ridges
+                                             "photos": config.photos, "version": 8})
     k["embedding"] = store.key("embedding", {"predictions": k["predictions"], "method": config.embedding,
                                              "cap": EMBED_CAP, "layout": "joint"})
     return k

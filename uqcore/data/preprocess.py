@@ -34,8 +34,20 @@ EMPTY_CONTRAST = 0.1  # less contrast than this (on 0..1) means there is nothing
 # and 10 times (nearest, bilinear, bicubic, Lanczos) and framed again, 0.25-0.4 gave the inputs closest to the
 # digits themselves (benchmarks/RESULTS.md, "The same digit, enlarged").
 BOX_THRESHOLD = 0.3  # the upload path's box holds the ink at least this bright (x the brightest pixel)
+# A pen far thinner than MNIST's (a paint program's 1 px brush, a ballpoint in a photo) writes strokes the model
+# never saw. Stroke width = ink per pixel of its skeleton, in framed (28 x 28) pixels; on 1,000 training digits
+# enlarged to 280 px and cut out by this path its 1st / 50th / 99th percentiles are 1.41 / 2.56 / 4.72. Under
+# the 1st the skeleton is drawn again with a round pen that gives the median. Markers (over the 99th) are left
+# as they are: redrawn, their filled loops read worse (benchmarks/RESULTS.md, "Thin pens"). So are photos of
+# ruled paper.
+PEN_THIN = 1.41
+PEN_DIAMETER = 2.1  # in framed pixels: a round pen this wide measures 2.56 (MNIST's median) by the rule above
 SNR_MIN = 12.0  # ink must rise this many grain sigmas above the paper, or no digit is found
 PHOTO_GRAIN = 2.0 / 255  # grain above this (before smoothing) means a camera photo, not a canvas or a scan
+RIDGE_SIGMAS = (1.0, 2.0)  # the ridge filter's scales (work pixels) for thin pens in photos
+# A ridge must stand this many robust sigmas above the paper's: on 200 blank paper photos (not the build's seed)
+# the highest stands 5.1 (median) to 6.9 (max); thin digits that smoothing loses stand 12.8 or more.
+RIDGE_SNR = 10.0
 WORK_SIDE = 400  # large photos are reduced to this long side before the ink is looked for
 RULE_SPAN = 0.6  # a ruled line (notebook paper) is straight and crosses at least this share of the photo ...
 RULE_MIN_LINES = 2  # ... and comes with at least one more parallel to it (one long stroke is a 7's bar, not ruling)
@@ -99,6 +111,26 @@ def frame_like_mnist(gray: np.ndarray, *, threshold: float = INK_THRESHOLD, box_
 
 
 # ----------------------------------------------------------------------------- decoding
+
+
+def stroke_width(ink: np.ndarray) -> float:
+    """The strokes' width in framed (28 x 28) pixels: the ink (in [0, 1], cropped to the digit) per pixel of
+    its skeleton, times the framing's scale. Soft and hard edges measure alike (the ink is summed across)."""
+    from skimage.morphology import skeletonize
+
+    length = int(skeletonize(np.pad(ink > 0, 1)).sum())
+    return float(ink.sum()) / max(length, 1) * BOX / max(ink.shape)
+
+
+def redraw_strokes(ink: np.ndarray, diameter: float) -> np.ndarray:
+    """The ink's skeleton drawn again with a round pen ``diameter`` px wide (at the ink's own size): (h, w) ->
+    (h + 2m, w + 2m) with a margin m for the pen, full ink inside the pen's reach and none outside."""
+    from scipy import ndimage
+    from skimage.morphology import skeletonize
+
+    m = int(np.ceil(diameter / 2)) + 1
+    skeleton = skeletonize(np.pad(ink > 0, m))
+    return (ndimage.distance_transform_edt(~skeleton) <= diameter / 2).astype(np.float32)
 
 
 def _sniff_svg(data: bytes) -> bool:
@@ -406,6 +438,17 @@ def _cut_by_the_edge(resid: np.ndarray, acc: np.ndarray, theta: np.ndarray, rho:
     return more
 
 
+def _ridges(resid: np.ndarray, on_rule: np.ndarray | None) -> np.ndarray:
+    """Bright thin lines of ``resid`` (scikit-image's Sato tubeness at 1 and 2 px); none where a ruled line
+    was taken out (``on_rule``)."""
+    from skimage.filters import sato
+
+    r = sato(resid, sigmas=RIDGE_SIGMAS, black_ridges=False).astype(np.float32)
+    if on_rule is not None:
+        r[on_rule] = 0.0
+    return r
+
+
 def _line_pixels(shape: tuple[int, int], theta: float, rho: float) -> tuple[np.ndarray, np.ndarray]:
     """(rows, columns) of the pixels on the line ``x cos(theta) + y sin(theta) = rho`` inside a picture of
     ``shape``, one per pixel of its length."""
@@ -484,8 +527,21 @@ def extract_ink(gray: np.ndarray) -> tuple[np.ndarray | None, dict]:
             on_rule = on_rule.reshape(smooth.shape)
             peak = float(smooth.max()) - float(centre)
             facts.update(rules=len(rules), contrast=max(peak, 0.0))
+    level_of, on_ridges = centre, False  # the paper's level in ``resid``; whether thin lines were looked for
     if peak < max(EMPTY_CONTRAST, SNR_MIN * sigma):
-        return None, facts
+        if not photo or on_rule is not None:  # a ruling's remains are thin lines too
+            return None, facts
+        # a thin pen (a ballpoint) in a photo: smoothing spreads its line into the grain, where a ridge filter
+        # adds the line up along its length; the digit's region is then found on the ridges
+        smooth = _ridges(resid, on_rule)
+        paper = smooth if on_rule is None else smooth[~on_rule]
+        centre = float(np.median(paper))
+        sigma = max(1.4826 * float(np.median(np.abs(paper - centre))), 1e-6)
+        peak = float(smooth.max()) - centre
+        facts.update(ridges=peak / sigma)
+        if peak < RIDGE_SNR * sigma:
+            return None, facts
+        level_of, on_ridges = float(np.median(resid)), True
     high = centre + max(0.25 * peak, 6 * sigma)
     low = centre + max(INK_THRESHOLD * peak, 3 * sigma)
     grow = smooth > low
@@ -493,6 +549,11 @@ def extract_ink(gray: np.ndarray) -> tuple[np.ndarray | None, dict]:
         grow &= ~on_rule | (smooth > high)  # remains there would lead the digit's region along the line
     labels, _ = ndimage.label(grow)
     strong = np.unique(labels[(smooth > high) & (labels > 0)])
+    if on_ridges and strong.size:  # a ruling too faint for the Hough transform: lines across the sheet
+        boxes = ndimage.find_objects(labels)
+        span = lambda i: max((boxes[i - 1][0].stop - boxes[i - 1][0].start) / labels.shape[0],  # noqa: E731
+                             (boxes[i - 1][1].stop - boxes[i - 1][1].start) / labels.shape[1])
+        strong = np.array([i for i in strong if span(i) < RULE_SPAN], dtype=strong.dtype)
     areas = ndimage.sum_labels(np.ones_like(labels), labels, strong) if strong.size else np.zeros(0)
     if not strong.size:
         return None, facts
@@ -500,8 +561,8 @@ def extract_ink(gray: np.ndarray) -> tuple[np.ndarray | None, dict]:
     mask = np.isin(labels, keep)
     # a pen's stroke is evenly dark; in a photo, light and blur make it uneven: its typical
     # darkness (90th percentile inside the mask), not its darkest pixel, becomes full ink
-    level = float(np.percentile(resid[mask] - centre, 90)) if photo else peak
-    ink = np.where(mask, np.clip((resid - centre) / max(level, 1e-6), 0.0, 1.0), 0.0).astype(np.float32)
+    level = float(np.percentile(resid[mask] - level_of, 90)) if photo else peak
+    ink = np.where(mask, np.clip((resid - level_of) / max(level, 1e-6), 0.0, 1.0), 0.0).astype(np.float32)
     rr, cc = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     box_h, box_w = rr[-1] - rr[0] + 1, cc[-1] + 1 - cc[0]
     facts.update(fill=float(box_h * box_w / mask.size), aspect=float(box_h / box_w), stretch=float(1.0 / max(level, 1e-6)),
@@ -544,6 +605,13 @@ def to_mnist(image: np.ndarray | Image.Image | bytes | str | Path) -> Preprocess
         framing.update(passthrough=False, **facts)
         empty = ink is None
         if not empty:
+            width = framing["stroke_width"] = stroke_width(ink)
+            if width < PEN_THIN and not facts.get("rules"):  # taking out a ruling thins the digit where
+                # the lines cross it, so there the width says little of the pen
+                ink = redraw_strokes(ink, PEN_DIAMETER * max(ink.shape) / BOX)
+                framing["redrawn"] = True
+                notes.append("The pen was much thinner than in the handwriting the model learned from; its strokes "
+                             "were drawn again at that width.")
             preview = frame_like_mnist(ink, threshold=0.0, box_threshold=BOX_THRESHOLD)
             if facts.get("rules"):
                 notes.append("The lines of the ruled or squared paper were taken out before the digit was cut out.")
