@@ -337,6 +337,19 @@ def test_digit_photos_come_out_like_the_digit(mnist):
         assert np.corrcoef(out.x, clean.x)[0, 1] > 0.8
 
 
+def test_sato_ridges_equal_scikit_images():
+    from scipy import ndimage
+    from skimage.filters import sato
+
+    from uqcore.data.preprocess import RIDGE_SIGMAS, sato_ridges
+
+    img = ndimage.gaussian_filter(np.random.default_rng(3).random((60, 80)), 1.0).astype(np.float32)
+    img[30, 10:70] += 0.5  # and a line
+    want = sato(img, sigmas=RIDGE_SIGMAS, black_ridges=False)
+    np.testing.assert_allclose(sato_ridges(img), want, atol=1e-6)
+    assert sato_ridges(img)[30, 40] > 5 * np.median(want)
+
+
 def test_a_ballpoint_digit_in_a_photo_is_found_on_ridges_and_redrawn(mnist):
     """A test digit written 2 px wide (a ballpoint) on photographed paper: smoothing loses it in the grain, the
     ridge filter finds it, and it is redrawn at MNIST's width; its input correlates with the clean digit's. The
