@@ -185,9 +185,13 @@ def warm_first_reading(bundle: Bundle) -> threading.Thread:
             read_input(bundle, pre.x, pre.preview, source="warm-up", context=context)
             x = bundle.predictions.images("test", [0])[0].reshape(784)  # a clear 7: its explanation is drawn
             explain(bundle, read_input(bundle, x, x.reshape(28, 28), source="warm-up", context=context))
+            _WARM["seconds"] = time.perf_counter() - t0
+            from uqcore.evaluate import evaluate_cached
+
+            evaluate_cached(bundle)  # Compare's metrics: ~14 s once per build, then on disk for every server
         except Exception as err:  # a warm-up must never break a page
             _WARM["error"] = err
-        _WARM["seconds"] = time.perf_counter() - t0
+        _WARM.setdefault("seconds", time.perf_counter() - t0)
 
     thread = threading.Thread(target=run, name="uq-warm-first-reading", daemon=True)
     thread.start()
@@ -263,10 +267,11 @@ def conformal_curves(score: str) -> dict:
 
 @st.cache_data(show_spinner="Computing the metrics of every method…")
 def evaluation() -> dict:
-    """``uqcore.evaluate.evaluate`` over the cached build (the bundle itself is never hashed)."""
-    from uqcore.evaluate import evaluate
+    """``uqcore.evaluate.evaluate_cached`` over the cached build (the bundle itself is never hashed): computed
+    once per build, by the warm-up thread or the first page that needs it, then read from the artifacts."""
+    from uqcore.evaluate import evaluate_cached
 
-    return evaluate(get_bundle())
+    return evaluate_cached(get_bundle())
 
 
 @st.cache_data(show_spinner=False)

@@ -229,3 +229,26 @@ def test_predict_refuses_a_3_gb_file_without_reading_it(quick_artifacts, tmp_pat
     assert [x["path"] for x in both["results"]] == [str(good)]
     assert "MB; the limit" in {e["path"]: e["error"] for e in both["errors"]}[str(huge)]
     assert peak_both < peak_alone + 100, f"peak memory {peak_both:.0f} MB with the 3 GB file, {peak_alone:.0f} without"
+
+
+def test_the_evaluation_is_computed_once_per_build_and_rebuilt_when_damaged(quick_bundle, tmp_path, monkeypatch):
+    """``evaluate_cached`` keeps the evaluation in the build's store: a second call loads it (no new computing),
+    a damaged record is computed again, another build gets its own. ``evaluate`` itself is stubbed: this is
+    about the cache, the metrics have their own tests."""
+    import dataclasses
+
+    from uqcore import evaluate as ev
+    from uqcore.store import Store
+
+    calls = []
+    monkeypatch.setattr(ev, "evaluate", lambda bundle: calls.append(1) or {"n_test": 3, "methods": {"m": (1, 2)}})
+    bundle = dataclasses.replace(quick_bundle, store=Store(tmp_path))
+    first = ev.evaluate_cached(bundle)
+    assert first == {"n_test": 3, "methods": {"m": [1, 2]}} and len(calls) == 1  # as a load gives it
+    assert ev.evaluate_cached(bundle) == first and len(calls) == 1
+    (record,) = tmp_path.glob("evaluation-*.record.json")
+    record.write_text(record.read_text()[:-5])  # truncated
+    assert ev.evaluate_cached(bundle) == first and len(calls) == 2
+    other = dataclasses.replace(bundle, config=dataclasses.replace(bundle.config, swag_samples=7))
+    ev.evaluate_cached(other)
+    assert len(calls) == 3 and len(list(tmp_path.glob("evaluation-*.record.json"))) == 2

@@ -98,9 +98,9 @@ def cmd_evaluate(args) -> int:
         result = evaluate_external(load_predictions(args.predictions))
         print(json.dumps(result, indent=2) if args.json else table_external(result))
         return 0
-    from uqcore.evaluate import evaluate, table
+    from uqcore.evaluate import evaluate_cached, table
 
-    result = evaluate(_bundle(args))
+    result = evaluate_cached(_bundle(args))
     print(json.dumps(result, indent=2) if args.json else table(result))
     return 0
 

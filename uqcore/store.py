@@ -251,6 +251,23 @@ class Store:
             self.log(f"{payload.name} cannot be loaded ({type(e).__name__}); rebuilding it.")
             return None
 
+    # records (a computed result as JSON: an evaluation) -----------------------------------
+    def save_record(self, key: str, record: dict, meta: dict | None = None) -> Path:
+        text = json.dumps(record, default=_json_default)
+        return self._save(key, ".record.json", lambda p: p.write_text(text), meta)
+
+    def load_record(self, key: str) -> tuple[dict, dict] | None:
+        found = self._check(key, ".record.json")
+        if found is None:
+            return None
+        payload, meta = found
+        try:
+            record = json.loads(payload.read_text())
+        except (OSError, ValueError) as e:
+            self.log(f"{payload.name} cannot be loaded ({type(e).__name__}); rebuilding it.")
+            return None
+        return (record, meta) if isinstance(record, dict) else None
+
     def metadata(self, key: str) -> dict | None:
         """The metadata of ``key`` when it is valid (a dict with the fields every artifact has), else None."""
         path = self.root / f"{key}.json"
