@@ -250,7 +250,7 @@ def test_stroke_width_known_answers():
     assert not pen[5, 35] and pen[6, 35] and pen[12, 35] and not pen[13, 35]  # at each end, 3 px to either side
 
 
-def test_a_digit_written_with_a_thin_pen_is_redrawn_at_mnists_width(mnist):
+def test_a_digit_written_with_a_thin_pen_is_redrawn_at_mnists_width(mnist, monkeypatch):
     """A test digit's skeleton drawn 3 px wide at 280 px (a paint program's brush) is redrawn, and comes back
     closer to the digit than without; an MNIST-like drawing is not redrawn."""
     from skimage.morphology import skeletonize
@@ -260,7 +260,7 @@ def test_a_digit_written_with_a_thin_pen_is_redrawn_at_mnists_width(mnist):
 
     digit = mnist.test.x[0].reshape(28, 28)
     big = np.asarray(Image.fromarray(digit).resize((280, 280), Image.Resampling.BILINEAR))
-    thin = np.pad(skeletonize(big > 0.5), 0).astype(np.float32)
+    thin = skeletonize(big > 0.5).astype(np.float32)
     thin = np.maximum(thin, np.roll(thin, 1, 0))  # 2 px wide
     out = to_mnist(thin)
     assert out.framing["redrawn"] and out.framing["stroke_width"] < PEN_THIN
@@ -270,12 +270,8 @@ def test_a_digit_written_with_a_thin_pen_is_redrawn_at_mnists_width(mnist):
     assert stroke_width(seen) > PEN_THIN  # the model reads strokes as wide as MNIST's
     as_mnist = to_mnist(big)
     assert "redrawn" not in as_mnist.framing and PEN_THIN < as_mnist.framing["stroke_width"] < 4
-    kept = preprocess.PEN_THIN
-    try:
-        preprocess.PEN_THIN = 0.0
-        plain = to_mnist(thin)
-    finally:
-        preprocess.PEN_THIN = kept
+    monkeypatch.setattr(preprocess, "PEN_THIN", 0.0)
+    plain = to_mnist(thin)
     assert np.abs(out.preview - digit).mean() < 0.7 * np.abs(plain.preview - digit).mean()
 
 

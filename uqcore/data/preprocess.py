@@ -458,14 +458,6 @@ def sato_ridges(img: np.ndarray, sigmas=RIDGE_SIGMAS) -> np.ndarray:
     return out
 
 
-def _ridges(resid: np.ndarray, on_rule: np.ndarray | None) -> np.ndarray:
-    """Bright thin lines of ``resid`` (``sato_ridges``); none where a ruled line was taken out (``on_rule``)."""
-    r = sato_ridges(resid)
-    if on_rule is not None:
-        r[on_rule] = 0.0
-    return r
-
-
 def _line_pixels(shape: tuple[int, int], theta: float, rho: float) -> tuple[np.ndarray, np.ndarray]:
     """(rows, columns) of the pixels on the line ``x cos(theta) + y sin(theta) = rho`` inside a picture of
     ``shape``, one per pixel of its length."""
@@ -520,7 +512,9 @@ def extract_ink(gray: np.ndarray) -> tuple[np.ndarray | None, dict]:
 
     The background (``estimate_background``) is removed, the paper's grain is measured (robust
     sigma), and ink is what rises clearly above it: connected regions above a low threshold that
-    reach a high one (hysteresis), keeping regions of at least 3% of the largest one.
+    reach a high one (hysteresis), keeping regions of at least 3% of the largest one. In a camera photo
+    where nothing rises clearly enough after smoothing (and no ruling was found), the regions are looked for
+    on the picture's ridges instead (``sato_ridges``: a thin pen's line), dropping any that spans most of it.
     """
     from scipy import ndimage
 
@@ -550,10 +544,9 @@ def extract_ink(gray: np.ndarray) -> tuple[np.ndarray | None, dict]:
             return None, facts
         # a thin pen (a ballpoint) in a photo: smoothing spreads its line into the grain, where a ridge filter
         # adds the line up along its length; the digit's region is then found on the ridges
-        smooth = _ridges(resid, on_rule)
-        paper = smooth if on_rule is None else smooth[~on_rule]
-        centre = float(np.median(paper))
-        sigma = max(1.4826 * float(np.median(np.abs(paper - centre))), 1e-6)
+        smooth = sato_ridges(resid)
+        centre = float(np.median(smooth))
+        sigma = max(1.4826 * float(np.median(np.abs(smooth - centre))), 1e-6)  # the paper's ridges, robustly
         peak = float(smooth.max()) - centre
         facts.update(ridges=peak / sigma)
         if peak < RIDGE_SNR * sigma:
@@ -592,7 +585,9 @@ def to_mnist(image: np.ndarray | Image.Image | bytes | str | Path) -> Preprocess
 
     Dark ink on light paper is inverted. An image that already is 28x28 reaches the model as it
     is (MNIST's own format: nothing to crop or rescale). Anything else goes through
-    ``extract_ink`` (background, grain, ink mask) and ``frame_like_mnist``. ``framing`` records what
+    ``extract_ink`` (background, grain, ink mask), has its strokes redrawn at MNIST's width when they are far
+    thinner (``stroke_width`` under ``PEN_THIN``, not on ruled paper) and goes through ``frame_like_mnist``
+    (the box round ink at least ``BOX_THRESHOLD`` x the brightest). ``framing`` records what
     framing removed (how much of the picture the digit filled, its aspect, the contrast stretch).
     ``is_empty`` is True when no digit was found: a blank canvas, blank paper, a near-uniform image
     (use ``require_ink`` to refuse those). Raises ``ImageError`` for unusable input.
