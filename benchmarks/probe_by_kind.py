@@ -1,0 +1,47 @@
+"""The generated OOD families by kind, through files, with the shipped headline (issue 11), on the full build.
+
+    python benchmarks/probe_by_kind.py [objects doodles ...]
+
+Per kind of a family (``shift.make(name).meta``: a doodle's or an object's kind): how many images, the share
+called confident and unfamiliar, and the digits the confident ones were read as. The held-out families
+(``file_path.HELD_OUT``) are what it was written for: run it only once the choices being tuned are made.
+"""
+from __future__ import annotations
+
+import collections
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from uqcore.build import build  # noqa: E402
+from uqcore.data import shift  # noqa: E402
+from uqcore.file_path import headline_kinds, png_bytes, through_files  # noqa: E402
+
+KIND_OF = {"objects": "object", "doodles": "doodle", "letters": "letter"}
+
+
+def main(names: list[str]) -> None:
+    b = build()
+    fam, reader = b.familiarity, b.methods["reader"]
+    for name in names:
+        s = shift.make(name)
+        x, empty = through_files([png_bytes(v) for v in s.x])
+        probs = reader.predict(x).probs
+        k = headline_kinds(probs, fam.score(x), empty, fam.threshold_, fam.confident_, fam.band_)
+        kinds = np.asarray(s.meta[KIND_OF.get(name, name)])
+        print(f"\n{name}: confident {(k == 'confident').mean():.1%}, unfamiliar {(k == 'unfamiliar').mean():.1%}\n")
+        print("| kind | n | confident | unfamiliar | the confident ones read as |")
+        print("|---|---|---|---|---|")
+        rows = []
+        for kind in np.unique(kinds):
+            m = kinds == kind
+            read = collections.Counter(probs[m & (k == "confident")].argmax(1).tolist()).most_common(3)
+            rows.append(((k[m] == "confident").mean(), str(kind), int(m.sum()), (k[m] == "unfamiliar").mean(), read))
+        for conf, kind, n, unf, read in sorted(rows, key=lambda r: (-r[0], r[1])):
+            print(f"| {kind} | {n} | {conf:.0%} | {unf:.0%} | " + ", ".join(f"{d} ({c})" for d, c in read) + " |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or ["objects", "doodles"])
