@@ -143,7 +143,7 @@ def get_bundle() -> Bundle:
     settle_heap()
     if "active" not in _FOLLOWUPS:  # the build's last stage, in the background: the active-learning lab's curves
         _FOLLOWUPS.add("active")
-        active_curves()
+        active_curves(bundle)
     with _FOLLOWUPS_LOCK:  # two first page loads at once start one warm-up
         warm = "warm" not in _FOLLOWUPS
         _FOLLOWUPS.add("warm")
@@ -185,13 +185,9 @@ def warm_first_reading(bundle: Bundle) -> threading.Thread:
             read_input(bundle, pre.x, pre.preview, source="warm-up", context=context)
             x = bundle.predictions.images("test", [0])[0].reshape(784)  # a clear 7: its explanation is drawn
             explain(bundle, read_input(bundle, x, x.reshape(28, 28), source="warm-up", context=context))
-            _WARM["seconds"] = time.perf_counter() - t0
-            from uqcore.evaluate import evaluate_cached
-
-            evaluate_cached(bundle)  # Compare's metrics: ~14 s once per build, then on disk for every server
         except Exception as err:  # a warm-up must never break a page
             _WARM["error"] = err
-        _WARM.setdefault("seconds", time.perf_counter() - t0)
+        _WARM["seconds"] = time.perf_counter() - t0
 
     thread = threading.Thread(target=run, name="uq-warm-first-reading", daemon=True)
     thread.start()
@@ -268,7 +264,8 @@ def conformal_curves(score: str) -> dict:
 @st.cache_data(show_spinner="Computing the metrics of every method…")
 def evaluation() -> dict:
     """``uqcore.evaluate.evaluate_cached`` over the cached build (the bundle itself is never hashed): computed
-    once per build, by the warm-up thread or the first page that needs it, then read from the artifacts."""
+    once per build (by `train`, by the first start's background turn after the active-learning curves, or else
+    by the first page that needs it), then read from the artifacts."""
     from uqcore.evaluate import evaluate_cached
 
     return evaluate_cached(get_bundle())
@@ -624,15 +621,23 @@ def active_config():
     return ActiveConfig(quick=build_config().quick).resolved()
 
 
-def _run_active(config, *, store, progress):
+def _run_active(config, *, store, progress, bundle=None):
     from uqcore.acquisition import curves_stage
+    from uqcore.evaluate import evaluate_cached
 
-    return curves_stage(store, config, progress=progress)
+    out = curves_stage(store, config, progress=progress)
+    if bundle is not None:  # a new build's metrics, in the same background turn (~14 s): Compare then reads them
+        try:  # from disk. Not in the warm-up: that runs while the first tab draws.
+            evaluate_cached(bundle)
+        except Exception as err:  # not the curves' failure: Compare computes it again and shows its own message
+            _WARM["evaluation_error"] = err
+    return out
 
 
-def active_curves():
+def active_curves(bundle: Bundle | None = None):
     """``(arrays, meta)`` of the precomputed curves (``uqcore.acquisition.curves_stage``), or the background
-    runner computing them: the last stage of the build, started here once per server when it is missing."""
+    runner computing them: the last stage of the build, started here once per server when it is missing. With
+    ``bundle`` (the first page load's), the runner also computes the build's evaluation after the curves."""
     from uqcore.acquisition import stage_key
     from uqcore.store import Store
 
@@ -642,7 +647,10 @@ def active_curves():
         return found
     from dashboard.builder import BackgroundBuild
 
-    runner = BackgroundBuild.for_store(config, store, build_fn=_run_active, name="active")
+    import functools
+
+    runner = BackgroundBuild.for_store(config, store, build_fn=functools.partial(_run_active, bundle=bundle),
+                                       name="active")
     if runner.finished and runner.error is None and (found := _cached_curves(key)) is not None:
         return found  # finished since the check above
     return runner

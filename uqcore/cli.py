@@ -72,6 +72,11 @@ def cmd_train(args) -> int:
     print(f"done in {seconds:.1f} s")
     if not args.no_active:
         _active_curves(args, bundle.store)
+    from uqcore.evaluate import evaluate_cached
+
+    t0 = time.perf_counter()
+    evaluate_cached(bundle)  # what `evaluate` prints and Compare methods shows, kept beside the build
+    print(f"evaluation: every method's metrics ({time.perf_counter() - t0:.1f} s)")
     return 0
 
 
