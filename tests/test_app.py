@@ -351,3 +351,28 @@ def test_the_build_saves_the_early_snapshot_where_the_app_looks(quick_bundle, qu
     net = MLP(config.resolved().mlp.model)
     net.load_state_dict(state)
     assert meta["test_accuracy"] > 0.5
+
+
+def test_the_first_starts_background_turn_computes_the_evaluation_after_the_curves(tmp_path, monkeypatch):
+    """``resources._run_active`` (the active-learning runner): the curves, then the bundle's evaluation; a failing
+    evaluation is kept aside and does not fail the curves; without a bundle (a page asked first), no evaluation."""
+    from dashboard import resources
+    from uqcore import acquisition
+    from uqcore import evaluate as ev
+
+    calls = []
+    monkeypatch.setattr(acquisition, "curves_stage", lambda store, config, progress: calls.append("curves") or "c")
+    monkeypatch.setattr(ev, "evaluate_cached", lambda bundle: calls.append(("evaluation", bundle)))
+    assert resources._run_active("cfg", store="store", progress=None, bundle="b") == "c"
+    assert calls == ["curves", ("evaluation", "b")]
+    calls.clear()
+    resources._run_active("cfg", store="store", progress=None)
+    assert calls == ["curves"]
+
+    def broken(bundle):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(ev, "evaluate_cached", broken)
+    monkeypatch.setitem(resources._WARM, "evaluation_error", None)
+    assert resources._run_active("cfg", store="store", progress=None, bundle="b") == "c"
+    assert "disk on fire" in str(resources._WARM["evaluation_error"])
