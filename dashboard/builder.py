@@ -2,10 +2,12 @@
 tabs are open. Plain Python (no streamlit): ``resources`` shows its progress and reruns pages when it is done.
 
 Every stage is saved atomically when it finishes, so a server stopped mid-build leaves a cache that the next
-start completes (only the unfinished stages run again).
+start completes (only the unfinished stages run again). At exit (``stop_runners``, via atexit) a runner stops at
+its next progress report and the process waits for it, instead of tearing torch down under a running thread.
 """
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 from dataclasses import dataclass, field
@@ -13,6 +15,27 @@ from pathlib import Path
 
 _LOCK = threading.Lock()
 _RUNNERS: dict[str, "BackgroundBuild"] = {}
+_EXITING = threading.Event()
+EXIT_WAIT = 30.0  # seconds the process waits at exit for its runners to stop at their next progress report
+
+
+class Stopped(Exception):
+    """The process is exiting: a runner stops at its next progress report (its finished stages stay saved)."""
+
+
+def stop_runners(timeout: float = EXIT_WAIT) -> None:
+    """At exit: every runner stops at its next progress report, and the process waits for them (at most
+    ``timeout`` s). A daemon thread still inside torch when the interpreter tears down aborts the process
+    ("terminate called without an active exception", exit code 134)."""
+    _EXITING.set()
+    with _LOCK:
+        threads = [r._thread for r in _RUNNERS.values() if r._thread is not None]
+    deadline = time.monotonic() + timeout
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+
+
+atexit.register(stop_runners)
 
 
 @dataclass
@@ -56,6 +79,8 @@ class BackgroundBuild:
         def run() -> None:
             try:
                 build_fn(self.config, store=store, progress=self._progress)
+            except Stopped:
+                self.error = "stopped: the server was exiting"
             except Exception as e:  # noqa: BLE001 - shown to the user on every page instead of a traceback
                 from uqcore.store import StoreError
 
@@ -68,6 +93,8 @@ class BackgroundBuild:
         self._thread.start()
 
     def _progress(self, stage: str, done: int, total: int, message: str) -> None:
+        if _EXITING.is_set():
+            raise Stopped(stage)
         self.stages[stage] = StageStatus(done, max(total, 1), message)
 
     def wait(self, timeout: float | None = None) -> bool:

@@ -5,6 +5,8 @@ moves the cache folder.
 """
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import threading
 import weakref
@@ -155,6 +157,14 @@ def get_bundle() -> Bundle:
 _FOLLOWUPS: set[str] = set()
 _FOLLOWUPS_LOCK = threading.Lock()
 _WARM: dict = {}  # the warm-up thread and what it measured or raised (tests read it)
+
+
+@atexit.register
+def _wait_for_the_warm_up(timeout: float = 10.0) -> None:
+    """At exit, let a warm-up reading (~1 s of torch) end: a daemon thread inside torch at teardown aborts."""
+    thread = _WARM.get("thread")
+    if thread is not None:
+        thread.join(timeout)
 
 
 def warm_first_reading(bundle: Bundle) -> threading.Thread:
@@ -646,8 +656,6 @@ def active_curves(bundle: Bundle | None = None):
     if store.metadata(key) is not None and (found := _cached_curves(key)) is not None:
         return found
     from dashboard.builder import BackgroundBuild
-
-    import functools
 
     runner = BackgroundBuild.for_store(config, store, build_fn=functools.partial(_run_active, bundle=bundle),
                                        name="active")

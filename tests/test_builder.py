@@ -92,3 +92,31 @@ def test_device_choice():
         from uqcore.cli import main
 
         assert main(["--device", "cuda", "train", "--quick"]) == 2
+
+
+def test_at_exit_a_runner_stops_at_its_next_progress_report(tmp_path, monkeypatch):
+    """``stop_runners`` (registered with atexit): a running build stops at its next progress report and the call
+    returns once its thread has ended, well before the build would have; a daemon thread left inside torch at
+    the interpreter's teardown aborts the process (exit code 134)."""
+    from dashboard import builder
+
+    monkeypatch.setattr(builder, "_EXITING", threading.Event())  # this process goes on after the test
+    reports = []
+
+    def endless_build(config, *, store, progress):
+        for epoch in range(10_000):
+            progress("mlp", epoch, 10_000, f"epoch {epoch}")
+            reports.append(epoch)
+            time.sleep(0.01)
+
+    store = Store(tmp_path)
+    try:
+        runner = BackgroundBuild.for_store("config", store, build_fn=endless_build)
+        while len(reports) < 3:
+            time.sleep(0.01)
+        t0 = time.perf_counter()
+        builder.stop_runners(timeout=10)
+        assert time.perf_counter() - t0 < 5 and runner.finished and not runner._thread.is_alive()
+        assert runner.error == "stopped: the server was exiting" and len(reports) < 10_000
+    finally:
+        forget(store)

@@ -23,7 +23,7 @@ def evaluate_cached(bundle) -> dict:
     store = bundle.store
     key = store.key("evaluation", {"stages": stage_keys(store, bundle.config.resolved()),
                                    "version": EVALUATION_VERSION})
-    with _EVALUATING:  # a page and the app's warm-up at once: one computes, the other then loads
+    with _EVALUATING:  # a page and the first start's background turn at once: one computes, the other loads
         found = store.load_record(key)
         if found is not None:
             return found[0]

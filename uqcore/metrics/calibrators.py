@@ -344,10 +344,11 @@ class MixedWithRaw(_Calibrator):
     which throws away the order inside a bin; on an accurate model that costs more NLL than the calibration
     gains. ``raw_share`` is chosen on the fitting split only: ``folds``-fold cross-validation (seeded) of the NLL
     over the grid 0, 1/``steps`` ... 1, then ``base`` is refitted on every row. The one-standard-error rule
-    (Breiman et al. 1984; paired, ``one_standard_error``) picks the share: the largest one whose held-out NLL is within one standard error
-    (paired over the rows) of the best share's, because a share the data cannot tell from the best is better
-    spent on the model left as it was. ``raw_share = 0`` is ``base`` itself, 1 is the uncalibrated model
-    (histogram binning has nothing to add to it). Fitted: ``raw_share_``, ``cv_nll_`` (per share), ``base_``.
+    (Breiman et al. 1984; paired, ``one_standard_error``) picks the share: the largest one whose held-out NLL is
+    within one standard error (paired over the rows) of the best share's, because a share the data cannot tell
+    from the best is better spent on the model left as it was. ``raw_share = 0`` is ``base`` itself, 1 is the
+    uncalibrated model (histogram binning has nothing to add to it). Fitted: ``raw_share_``, ``cv_nll_`` (per
+    share), ``base_``.
     """
 
     def __init__(self, base: type, *, from_probs: bool = False, folds: int = 5, steps: int = 20,
