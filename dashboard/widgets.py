@@ -116,10 +116,12 @@ def verdict_card(v, results: dict | None = None) -> None:
     if evidence:
         with st.expander("Details: the scores behind this sentence"):
             f, p = evidence["familiarity"], evidence["probabilities"]
-            band = (f"; it lies in the band from **{f['band']:.3f}** to the threshold, where the top probability must "
-                    f"reach **{f['band_confident']:.0%}**" if f.get("in_band") else "")
-            in_band_rule = (f", or above **{f['band']:.3f}** (the band) with the top probability under "
-                            f"{f['band_confident']:.0%}" if "band" in f else "")
+            band = (f"; it lies in the band from **{f['band']:.3f}** to the threshold, where the top digit's "
+                    f"probability with 'not a digit' among the answers must reach **{f['band_confident']:.0%}** "
+                    f"(here {f.get('band_probability', p['top']):.1%}: {p['top']:.1%} among the digits, "
+                    f"'not a digit' {f.get('not_a_digit', 0.0):.1%})" if f.get("in_band") else "")
+            in_band_rule = (f", or above **{f['band']:.3f}** (the band) with the top digit's probability, 'not a "
+                            f"digit' counted, under {f['band_confident']:.0%}" if "band" in f else "")
             st.markdown(
                 f"- **Decided by:** {evidence['decided_by']} "
                 f"(the rule: unfamiliar if the familiarity score is above its threshold{in_band_rule}; otherwise "

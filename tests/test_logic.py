@@ -245,3 +245,11 @@ def test_active_learning_sentences():
     assert "(+1.5 points since the last round)." in round_sentence(later) and "2 of your labels differ" in \
         round_sentence(later)
     assert progress_text({}) == "starting…"
+
+
+def test_held_out_mark_says_which_sets_are_blind():
+    from dashboard.logic.compare import held_out_mark
+
+    summary = {"held_out": ["objects", "doodles", "sketches"], "blind": ["sketches"]}
+    assert [held_out_mark(f, summary) for f in ("letters", "objects", "sketches")] == ["", "yes", "yes, blind"]
+    assert held_out_mark("objects", {"held_out": ["objects"]}) == "yes"  # a summary from before the blind sets

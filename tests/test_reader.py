@@ -31,7 +31,7 @@ def test_training_outliers_are_seeded_framed_non_digits():
     np.testing.assert_array_equal(a, b)
     assert a.shape[1] == 784 and 40 <= len(a) <= 60 and a.dtype == np.float32
     assert (a.min() >= 0) and (a.max() <= 1) and (a.max(1) > 0).all()  # empty pictures are dropped
-    assert len(OUTLIER_KINDS) == 3
+    assert OUTLIER_KINDS == ("scrambled", "symbols", "crops", "enclosed")
     assert not set(SYMBOLS) & set("0123456789|/\\()[]!lIoO")  # nothing a hand could write as a digit
 
 
@@ -185,3 +185,29 @@ def test_fragments_are_seeded_pieces_that_are_not_bars(mnist):
         assert hi <= (1.2 * FRAGMENT_ASPECT) ** 2 * lo  # framing scales both axes alike: no bar slips in
     whole = mnist.train.x[:2000]
     assert np.abs(got[:, None] - whole[None]).mean(2).min() > 0.02  # pieces, not training digits as they are
+
+
+def test_nearest_digit_distance_equals_scikit_learns():
+    from sklearn.neighbors import NearestNeighbors
+
+    from uqcore.data.families import _nearest_digit_distance
+
+    rng = np.random.default_rng(0)
+    ref, x = rng.random((300, 784), dtype=np.float32), rng.random((2100, 784), dtype=np.float32)  # > 1 chunk
+    want = NearestNeighbors(n_neighbors=1).fit(ref).kneighbors(x)[0][:, 0]
+    np.testing.assert_allclose(_nearest_digit_distance(x, ref), want, rtol=1e-4)
+    assert np.allclose(_nearest_digit_distance(ref[:5], ref), 0.0, atol=2e-3)  # known answer: itself, at 0
+
+
+def test_enclosed_outlines_are_seeded_and_further_from_every_digit_than_most_digits(mnist):
+    from uqcore.data.families import NOT_LIKE_A_DIGIT, _enclosed, _nearest_digit_distance
+
+    got = _enclosed(30, np.random.default_rng(2))
+    np.testing.assert_array_equal(got, _enclosed(30, np.random.default_rng(2)))
+    assert got.shape == (30, 784) and (got.max(1) == pytest.approx(1.0))  # framed like MNIST
+    ref = mnist.train.x[:10_000]
+    far = np.quantile(_nearest_digit_distance(mnist.val.x[:2_000], ref), NOT_LIKE_A_DIGIT)
+    assert (_nearest_digit_distance(got, ref) > far).all()  # none as close to a digit as most digits are
+    # an outline with marks inside: the middle of the frame holds ink, unlike the hole of a 0
+    rows = got.reshape(-1, 28, 28)
+    assert np.mean([(v[4:24, 4:24] > 0.5).sum() > 0 for v in rows]) == 1.0

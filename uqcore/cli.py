@@ -68,7 +68,8 @@ def cmd_train(args) -> int:
         fam = bundle.familiarity
         print(f"headline: confident at {fam.confident_:.0%} (reader T = {bundle.parts.reader_temperature:.2f}), "
               f"unfamiliar above {fam.threshold_:.2f}"
-              + (f", or above {fam.band_:.2f} when under {BAND_CONFIDENT:.0%} sure" if fam.band_ is not None else ""))
+              + (f", or above {fam.band_:.2f} when under {BAND_CONFIDENT:.0%} sure of one digit ('not a digit' "
+                 "counted)" if fam.band_ is not None else ""))
     print(f"done in {seconds:.1f} s")
     if not args.no_active:
         _active_curves(args, bundle.store)

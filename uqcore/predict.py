@@ -8,7 +8,8 @@ import numpy as np
 from uqcore.data.preprocess import ImageError, to_mnist
 from uqcore.methods import Method
 from uqcore.analysis import sets
-from uqcore.verdict import CONFIDENT, FALLBACK_SOURCE, HEADLINE_SOURCE, Headline, headline, verdict
+from uqcore.verdict import (CONFIDENT, FALLBACK_SOURCE, HEADLINE_SOURCE, Headline, headline, not_a_digit_probability,
+                            verdict)
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".svg"}
 
@@ -102,7 +103,9 @@ def headline_for(familiarity, results: dict[str, dict], x: np.ndarray) -> Headli
     return headline(np.asarray(results[source]["probs"]), familiarity=s, familiarity_threshold=familiarity.threshold_,
                     familiar_share=familiarity.percentile(s), source=source, terms=terms,
                     confident=getattr(familiarity, "confident_", CONFIDENT), prediction_set=results[source].get("set"),
-                    band=getattr(familiarity, "band_", None))
+                    band=getattr(familiarity, "band_", None),
+                    not_a_digit=float(not_a_digit_probability(results[source]["ood_score"])) if source == "reader"
+                    else 0.0)
 
 
 def headline_source(available) -> str:

@@ -15,11 +15,24 @@ HEADLINE_SOURCE = "reader"
 FALLBACK_SOURCE = DEFAULT_METHOD
 # The headline's confident cut: the reader's top probability that this share of the familiar clean validation
 # digits reach (fitted with the familiarity score, ``uqcore.metrics.familiarity``).
-CONFIDENT_SHARE = 0.965
+CONFIDENT_SHARE = 0.97
 CONFIDENT_FLOOR = 0.80  # but never below this: "Confident ... (53% sure)" would read as nonsense (a weak model)
-# In the familiarity band (stranger than 97% of clean validation digits, not yet than 99%: ``Familiarity.band_``)
-# the source must be this sure of one digit, or the image is unfamiliar. Chosen blind on the tuning families.
-BAND_CONFIDENT = 0.95
+# In the familiarity band (stranger than 97.5% of clean validation digits, not yet than 99%: ``Familiarity.band_``)
+# the source must give one digit this much of its probability, counting "not a digit" among the answers
+# (P(that digit | a digit) x P(a digit), ``band_probability``), or the image is unfamiliar. Chosen in stop 31 on
+# the tuning families with objects and doodles as the development set (benchmarks/RESULTS.md, "The band, again").
+BAND_CONFIDENT = 0.80
+
+
+def band_probability(top, not_a_digit):
+    """The probability that the picture is its top digit when "not a digit" is one of the answers: the top
+    probability among the ten digits times the chance it is a digit at all. Works on floats and arrays."""
+    return np.asarray(top, np.float64) * (1.0 - np.asarray(not_a_digit, np.float64))
+
+
+def not_a_digit_probability(log_odds):
+    """The headline reader's "not a digit" log-odds (its OOD score, ``uqcore.methods.reader``) as a probability."""
+    return 1.0 / (1.0 + np.exp(-np.clip(np.asarray(log_odds, np.float64), -60, 60)))
 
 
 @dataclass(frozen=True)
@@ -81,13 +94,15 @@ class Headline:
 
 def headline(probs, *, familiarity: float, familiarity_threshold: float, familiar_share: float,
              confident: float = CONFIDENT, source: str = HEADLINE_SOURCE, prediction_set=None,
-             terms: dict[str, float] | None = None, band: float | None = None) -> Headline:
+             terms: dict[str, float] | None = None, band: float | None = None,
+             not_a_digit: float = 0.0) -> Headline:
     """The three-way rule, in this order (one rule, not a vote):
 
     1. **unfamiliar** when the familiarity score (``uqcore.metrics.familiarity``: distances to the nearest
        training digits, plus the headline reader's not-a-digit log-odds) is above its threshold: the 99th
-       percentile of clean validation digits; or when it is above ``band`` (the 97th percentile,
-       ``Familiarity.band_``) and the top probability is below ``BAND_CONFIDENT``: fairly strange and not
+       percentile of clean validation digits; or when it is above ``band`` (the 97.5th percentile,
+       ``Familiarity.band_``) and the top digit's probability, with ``not_a_digit`` (the reader's probability
+       that the picture is no digit) among the answers, is below ``BAND_CONFIDENT``: fairly strange and not
        read as any one digit;
     2. **confident** when the top probability of ``source`` (the headline reader) is at least
        ``confident`` (the cut that 96.5% of familiar clean validation digits reach, ``Familiarity.confident_``);
@@ -112,16 +127,18 @@ def headline(probs, *, familiarity: float, familiarity_threshold: float, familia
                                   "confident_threshold": float(confident)}}
     digits = tuple(int(d) for d in (prediction_set or ()))
     in_band = band is not None and band < familiarity <= familiarity_threshold
-    unread = in_band and p[a] < BAND_CONFIDENT  # fairly strange and not read as any one digit
+    as_digit = float(band_probability(p[a], not_a_digit))
+    unread = in_band and as_digit < BAND_CONFIDENT  # fairly strange and not read as any one digit
     if band is not None:
-        evidence["familiarity"].update(band=float(band), band_confident=BAND_CONFIDENT, in_band=bool(in_band))
+        evidence["familiarity"].update(band=float(band), band_confident=BAND_CONFIDENT, in_band=bool(in_band),
+                                       not_a_digit=float(not_a_digit), band_probability=as_digit)
     if familiarity > familiarity_threshold or unread:
         evidence["decided_by"] = "familiarity and probability" if unread else "familiarity"
         reason = _unfamiliar_reason(share, terms, in_band=unread)
-        if unread:  # floored, so that 94.8% never reads as the 95% it lacks
-            reason = (f"{reason[:-1]}, and the model cannot say which digit it would be: "
-                      f"{np.floor(p[a] * 1000) / 10:g}% at most, where a picture this unusual needs "
-                      f"{BAND_CONFIDENT:.0%}.")
+        if unread:  # floored, so that 79.8% never reads as the 80% it lacks
+            doubt = (f" (it gives {not_a_digit:.0%} to 'not a digit at all')" if not_a_digit >= 0.005 else "")
+            reason = (f"{reason[:-1]}, and the model is at most {np.floor(as_digit * 1000) / 10:g}% sure it is "
+                      f"{article(a)}{doubt}, where a picture this unusual needs {BAND_CONFIDENT:.0%}.")
         return Headline("unfamiliar", a, b,
                         "This does not look like anything the model was trained on. Any digit it names would be a "
                         "guess; do not trust it.", reason, evidence)  # no set: no guarantee for unfamiliar images

@@ -16,11 +16,13 @@ LIST_HELP = {  # the lists of uqcore.analysis.tables.error_list, in plain words
 SET_LABELS = {"test": "MNIST test digits", "letters": "letters (not digits)", "noise": "noise (not digits)",
               "natural": "photo patches (not digits)", "blank": "blank images (not digits)",
               "objects": "drawings of objects (not digits)", "doodles": "doodles (not digits)",
-              "photos": "photo crops (not digits)", "rotated": "rotated digits", "corrupted": "damaged digits",
+              "photos": "photo crops (not digits)", "sketches": "sketches (not digits)",
+              "glyphs": "signs and other scripts (not digits)", "rotated": "rotated digits", "corrupted": "damaged digits",
               "sklearn_digits": "other handwriting", "ambiguous": "blends of two digits"}
 SET_NAMES = {"test": "test digits", "val": "validation digits", "letters": "printed letters", "noise": "random noise",
              "natural": "photo patches", "blank": "blank images", "objects": "object drawings", "doodles": "doodles",
-             "photos": "photo crops", "rotated": "rotated digits", "corrupted": "damaged digits",
+             "photos": "photo crops", "sketches": "sketches", "glyphs": "signs and other scripts",
+             "rotated": "rotated digits", "corrupted": "damaged digits",
              "sklearn_digits": "other handwriting", "ambiguous": "blended digits"}  # short plain names, for counts
 TAE_KEY = ("T = total, A = aleatoric (from the image), E = epistemic (from the model) uncertainty, in nats "
            "(T = A + E).")

@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard import resources, widgets
 from dashboard.logic import view as urlview
 from dashboard.logic.compare import (STAR_NOTE, TABLE_FONT, VIEWS, column_notes, metrics_csv, metrics_table,
-                                    sets_table, your_row)
+                                    HELD_OUT_NOTE, held_out_mark, sets_table, your_row)
 from dashboard.resources import conformal_curves, evaluation, get_bundle, risk_curves
 from uqcore.file_path import no_digit_share, ood_families, score_values
 from uqcore.methods import DEFAULT_METHOD
@@ -73,14 +73,13 @@ summary_rows = {}
 for f in shown:
     m = fp_summary["scores"][score_label[h_choice]][f][h_view]
     summary_rows[f] = {"AUROC": f"{m['auroc']:.3f}", "FPR at 95% TPR": f"{m['fpr95']:.1%}",
-                       "held out": "yes" if f in fp_summary["held_out"] else "",
+                       "held out": held_out_mark(f, fp_summary),
                        "no digit found": f"{no_digit_share(fp, f, h_view):.0%}"}
 if summary_rows:
     st.dataframe(pd.DataFrame(summary_rows).T, width="stretch")
 st.caption("AUROC: 1 = the score separates the set from test digits perfectly, 0.5 = chance. FPR at 95% TPR: the "
-           "share of test digits wrongly flagged when 95% of the set is caught. 'Held out' sets were kept out of "
-           "every choice that was tuned: their numbers are the honest estimate. 'No digit found' images count as "
-           "caught (they never get a reading) and sit in the last bin.")
+           f"share of test digits wrongly flagged when 95% of the set is caught. {HELD_OUT_NOTE} 'No digit found' "
+           "images count as caught (they never get a reading) and sit in the last bin.")
 
 # ------------------------------------------------------------------ selective prediction
 st.subheader("Abstaining on the hardest images")

@@ -332,7 +332,7 @@ def paper_photos(n: int, rng: np.random.Generator) -> list[bytes]:
 
 # No glyph a hand could write as a digit: "|", "/", "(", "[", "!" pass for a 1, "o" for a 0.
 SYMBOLS = tuple("#&@%?+=$*<>{}~^") + tuple("αβγδεζηθλμξπρσφψω")
-OUTLIER_KINDS = ("scrambled", "symbols", "crops")  # "turned" (below) can be added; not yet measured
+OUTLIER_KINDS = ("scrambled", "symbols", "crops", "enclosed", "pen")  # "turned" (below) can be added; not yet measured
 # Training digits turned a quarter (either way) are pen strokes that are no digit. Not 0, 1 or 8: a 0 or an 8
 # turned is still one, a turned 1 is a dash a slanted 1 comes close to. Never half a turn (a 6 becomes a 9).
 TURNED_CLASSES = (2, 3, 4, 5, 6, 7, 9)
@@ -401,6 +401,110 @@ def _fragments(n: int, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+ENCLOSED_MARKS = (1, 4)  # marks inside an outline, inclusive
+NOT_LIKE_A_DIGIT = 0.9  # kept only if further (pixels) from every training digit than this share of real digits are
+
+
+def _nearest_digit_distance(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Euclidean distance (pixels in [0, 1]) from each row of ``x`` to its nearest row of ``ref``."""
+    ref_sq = (ref ** 2).sum(1)
+    out = np.empty(len(x), np.float32)
+    for i in range(0, len(x), 1024):
+        b = x[i:i + 1024]
+        d2 = (b ** 2).sum(1)[:, None] + ref_sq[None] - 2.0 * b @ ref.T
+        out[i:i + 1024] = np.sqrt(np.maximum(d2.min(1), 0.0))
+    return out
+
+
+def _draw_enclosed(d: ImageDraw.ImageDraw, rng: np.random.Generator, w: int) -> None:
+    c = rng.uniform(46, 66, 2)
+    r = rng.uniform(26, 44, 2)
+    shape = rng.choice(["ring", "box", "polygon"], p=[0.5, 0.25, 0.25])
+    if shape == "ring":
+        d.ellipse([c[0] - r[0], c[1] - r[1], c[0] + r[0], c[1] + r[1]], outline=255, width=w)
+    else:
+        k = 4 if shape == "box" else int(rng.integers(3, 7))
+        a = (np.arange(k) + 0.5) * 2 * np.pi / k + rng.uniform(-0.3, 0.3, k) + (0 if shape == "box" else rng.uniform(0, 6))
+        pts = np.stack([c[0] + r[0] * np.cos(a), c[1] + r[1] * np.sin(a)], 1)
+        _pen(d, np.vstack([pts, pts[:1]]), w)
+    least = ENCLOSED_MARKS[0] if shape == "ring" else 0  # an empty ring is a 0; an empty box or polygon is not
+    for _ in range(int(rng.integers(least, ENCLOSED_MARKS[1] + 1))):
+        m = c + rng.uniform(-0.55, 0.55, 2) * r
+        kind = rng.choice(["dot", "dash", "arc"])
+        if kind == "dot":
+            s = rng.uniform(0.4, 0.9) * w
+            d.ellipse([m[0] - s, m[1] - s, m[0] + s, m[1] + s], fill=255)
+        elif kind == "dash":
+            v = rng.uniform(-1, 1, 2) * 0.35 * r
+            _pen(d, [m - v, m + v], w)
+        else:
+            s = rng.uniform(0.2, 0.45) * r
+            a0 = rng.uniform(0, 360)
+            d.arc([m[0] - s[0], m[1] - s[1], m[0] + s[0], m[1] + s[1]], a0, a0 + rng.uniform(90, 200), fill=255, width=w)
+
+
+PEN_PARTS = ("line", "arc", "ring", "polygon", "dot", "wave")  # what a random pen drawing is made of
+
+
+def _pen_part(kind: str, d: ImageDraw.ImageDraw, rng: np.random.Generator, w: int) -> None:
+    c = rng.uniform(24, 88, 2)
+    r = rng.uniform(8, 40, 2)
+    box = [c[0] - r[0], c[1] - r[1], c[0] + r[0], c[1] + r[1]]
+    if kind == "line":
+        _pen(d, rng.uniform(12, 100, (2, 2)), w)
+    elif kind == "arc":
+        a0 = rng.uniform(0, 360)
+        d.arc(box, a0, a0 + rng.uniform(60, 270), fill=255, width=w)
+    elif kind == "ring":
+        d.ellipse(box, outline=255, width=w)
+    elif kind == "polygon":
+        a = np.sort(rng.uniform(0, 2 * np.pi, int(rng.integers(3, 7))))
+        pts = np.stack([c[0] + r[0] * np.cos(a), c[1] + r[1] * np.sin(a)], 1)
+        _pen(d, np.vstack([pts, pts[:1]]), w)
+    elif kind == "dot":
+        s = rng.uniform(0.4, 1.0) * w
+        d.ellipse([c[0] - s, c[1] - s, c[0] + s, c[1] + s], fill=255)
+    else:  # wave
+        xs = np.linspace(c[0] - r[0], c[0] + r[0], 40)
+        _pen(d, np.stack([xs, c[1] + rng.uniform(4, 14) * np.sin(xs / rng.uniform(4, 10))], 1), w)
+
+
+def _draw_pen(d: ImageDraw.ImageDraw, rng: np.random.Generator, w: int) -> None:
+    for kind in rng.choice(PEN_PARTS, int(rng.integers(2, 6))):
+        _pen_part(str(kind), d, rng, w)
+
+
+def _far_from_digits(n: int, rng: np.random.Generator, draw) -> np.ndarray:
+    """``n`` pictures from ``draw(ImageDraw, rng, pen width)`` on a 112 px canvas, turned -20..20 degrees and
+    framed like MNIST, with a pen as wide as MNIST's. One as close (pixels) to some training digit as
+    ``NOT_LIKE_A_DIGIT`` of validation digits are to theirs could be read as a digit: it is drawn again."""
+    data = load_mnist()
+    ref = data.train.x[:10_000]
+    far = float(np.quantile(_nearest_digit_distance(data.val.x[:2_000], ref), NOT_LIKE_A_DIGIT))
+    kept: list[np.ndarray] = []
+    for _ in range(20):
+        m = 2 * (n - sum(map(len, kept))) + 16
+        batch = np.empty((m, 784), np.float32)
+        for i in range(m):
+            img = Image.new("L", (CANVAS, CANVAS))
+            draw(ImageDraw.Draw(img), rng, int(rng.integers(7, 14)))
+            batch[i] = _frame(img.rotate(float(rng.uniform(-20, 20)), resample=Image.Resampling.BILINEAR))
+        kept.append(batch[_nearest_digit_distance(batch, ref) > far])
+        if sum(map(len, kept)) >= n:
+            break
+    return np.concatenate(kept)[:n]
+
+
+def _enclosed(n: int, rng: np.random.Generator) -> np.ndarray:
+    """An outline (a ring, a box, a polygon) with marks inside it (dots, dashes, small arcs; a ring has at least
+    one, else it is a 0): pictures that a digit reader sees as a 0 with something in it."""
+    return _far_from_digits(n, rng, _draw_enclosed)
+
+
+def _pen_drawings(n: int, rng: np.random.Generator) -> np.ndarray:
+    """2-5 parts (lines, arcs, rings, polygons, dots, waves) drawn at random: pen strokes that are no digit."""
+    return _far_from_digits(n, rng, _draw_pen)
+
 def _crops(n: int, rng: np.random.Generator) -> np.ndarray:
     lib = _photo_library()
     out = np.zeros((n, 784), np.float32)
@@ -420,6 +524,6 @@ def training_outliers(n: int, rng: np.random.Generator) -> np.ndarray:
     (a glyph a font lacks, a flat crop) are dropped."""
     per = max(1, n // len(OUTLIER_KINDS))
     make = {"scrambled": _scrambled, "symbols": _symbols, "crops": _crops, "turned": _turned,
-            "fragments": _fragments}
+            "fragments": _fragments, "enclosed": _enclosed, "pen": _pen_drawings}
     x = np.concatenate([make[kind](per, rng) for kind in OUTLIER_KINDS]).astype(np.float32)
     return x[x.max(1) > 0]
