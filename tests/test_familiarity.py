@@ -143,33 +143,42 @@ def test_headline_three_kinds():
 
 
 def test_headline_band_known_answers():
-    """In the band (above ``band``, not above the threshold) an image is unfamiliar unless the top probability
-    reaches BAND_CONFIDENT; below the band the usual confident cut decides; above the threshold nothing helps."""
-    from uqcore.verdict import BAND_CONFIDENT
+    """In the band (above ``band``, not above the threshold) an image is unfamiliar unless its top digit's
+    probability with "not a digit" among the answers (top x (1 - not_a_digit)) reaches BAND_CONFIDENT; below the
+    band the usual confident cut decides; above the threshold nothing helps."""
+    from uqcore.verdict import BAND_CONFIDENT, band_probability, not_a_digit_probability
 
     def p(top):
         out = np.full(10, (1 - top) / 9)
         out[3] = top
         return out
 
-    def kind(top, fam):
+    def kind(top, fam, nad=0.0):
         return headline(p(top), familiarity=fam, familiarity_threshold=1.0, familiar_share=0.98, confident=0.87,
-                        band=0.5).kind
+                        band=0.5, not_a_digit=nad).kind
 
-    assert BAND_CONFIDENT == 0.95
+    assert BAND_CONFIDENT == 0.80
+    assert band_probability(0.9, 0.2) == pytest.approx(0.72)
+    assert not_a_digit_probability(0.0) == 0.5 and not_a_digit_probability(np.log(3.0)) == pytest.approx(0.75)
     assert kind(0.90, 0.4) == "confident" and kind(0.80, 0.4) == "ambiguous"  # below the band
-    assert kind(0.90, 0.7) == "unfamiliar" and kind(0.80, 0.7) == "unfamiliar"  # in it, under 95%
-    assert kind(0.96, 0.7) == "confident" and kind(0.99, 1.2) == "unfamiliar"  # in it, sure; above the threshold
-    v = headline(p(0.9), familiarity=0.7, familiarity_threshold=1.0, familiar_share=0.98, confident=0.87, band=0.5)
+    assert kind(0.90, 0.4, nad=0.5) == "confident"  # below the band 'not a digit' is the distances' business
+    assert kind(0.79, 0.7) == "unfamiliar" and kind(0.90, 0.7) == "confident"  # in it: 80% of one digit
+    assert kind(0.99, 0.7, nad=0.25) == "unfamiliar"  # 0.99 x 0.75 = 0.74: sure which digit, not that it is one
+    assert kind(0.99, 0.7, nad=0.15) == "confident"  # 0.99 x 0.85 = 0.84
+    assert kind(0.99, 1.2) == "unfamiliar"  # above the threshold
+    v = headline(p(0.99), familiarity=0.7, familiarity_threshold=1.0, familiar_share=0.98, confident=0.87, band=0.5,
+                 not_a_digit=0.3)
     assert v.evidence["decided_by"] == "familiarity and probability"
-    assert v.evidence["familiarity"]["band"] == 0.5 and v.evidence["familiarity"]["in_band"]
-    assert "90% at most" in v.reason and "95%" in v.reason
-    assert "98.0%" in v.reason and not v.prediction_set  # no guarantee for an unfamiliar image
-    # floored: 94.8% is not rounded up to the 95% it lacks
-    assert "94.8% at most" in headline(p(0.948), familiarity=0.7, familiarity_threshold=1.0, familiar_share=0.98,
-                                       band=0.5).reason
+    f = v.evidence["familiarity"]
+    assert f["band"] == 0.5 and f["in_band"] and f["not_a_digit"] == 0.3
+    assert f["band_probability"] == pytest.approx(0.693)
+    assert "at most 69.3% sure it is a 3" in v.reason and "30% to 'not a digit at all'" in v.reason
+    assert "80%" in v.reason and "98.0%" in v.reason and not v.prediction_set  # no guarantee when unfamiliar
+    # floored: 79.8% is not rounded up to the 80% it lacks; no 'not a digit' clause when it is ~0
+    floored = headline(p(0.798), familiarity=0.7, familiarity_threshold=1.0, familiar_share=0.98, band=0.5).reason
+    assert "at most 79.8% sure" in floored and "not a digit at all" not in floored
     lean = {"pixels": 0.1, "hidden1": 0.1, "hidden2": 0.1, "reader": 0.4}  # the reader's term weighs most
-    assert "finds it unusual" in headline(p(0.9), familiarity=0.7, familiarity_threshold=1.0, familiar_share=0.98,
+    assert "finds it unusual" in headline(p(0.7), familiarity=0.7, familiarity_threshold=1.0, familiar_share=0.98,
                                           band=0.5, terms=lean).reason  # in the band: a lean, not a call
     assert "calls it not a digit" in headline(p(0.9), familiarity=1.5, familiarity_threshold=1.0,
                                               familiar_share=0.999, band=0.5, terms=lean).reason
@@ -178,7 +187,7 @@ def test_headline_band_known_answers():
     sure = headline(p(0.96), familiarity=0.7, familiarity_threshold=1.0, familiar_share=0.98, band=0.5)
     assert "more unusual than most" in sure.reason
     # without a band (an older build) the rule is the two-cut one
-    assert headline(p(0.9), familiarity=0.7, familiarity_threshold=1.0, familiar_share=0.98, confident=0.87).kind \
+    assert headline(p(0.7), familiarity=0.7, familiarity_threshold=1.0, familiar_share=0.98, confident=0.6).kind \
         == "confident"
 
 
@@ -188,11 +197,12 @@ def test_vectorised_kinds_match_the_rule(rng, band):
     probs[:60] = rng.dirichlet(np.full(10, 0.02), 60)  # many near-certain rows, so the band's 95% cut matters
     fam = rng.normal(0.5, 0.6, 300)
     empty = rng.random(300) < 0.05
-    kinds = headline_kinds(probs, fam, empty, threshold=1.0, band=band)
+    nad = rng.random(300) * (rng.random(300) < 0.5)  # half of them weigh 'not a digit' too
+    kinds = headline_kinds(probs, fam, empty, threshold=1.0, band=band, not_a_digit=nad)
     for i in range(300):
         q = probs[i] / probs[i].sum()
         want = "no_digit" if empty[i] else headline(q, familiarity=fam[i], familiarity_threshold=1.0,
-                                                    familiar_share=0.5, band=band).kind
+                                                    familiar_share=0.5, band=band, not_a_digit=nad[i]).kind
         assert kinds[i] == want
     if band is not None:
         assert ((fam > band) & (fam <= 1.0) & (kinds == "unfamiliar")).any()

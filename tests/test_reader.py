@@ -31,7 +31,7 @@ def test_training_outliers_are_seeded_framed_non_digits():
     np.testing.assert_array_equal(a, b)
     assert a.shape[1] == 784 and 40 <= len(a) <= 60 and a.dtype == np.float32
     assert (a.min() >= 0) and (a.max() <= 1) and (a.max(1) > 0).all()  # empty pictures are dropped
-    assert OUTLIER_KINDS == ("scrambled", "symbols", "crops", "enclosed")
+    assert OUTLIER_KINDS == ("scrambled", "symbols", "crops", "enclosed", "pen")
     assert not set(SYMBOLS) & set("0123456789|/\\()[]!lIoO")  # nothing a hand could write as a digit
 
 
@@ -200,7 +200,7 @@ def test_nearest_digit_distance_equals_scikit_learns():
 
 
 def test_enclosed_outlines_are_seeded_and_further_from_every_digit_than_most_digits(mnist):
-    from uqcore.data.families import NOT_LIKE_A_DIGIT, _enclosed, _nearest_digit_distance
+    from uqcore.data.families import NOT_LIKE_A_DIGIT, _enclosed, _nearest_digit_distance, _pen_drawings
 
     got = _enclosed(30, np.random.default_rng(2))
     np.testing.assert_array_equal(got, _enclosed(30, np.random.default_rng(2)))
@@ -208,6 +208,10 @@ def test_enclosed_outlines_are_seeded_and_further_from_every_digit_than_most_dig
     ref = mnist.train.x[:10_000]
     far = np.quantile(_nearest_digit_distance(mnist.val.x[:2_000], ref), NOT_LIKE_A_DIGIT)
     assert (_nearest_digit_distance(got, ref) > far).all()  # none as close to a digit as most digits are
+    pen = _pen_drawings(30, np.random.default_rng(2))
+    np.testing.assert_array_equal(pen, _pen_drawings(30, np.random.default_rng(2)))
+    assert pen.shape == (30, 784) and (_nearest_digit_distance(pen, ref) > far).all()
+    assert (_nearest_digit_distance(mnist.val.x[:200], ref) <= far).mean() > 0.85  # the cut lets most digits in
     # an outline with marks inside: the middle of the frame holds ink, unlike the hole of a 0
     rows = got.reshape(-1, 28, 28)
     assert np.mean([(v[4:24, 4:24] > 0.5).sum() > 0 for v in rows]) == 1.0

@@ -232,10 +232,14 @@ def blends_naming_both(fp: dict[str, np.ndarray], view: str = "png") -> float:
     probs = fp[f"blends/{view}/{source}/probs"]
     kinds = headline_kinds(probs, fp[f"blends/{view}/familiarity"], fp[f"blends/{view}/empty"], float(fp["threshold"]),
                            confident, band, source_not_a_digit(fp, "blends", view, source))
-    top2 = np.argsort(-probs, 1)[:, :2]
+    return float(((kinds == "ambiguous") & blends_both_mask(fp, view, source)).mean())
+
+
+def blends_both_mask(fp: dict[str, np.ndarray], view: str, source: str) -> np.ndarray:
+    """Per blend: are its two most likely digits (``source``'s) the two that were blended?"""
+    top2 = np.argsort(-fp[f"blends/{view}/{source}/probs"], 1)[:, :2]
     y, label_b = fp["blends/y"], fp["blends/label_b"]
-    both = ((top2[:, 0] == y) & (top2[:, 1] == label_b)) | ((top2[:, 1] == y) & (top2[:, 0] == label_b))
-    return float(((kinds == "ambiguous") & both).mean())
+    return ((top2[:, 0] == y) & (top2[:, 1] == label_b)) | ((top2[:, 1] == y) & (top2[:, 0] == label_b))
 
 
 def _headline_rule(fp: dict[str, np.ndarray]) -> tuple[str, float, float | None]:
