@@ -172,7 +172,8 @@ def test_headline_band_known_answers():
     f = v.evidence["familiarity"]
     assert f["band"] == 0.5 and f["in_band"] and f["not_a_digit"] == 0.3
     assert f["band_probability"] == pytest.approx(0.693)
-    assert "at most 69.3% sure it is a 3" in v.reason and "30% to 'not a digit at all'" in v.reason
+    assert "pick a 3 (99%), but it gives 30% to 'not a digit at all'" in v.reason
+    assert "leaves at most 69.3% for a 3" in v.reason
     assert "80%" in v.reason and "98.0%" in v.reason and not v.prediction_set  # no guarantee when unfamiliar
     # floored: 79.8% is not rounded up to the 80% it lacks; no 'not a digit' clause when it is ~0
     floored = headline(p(0.798), familiarity=0.7, familiarity_threshold=1.0, familiar_share=0.98, band=0.5).reason

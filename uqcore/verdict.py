@@ -136,9 +136,14 @@ def headline(probs, *, familiarity: float, familiarity_threshold: float, familia
         evidence["decided_by"] = "familiarity and probability" if unread else "familiarity"
         reason = _unfamiliar_reason(share, terms, in_band=unread)
         if unread:  # floored, so that 79.8% never reads as the 80% it lacks
-            doubt = (f" (it gives {not_a_digit:.0%} to 'not a digit at all')" if not_a_digit >= 0.005 else "")
-            reason = (f"{reason[:-1]}, and the model is at most {np.floor(as_digit * 1000) / 10:g}% sure it is "
-                      f"{article(a)}{doubt}, where a picture this unusual needs {BAND_CONFIDENT:.0%}.")
+            most = f"{np.floor(as_digit * 1000) / 10:g}%"
+            if not_a_digit >= 0.005:  # the card shows the top digit among the digits: say how the two meet
+                reason = (f"{reason} Among the digits it would pick {article(a)} ({p[a]:.0%}), but it gives "
+                          f"{not_a_digit:.0%} to 'not a digit at all', which leaves at most {most} for "
+                          f"{article(a)}, where a picture this unusual needs {BAND_CONFIDENT:.0%}.")
+            else:
+                reason = (f"{reason[:-1]}, and the model is at most {most} sure it is {article(a)}, where a picture "
+                          f"this unusual needs {BAND_CONFIDENT:.0%}.")
         return Headline("unfamiliar", a, b,
                         "This does not look like anything the model was trained on. Any digit it names would be a "
                         "guess; do not trust it.", reason, evidence)  # no set: no guarantee for unfamiliar images
