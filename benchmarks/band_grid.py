@@ -4,8 +4,8 @@
 
 For each rule (the band reads the top digit's probability among the ten digits, or that times the reader's
 chance that the picture is a digit at all), band quantile, band confidence and confident share: the verdict
-matrix through files on the tuning families and the development set (objects, doodles). The blind families
-(``file_path.BLIND``) are never read. Rows are ranked as they were when the shipped values were chosen: first the
+matrix through files on the tuning families and the development set (objects, doodles). The held-out families
+(``file_path.HELD_OUT``: sketches, glyphs) are never read. Rows are ranked as they were when the shipped values were chosen: first the
 rows that keep the digits' bars with a margin for the build's noise (test confident >= 95.2%, unfamiliar <= 2.8%;
 blends naming both >= 62%, unfamiliar <= 18%; sklearn_digits flagged <= 8%), then by the worse of objects' and
 doodles' confident share, then by letters called unfamiliar. ``--all`` prints every row instead of the first 14.
@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from uqcore.build import build  # noqa: E402
 from uqcore.data import load_mnist  # noqa: E402
-from uqcore.file_path import BLIND, blends_both_mask  # noqa: E402
+from uqcore.file_path import HELD_OUT, blends_both_mask  # noqa: E402
 from uqcore.metrics.calibration import softmax  # noqa: E402
 from uqcore.verdict import CONFIDENT_FLOOR, band_probability, not_a_digit_probability  # noqa: E402
 
@@ -40,7 +40,7 @@ def main(show_all: bool = False) -> None:
         cut = max(CONFIDENT_FLOOR, float(np.quantile(v_top[v_score <= thr], 1 - share)))
         out = {}
         for name in FAMILIES:
-            assert name not in BLIND
+            assert name not in HELD_OUT
             p = fp[f"{name}/png/reader/probs"].astype(np.float64)
             top = p.max(1)
             nad = not_a_digit_probability(fp[f"{name}/png/reader/ood_score"]) if rule else 0.0

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from uqcore.build import build  # noqa: E402
 from uqcore.data import families, preprocess, shift  # noqa: E402
 from uqcore.data import load_mnist  # noqa: E402
-from uqcore.file_path import headline_kinds, through_files  # noqa: E402
+from uqcore.file_path import read_kinds, through_files  # noqa: E402
 
 KINDS = ("confident", "ambiguous", "unfamiliar", "no_digit")
 SIDE = 280
@@ -103,8 +103,7 @@ def main() -> None:
 
     def row(name, files, labels=y):
         xi, empty = through_files(files)
-        probs = reader.predict(xi).probs
-        k = headline_kinds(probs, fam.score(xi), empty, fam.threshold_, fam.confident_, fam.band_)
+        probs, k = read_kinds(reader, fam, xi, empty)
         read = f"{((probs.argmax(1) == labels) & ~empty).mean():.1%}" if (labels >= 0).all() else "–"
         print(f"| {name} | " + " | ".join(f"{(k == q).mean():.1%}" for q in KINDS) + f" | {read} |", flush=True)
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from uqcore.build import build  # noqa: E402
 from uqcore.data import families, load_mnist  # noqa: E402
 from uqcore.data import preprocess  # noqa: E402
-from uqcore.file_path import headline_kinds, through_files  # noqa: E402
+from uqcore.file_path import read_kinds, through_files  # noqa: E402
 
 LINE = np.array([0.55, 0.65, 0.95])  # pale blue ruling
 BLUE_PEN = np.array([0.15, 0.25, 0.85])
@@ -102,8 +102,7 @@ def main() -> None:
         t0 = time.perf_counter()
         x, empty = through_files(files)
         ms = (time.perf_counter() - t0) / len(files) * 1000
-        probs = reader.predict(x).probs
-        k = headline_kinds(probs, fam.score(x), empty, fam.threshold_, fam.confident_, fam.band_)
+        probs, k = read_kinds(reader, fam, x, empty)
         read = f"{((probs.argmax(1) == y) & ~empty).mean():.1%}" if (y >= 0).all() else "–"
         print(f"| {name} | {len(files)} | " + " | ".join(f"{(k == q).mean():.1%}" for q in
                                                        ("confident", "ambiguous", "unfamiliar", "no_digit"))

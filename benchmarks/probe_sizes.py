@@ -20,7 +20,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from uqcore.build import build  # noqa: E402
 from uqcore.data import load_mnist  # noqa: E402
-from uqcore.file_path import headline_kinds, through_files  # noqa: E402
+from uqcore.file_path import read_kinds, through_files  # noqa: E402
 
 KINDS = ("confident", "ambiguous", "unfamiliar", "no_digit")
 
@@ -58,8 +58,7 @@ def main() -> None:
     base_kind = base_x = None
     for name, fs in views.items():
         xi, empty = through_files(fs)
-        probs = reader.predict(xi).probs
-        k = headline_kinds(probs, fam.score(xi), empty, fam.threshold_, fam.confident_, fam.band_)
+        probs, k = read_kinds(reader, fam, xi, empty)
         if base_kind is None:
             base_kind, base_x = k, xi
         read = ((probs.argmax(1) == y) & ~empty).mean()

@@ -5,8 +5,8 @@
 Prints: every OOD score's AUROC on arrays and through PNG/JPEG files (held-out families marked),
 the verdict matrix (share of each headline kind per family, through files) and test accuracy.
 ``--blind`` leaves the held-out families out, for a choice being tuned: look at them only once it is made.
-``--dev`` leaves out only the blind ones (``file_path.BLIND``): the other two held-out families have been looked
-at, so they may serve as a development set for a choice that is then measured once on the blind two.
+The development families (``file_path.DEVELOPMENT``: objects, doodles) stay in: since stop 31 they are where a
+choice is tried before the held-out ones measure it once.
 """
 from __future__ import annotations
 
@@ -14,13 +14,11 @@ import json
 import sys
 
 
-def main(path: str, blind: bool = False, dev: bool = False) -> None:
+def main(path: str, blind: bool = False) -> None:
     fp = json.load(open(path))["file_path"]
-    held = set(fp["held_out"]) if blind else set(fp.get("blind", [])) if dev else set()
-    sets = [s for s in next(iter(fp["scores"].values())) if s not in held]
-    held = set(fp["held_out"])
-    blind_sets = set(fp.get("blind", []))
-    mark = lambda s: f"{s} (held out, blind)" if s in blind_sets else f"{s} (held out)" if s in held else s  # noqa: E731
+    held, dev = set(fp["held_out"]), set(fp.get("development", []))
+    sets = [s for s in next(iter(fp["scores"].values())) if not (blind and s in held)]
+    mark = lambda s: f"{s} (held out)" if s in held else f"{s} (development)" if s in dev else s  # noqa: E731
     print(f"Headline threshold {fp['threshold']:.3f} (q{fp['quantile']:.2f} of clean validation digits), "
           f"confident at top probability >= {fp['confident_threshold']:.2f} ({fp['source']}).\n")
     print("| score | " + " | ".join(mark(s) for s in sets) + " |")
@@ -35,7 +33,7 @@ def main(path: str, blind: bool = False, dev: bool = False) -> None:
     print("| family | n | confident | ambiguous | unfamiliar | no digit | read correctly | ambiguous naming both |")
     print("|---|---|---|---|---|---|---|---|")
     for f, views in fp["verdict_matrix"].items():
-        if (blind and f in held) or (dev and f in fp.get("blind", [])):
+        if blind and f in held:
             continue
         r = views["png"]
         extra = [f"{r['read_correctly']:.1%}" if "read_correctly" in r else "–",
@@ -49,4 +47,4 @@ def main(path: str, blind: bool = False, dev: bool = False) -> None:
 
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if a != "--blind"]
-    main(args[0] if args else "/dev/stdin", blind="--blind" in sys.argv[1:], dev="--dev" in sys.argv[1:])
+    main(args[0] if args else "/dev/stdin", blind="--blind" in sys.argv[1:])

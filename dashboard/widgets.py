@@ -10,6 +10,7 @@ from PIL import Image
 from dashboard.logic import view as urlview
 from uqcore.analysis.sets import lab_link
 from uqcore.plots import BARS_CSS, probability_bars_html
+from uqcore.verdict import floor_percent
 
 # Plain-word definitions; the same text feeds the sidebar glossary, the About page and tooltips.
 GLOSSARY = {
@@ -118,7 +119,7 @@ def verdict_card(v, results: dict | None = None) -> None:
             f, p = evidence["familiarity"], evidence["probabilities"]
             band = (f"; it lies in the band from **{f['band']:.3f}** to the threshold, where the top digit's "
                     f"probability with 'not a digit' among the answers must reach **{f['band_confident']:.0%}** "
-                    f"(here {f.get('band_probability', p['top']):.1%}: {p['top']:.1%} among the digits, "
+                    f"(here {floor_percent(f.get('band_probability', p['top']))}: {p['top']:.1%} among the digits, "
                     f"'not a digit' {f.get('not_a_digit', 0.0):.1%})" if f.get("in_band") else "")
             in_band_rule = (f", or above **{f['band']:.3f}** (the band) with the top digit's probability, 'not a "
                             f"digit' counted, under {f['band_confident']:.0%}" if "band" in f else "")

@@ -1,6 +1,8 @@
 """New OOD scores (k-NN, relative Mahalanobis), the familiarity score and the three-way headline."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from sklearn.covariance import EmpiricalCovariance
@@ -251,3 +253,52 @@ def test_score_histograms_draw_the_threshold_and_the_band_edge():
     assert {a.text for a in fig.layout.annotations} == {"threshold", "unsure → unfamiliar"}
     plain = ood_histograms(rng.normal(0, 1, 500), {}, threshold=2.0, band=None)  # a method's score: no band
     assert [s.x0 for s in plain.layout.shapes] == [2.0]
+
+
+def _band_fp(odds: float) -> dict:
+    """A file-path record by hand: one family 'odd' of 4 images in the band, read as a 3 with 99%, whose reader
+    gives 'not a digit' the log-odds ``odds``; and 3 clean test digits and 2 blends far below the band."""
+    sure = np.full(10, 0.01 / 9)
+    sure[3] = 0.99
+    fp = {"families": np.array(["test", "odd", "blends"]), "threshold": np.asarray(1.0), "quantile": np.asarray(0.99),
+          "confident": np.asarray(0.87), "band": np.asarray(0.5), "source": np.asarray("reader"),
+          "test/y": np.array([3, 3, 3]), "odd/y": np.full(4, -1), "blends/y": np.array([3, 3]),
+          "blends/label_b": np.array([5, 5])}
+    for (fam, n, score, o), view in itertools.product(
+            (("test", 3, 0.1, -9.0), ("odd", 4, 0.7, odds), ("blends", 2, 0.1, -9.0)), ("arrays", "png")):
+        fp.update({f"{fam}/{view}/empty": np.zeros(n, bool), f"{fam}/{view}/familiarity": np.full(n, score),
+                   f"{fam}/{view}/reader/probs": np.tile(sure, (n, 1)), f"{fam}/{view}/reader/ood_score": np.full(n, o),
+                   **{f"{fam}/{view}/{s}": np.full(n, score) for s in ("knn_pixels", "knn_hidden1", "knn_hidden2",
+                                                                       "rmd_hidden2")}})
+    return fp
+
+
+@pytest.mark.parametrize("odds, want", [(np.log(0.3 / 0.7), "unfamiliar"), (np.log(0.1 / 0.9), "confident")])
+def test_the_verdict_matrix_counts_the_readers_not_a_digit_in_the_band(odds, want):
+    """0.99 x (1 - 0.3) = 0.69 is under the band's 80%: unfamiliar; 0.99 x 0.9 = 0.89 is not: confident."""
+    from uqcore.file_path import blends_naming_both, summary
+
+    out = summary(_band_fp(odds), {"reader": "not-a-digit"})
+    assert out["verdict_matrix"]["odd"]["png"][want] == 1.0
+    assert out["verdict_matrix"]["test"]["png"]["confident"] == 1.0  # below the band nothing changes
+    assert blends_naming_both(_band_fp(odds)) == 0.0  # read as a sure 3, below the band: confident, not ambiguous
+
+
+def test_headline_for_passes_the_readers_not_a_digit():
+    from types import SimpleNamespace
+
+    from uqcore.predict import headline_for
+
+    fam = SimpleNamespace(threshold_=1.0, confident_=0.87, band_=0.5, percentile=lambda s: 0.98,
+                          layer_scores=lambda x: {"pixels": np.array([0.2]), "hidden1": np.array([0.2]),
+                                                  "hidden2": np.array([0.1]), "reader": np.array([0.2])})
+    probs = np.full(10, 0.01 / 9)
+    probs[3] = 0.99
+    results = {"reader": {"probs": probs, "ood_score": float(np.log(0.3 / 0.7))}, "mlp": {"probs": probs,
+                                                                                     "ood_score": 50.0}}
+    h = headline_for(fam, results, np.zeros(784, np.float32))
+    assert h.kind == "unfamiliar" and h.evidence["familiarity"]["not_a_digit"] == pytest.approx(0.3)
+    assert h.evidence["familiarity"]["band_probability"] == pytest.approx(0.693)
+    del results["reader"]  # another source has no 'not a digit': its OOD score is not read as one
+    h = headline_for(fam, results, np.zeros(784, np.float32))
+    assert h.kind == "confident" and h.evidence["familiarity"]["not_a_digit"] == 0.0

@@ -247,9 +247,9 @@ def test_active_learning_sentences():
     assert progress_text({}) == "starting…"
 
 
-def test_held_out_mark_says_which_sets_are_blind():
+def test_held_out_mark_tells_held_out_from_development_sets():
     from dashboard.logic.compare import held_out_mark
 
-    summary = {"held_out": ["objects", "doodles", "sketches"], "blind": ["sketches"]}
-    assert [held_out_mark(f, summary) for f in ("letters", "objects", "sketches")] == ["", "yes", "yes, blind"]
-    assert held_out_mark("objects", {"held_out": ["objects"]}) == "yes"  # a summary from before the blind sets
+    summary = {"held_out": ["sketches", "glyphs"], "development": ["objects", "doodles"]}
+    assert [held_out_mark(f, summary) for f in ("letters", "objects", "sketches")] == ["", "development", "yes"]
+    assert held_out_mark("objects", {"held_out": ["objects"]}) == "yes"  # a summary from before stop 31

@@ -211,7 +211,38 @@ def test_enclosed_outlines_are_seeded_and_further_from_every_digit_than_most_dig
     pen = _pen_drawings(30, np.random.default_rng(2))
     np.testing.assert_array_equal(pen, _pen_drawings(30, np.random.default_rng(2)))
     assert pen.shape == (30, 784) and (_nearest_digit_distance(pen, ref) > far).all()
-    assert (_nearest_digit_distance(mnist.val.x[:200], ref) <= far).mean() > 0.85  # the cut lets most digits in
-    # an outline with marks inside: the middle of the frame holds ink, unlike the hole of a 0
-    rows = got.reshape(-1, 28, 28)
-    assert np.mean([(v[4:24, 4:24] > 0.5).sum() > 0 for v in rows]) == 1.0
+
+
+def test_an_empty_ring_is_never_an_outline_with_marks():
+    """The rule "an empty ring is a 0": every ring gets a mark, boxes and polygons may stay empty."""
+    from PIL import Image, ImageDraw
+
+    from uqcore.data.families import ENCLOSED_MARKS, _draw_enclosed
+
+    rng = np.random.default_rng(0)
+    drawn = [_draw_enclosed(ImageDraw.Draw(Image.new("L", (112, 112))), rng, 9) for _ in range(300)]
+    rings = [m for shape, m in drawn if shape == "ring"]
+    others = [m for shape, m in drawn if shape != "ring"]
+    assert rings and min(rings) >= 1 and max(rings) <= ENCLOSED_MARKS[1]
+    assert 0 in others and {shape for shape, _ in drawn} == {"ring", "box", "polygon"}
+
+
+def test_the_filter_drops_a_drawn_zero_and_keeps_a_drawn_face(mnist):
+    """Known answers for ``_far_from_digits``: a plain ring drawn with MNIST's pen is a 0 and is (almost) never kept; the
+    same ring with two eyes and a smile is further from every training digit than 90% of real digits are from
+    theirs, most of the time."""
+    from uqcore.data.families import _far_from_digits
+
+    def ring(d, rng, w):
+        c, r = rng.uniform(50, 62, 2), rng.uniform(28, 40, 2)
+        d.ellipse([c[0] - r[0], c[1] - r[1], c[0] + r[0], c[1] + r[1]], outline=255, width=w)
+
+    def face(d, rng, w):
+        ring(d, rng, w)
+        for cx in (42, 70):
+            d.ellipse([cx - 6, 44, cx + 6, 56], fill=255)
+        d.arc([36, 48, 76, 80], 20, 160, fill=255, width=w)
+
+    # 20 rounds of candidates, ~1,100 rings in all: 1 is kept with this seed (a ring the turn and framing stretched)
+    assert len(_far_from_digits(20, np.random.default_rng(0), ring)) <= 2
+    assert len(_far_from_digits(20, np.random.default_rng(0), face)) == 20

@@ -20,7 +20,7 @@ CONFIDENT_FLOOR = 0.80  # but never below this: "Confident ... (53% sure)" would
 # In the familiarity band (stranger than 97.5% of clean validation digits, not yet than 99%: ``Familiarity.band_``)
 # the source must give one digit this much of its probability, counting "not a digit" among the answers
 # (P(that digit | a digit) x P(a digit), ``band_probability``), or the image is unfamiliar. Chosen in stop 31 on
-# the tuning families with objects and doodles as the development set (benchmarks/RESULTS.md, "The band, again").
+# the tuning families with objects and doodles as the development set (benchmarks/RESULTS.md, "Hand-drawn non-digits for the headline reader, the band again").
 BAND_CONFIDENT = 0.80
 
 
@@ -28,6 +28,12 @@ def band_probability(top, not_a_digit):
     """The probability that the picture is its top digit when "not a digit" is one of the answers: the top
     probability among the ten digits times the chance it is a digit at all. Works on floats and arrays."""
     return np.asarray(top, np.float64) * (1.0 - np.asarray(not_a_digit, np.float64))
+
+
+def floor_percent(p: float) -> str:
+    """A probability as a percentage floored to 0.1 point ('79.9%' for 0.7996), so that a value under a cut is
+    never shown as the cut it lacks."""
+    return f"{np.floor(float(p) * 1000) / 10:g}%"
 
 
 def not_a_digit_probability(log_odds):
@@ -105,7 +111,7 @@ def headline(probs, *, familiarity: float, familiarity_threshold: float, familia
        that the picture is no digit) among the answers, is below ``BAND_CONFIDENT``: fairly strange and not
        read as any one digit;
     2. **confident** when the top probability of ``source`` (the headline reader) is at least
-       ``confident`` (the cut that 96.5% of familiar clean validation digits reach, ``Familiarity.confident_``);
+       ``confident`` (the cut that 97% of familiar clean validation digits reach, ``Familiarity.confident_``);
     3. otherwise **ambiguous** between the two most likely digits (both named).
 
     ``familiar_share`` is the share of clean validation digits closer than this image (0..1).
@@ -136,7 +142,7 @@ def headline(probs, *, familiarity: float, familiarity_threshold: float, familia
         evidence["decided_by"] = "familiarity and probability" if unread else "familiarity"
         reason = _unfamiliar_reason(share, terms, in_band=unread)
         if unread:  # floored, so that 79.8% never reads as the 80% it lacks
-            most = f"{np.floor(as_digit * 1000) / 10:g}%"
+            most = floor_percent(as_digit)
             if not_a_digit >= 0.005:  # the card shows the top digit among the digits: say how the two meet
                 reason = (f"{reason} Among the digits it would pick {article(a)} ({p[a]:.0%}), but it gives "
                           f"{not_a_digit:.0%} to 'not a digit at all', which leaves at most {most} for "

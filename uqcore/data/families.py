@@ -416,7 +416,8 @@ def _nearest_digit_distance(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return out
 
 
-def _draw_enclosed(d: ImageDraw.ImageDraw, rng: np.random.Generator, w: int) -> None:
+def _draw_enclosed(d: ImageDraw.ImageDraw, rng: np.random.Generator, w: int) -> tuple[str, int]:
+    """One outline with marks inside; returns (its shape, how many marks)."""
     c = rng.uniform(46, 66, 2)
     r = rng.uniform(26, 44, 2)
     shape = rng.choice(["ring", "box", "polygon"], p=[0.5, 0.25, 0.25])
@@ -428,7 +429,8 @@ def _draw_enclosed(d: ImageDraw.ImageDraw, rng: np.random.Generator, w: int) -> 
         pts = np.stack([c[0] + r[0] * np.cos(a), c[1] + r[1] * np.sin(a)], 1)
         _pen(d, np.vstack([pts, pts[:1]]), w)
     least = ENCLOSED_MARKS[0] if shape == "ring" else 0  # an empty ring is a 0; an empty box or polygon is not
-    for _ in range(int(rng.integers(least, ENCLOSED_MARKS[1] + 1))):
+    marks = int(rng.integers(least, ENCLOSED_MARKS[1] + 1))
+    for _ in range(marks):
         m = c + rng.uniform(-0.55, 0.55, 2) * r
         kind = rng.choice(["dot", "dash", "arc"])
         if kind == "dot":
@@ -441,6 +443,7 @@ def _draw_enclosed(d: ImageDraw.ImageDraw, rng: np.random.Generator, w: int) -> 
             s = rng.uniform(0.2, 0.45) * r
             a0 = rng.uniform(0, 360)
             d.arc([m[0] - s[0], m[1] - s[1], m[0] + s[0], m[1] + s[1]], a0, a0 + rng.uniform(90, 200), fill=255, width=w)
+    return str(shape), marks
 
 
 PEN_PARTS = ("line", "arc", "ring", "polygon", "dot", "wave")  # what a random pen drawing is made of

@@ -6,8 +6,9 @@ training digits and on two kinds of extra pictures (``uqcore.methods.training.re
 - **blends of two different digits** (25-75%), with the blend as the target ("60% a 4, 40% a 9"), so that
   a picture between two digits gets two probabilities instead of one confident answer;
 - **non-digits** (``uqcore.data.families.training_outliers``: scrambled digits, printed symbols, photo
-  crops), with "not a digit" as the target. None of them is a family the tool is measured on (the crops come
-  from the same photographs as the ``photos`` family, so that family is not independent of this training).
+  crops, outlines with marks inside and random pen drawings), with "not a digit" as the target. None of them
+  is a family the tool is measured on (the crops come from the same photographs as the ``photos`` family, so
+  that family is not independent of this training).
 
 ``probs`` are the ten digits' probabilities (the digit logits divided by a temperature fitted on the
 validation digits, so that on real digits they are calibrated). OOD score: the log-odds of "not a digit"

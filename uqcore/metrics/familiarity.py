@@ -53,7 +53,7 @@ class FamiliarityConfig:
     quantile: float = 0.99  # of clean validation digits: above it is "unfamiliar" whatever the probabilities say
     # The band's lower edge: above it (and below ``quantile``) an image is unfamiliar unless the reader is
     # ``BAND_CONFIDENT`` sure (0.97 chosen blind in stop 29, 0.975 in stop 31 with objects and doodles as the
-    # development set: benchmarks/RESULTS.md, "The band, again").
+    # development set: benchmarks/RESULTS.md, "Hand-drawn non-digits for the headline reader, the band again").
     band_quantile: float = 0.975
     # The reader's term counts as much as the three distances together (its 99th percentile of validation
     # digits is 3, theirs 1 each). Chosen on the tuning families: printed letters' AUROC 0.927 (weight 1),
