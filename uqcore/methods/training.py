@@ -242,12 +242,11 @@ def train_mlp(train: Split, val: Split, cfg: TrainConfig, progress: Progress | N
 
 
 # How the headline reader is trained (``train_reader``); part of its artifact key.
-READER_TRAINING = {"outliers_per_digit": 0.24, "blend_share": 0.5, "outlier_share": 0.25, "outlier_mix": 0.5,
-                   "outliers_version": 4}
+READER_TRAINING = {"outliers_per_digit": 0.24, "blend_share": 0.5, "outlier_share": 0.25, "outliers_version": 4}
 
 
 def reader_loss(outliers: torch.Tensor, *, blend_share: float, outlier_share: float, blend_range=(0.25, 0.75),
-                outlier_mix: float = 0.0, shift: int = 0, seed: int = 0) -> LossFn:
+                shift: int = 0, seed: int = 0) -> LossFn:
     """The headline reader's loss (``uqcore.methods.reader``): soft-target cross-entropy over 11 outputs (the
     ten digits and "not a digit") on each batch with two kinds of extra rows.
 
@@ -256,10 +255,7 @@ def reader_loss(outliers: torch.Tensor, *, blend_share: float, outlier_share: fl
       1 (as MNIST and the ``ambiguous`` set are); the target is ``lam`` on a's digit and ``1 - lam`` on b's
       (pairs of the same digit stay unmixed).
     - **Non-digits**: ``outlier_share`` x batch rows drawn from ``outliers`` (``families.training_outliers``),
-      target "not a digit" (the last output). The first ``outlier_mix`` of them are mixed with a digit of the
-      batch as the blends are (Mixture Outlier Exposure, Zhang et al. 2023): ``lam * digit + (1 - lam) *
-      non-digit``, renormalised, with ``lam`` on the digit and ``1 - lam`` on "not a digit" as the target: a
-      digit with something foreign drawn over it is partly no digit.
+      target "not a digit" (the last output).
     """
     gen = torch.Generator().manual_seed(seed)
     lo, hi = blend_range
@@ -280,17 +276,8 @@ def reader_loss(outliers: torch.Tensor, *, blend_share: float, outlier_share: fl
         no = int(outlier_share * n)
         if no and len(outliers):
             k = torch.randint(0, len(outliers), (no,), generator=gen).to(dev)
-            out = random_shift(outliers[k], shift, gen)
-            out_target = F.one_hot(torch.full((no,), c - 1, device=dev), c).float()
-            nm = int(outlier_mix * no)
-            if nm:
-                j = torch.randint(0, n, (nm,), generator=gen).to(dev)
-                lam = (torch.rand(nm, 1, generator=gen) * (hi - lo) + lo).to(dev)
-                mix = lam * xb[j] + (1 - lam) * out[:nm]
-                out = torch.cat([mix / mix.amax(1, keepdim=True).clamp_min(1e-6), out[nm:]])
-                out_target = torch.cat([lam * target[j] + (1 - lam) * out_target[:nm], out_target[nm:]])
-            xb = torch.cat([xb, out])
-            target = torch.cat([target, out_target])
+            xb = torch.cat([xb, random_shift(outliers[k], shift, gen)])
+            target = torch.cat([target, F.one_hot(torch.full((no,), c - 1, device=dev), c).float()])
         return -(target * F.log_softmax(model(xb), -1)).sum(-1).mean()
 
     return loss
@@ -299,8 +286,7 @@ def reader_loss(outliers: torch.Tensor, *, blend_share: float, outlier_share: fl
 def train_reader(train: Split, val: Split, cfg: TrainConfig, progress: Progress | None = None, *,
                  device: str = "cpu", outliers_per_digit: float = READER_TRAINING["outliers_per_digit"],
                  blend_share: float = READER_TRAINING["blend_share"],
-                 outlier_share: float = READER_TRAINING["outlier_share"],
-                 outlier_mix: float = READER_TRAINING["outlier_mix"]) -> tuple[MLP, list[dict]]:
+                 outlier_share: float = READER_TRAINING["outlier_share"]) -> tuple[MLP, list[dict]]:
     """The headline reader: an MLP with an eleventh output, "not a digit", trained with ``reader_loss`` on
     ``outliers_per_digit`` x the training digits' count of ``families.training_outliers``."""
     from uqcore.data.families import training_outliers
@@ -311,8 +297,7 @@ def train_reader(train: Split, val: Split, cfg: TrainConfig, progress: Progress 
     outliers = torch.as_tensor(training_outliers(int(outliers_per_digit * n_digits), np.random.default_rng(cfg.seed)))
     torch.manual_seed(cfg.seed)
     model = MLP(cfg.model)
-    loss = reader_loss(outliers.to(device), blend_share=blend_share, outlier_share=outlier_share,
-                       outlier_mix=outlier_mix, shift=cfg.shift,
+    loss = reader_loss(outliers.to(device), blend_share=blend_share, outlier_share=outlier_share, shift=cfg.shift,
                        seed=cfg.seed)
     history = fit(model, train, val, cfg, loss_fn=loss, progress=progress, label="headline reader", device=device)
     return model, history
