@@ -128,7 +128,7 @@ def test_random_test_digit_shows_every_card_and_a_verdict(quick_app_env):
     assert all(("✓ <b>right</b>" in c) != ("✗ <b>wrong</b>" in c) for c in card_bodies(at))  # right or wrong, once
 
 
-@pytest.mark.parametrize("button", ["Random OOD image", "Ambiguous blend"])
+@pytest.mark.parametrize("button", ["Random non-digit", "Ambiguous blend"])
 def test_other_picks(quick_app_env, button):
     at = start("views/try_digit.py")
     next(b for b in at.button if b.label == button).click().run()

@@ -86,5 +86,5 @@ def test_try_digit_link_to_a_test_digit(quick_bundle, query, warned):
     assert "test=123" in share_caption(at, "try_digit")
     next(b for b in at.button if b.label == "Random test digit").click().run()
     assert at.query_params["test"] == str(at.session_state["try_test"]), "a new pick updates the link"
-    next(b for b in at.button if b.label == "Random OOD image").click().run()
+    next(b for b in at.button if b.label == "Random non-digit").click().run()
     assert "test" not in at.query_params, "an input that is no test digit has no link"
