@@ -123,6 +123,9 @@ def verdict_card(v, results: dict | None = None) -> None:
                     f"'not a digit' {f.get('not_a_digit', 0.0):.1%})" if f.get("in_band") else "")
             in_band_rule = (f", or above **{f['band']:.3f}** (the band) with the top digit's probability, 'not a "
                             f"digit' counted, under {f['band_confident']:.0%}" if "band" in f else "")
+            if "reader_veto" in f:
+                in_band_rule += (f", or if the headline reader gives 'not a digit' {f['reader_veto']:.0%} or more "
+                                 f"(here {f.get('not_a_digit', 0.0):.1%})")
             st.markdown(
                 f"- **Decided by:** {evidence['decided_by']} "
                 f"(the rule: unfamiliar if the familiarity score is above its threshold{in_band_rule}; otherwise "

@@ -112,7 +112,7 @@ def test_predict_answers_good_files_and_reports_bad_ones(quick_artifacts, tmp_pa
     h = out["results"][0]["headline"]
     assert h["kind"] in ("confident", "ambiguous", "unfamiliar") and h["sentence"].endswith(".")
     assert {"label", "runner_up", "evidence"} <= set(h)
-    assert h["evidence"]["decided_by"] in ("familiarity", "familiarity and probability", "probability")
+    assert h["evidence"]["decided_by"] in ("familiarity", "familiarity and probability", "not a digit", "probability")
     for m in methods.values():  # each method's prediction set and what its confidence means
         assert m["set"] and m["set"][0] == m["label"] and m["set_phrase"]
         assert "sure about" in m["meaning"]["sentence"] or "no record" in m["meaning"]["sentence"]

@@ -163,7 +163,13 @@ def test_headline_band_known_answers():
     assert band_probability(0.9, 0.2) == pytest.approx(0.72)
     assert not_a_digit_probability(0.0) == 0.5 and not_a_digit_probability(np.log(3.0)) == pytest.approx(0.75)
     assert kind(0.90, 0.4) == "confident" and kind(0.80, 0.4) == "ambiguous"  # below the band
-    assert kind(0.90, 0.4, nad=0.5) == "confident"  # below the band 'not a digit' is the distances' business
+    assert kind(0.90, 0.4, nad=0.45) == "confident"  # below the band a lean towards 'not a digit' is no call
+    assert kind(0.90, 0.4, nad=0.5) == "unfamiliar"  # the reader's veto: more likely no digit than a digit
+    veto = headline(p(0.99), familiarity=0.1, familiarity_threshold=1.0, familiar_share=0.3, band=0.5,
+                    not_a_digit=0.6)
+    assert veto.kind == "unfamiliar" and veto.evidence["decided_by"] == "not a digit"
+    assert "more likely to be no digit at all (60%)" in veto.reason and "would pick a 3" in veto.reason
+    assert not veto.prediction_set and veto.evidence["familiarity"]["reader_veto"] == 0.5
     assert kind(0.79, 0.7) == "unfamiliar" and kind(0.90, 0.7) == "confident"  # in it: 80% of one digit
     assert kind(0.99, 0.7, nad=0.25) == "unfamiliar"  # 0.99 x 0.75 = 0.74: sure which digit, not that it is one
     assert kind(0.99, 0.7, nad=0.15) == "confident"  # 0.99 x 0.85 = 0.84

@@ -25,7 +25,7 @@ from uqcore.metrics.familiarity import LAYERS, Familiarity, layer_inputs, strati
 from uqcore.metrics.ood import RelativeMahalanobis, ood_metrics
 from uqcore.predictions import Predictions
 from uqcore.predict import headline_source
-from uqcore.verdict import BAND_CONFIDENT, CONFIDENT, band_probability, not_a_digit_probability
+from uqcore.verdict import BAND_CONFIDENT, CONFIDENT, READER_VETO, band_probability, not_a_digit_probability
 
 HELD_OUT = ("sketches", "glyphs")  # written blind in stop 31; only ever looked at in aggregate
 DEVELOPMENT = ("objects", "doodles")  # held out until stop 30; the development set of stop 31's choices
@@ -144,10 +144,10 @@ def headline_kinds(probs: np.ndarray, familiarity: np.ndarray, empty: np.ndarray
     """Vectorised ``uqcore.verdict.headline``: the kind of every row, "no_digit" where nothing was found.
     ``not_a_digit``: the reader's probability of "not a digit" per row (None: 0, a source without one)."""
     top = probs.max(1).astype(np.float64)  # as ``headline`` compares them
-    unfamiliar = familiarity > threshold
+    nad = np.zeros(len(top)) if not_a_digit is None else np.asarray(not_a_digit, np.float64)
+    unfamiliar = (familiarity > threshold) | (nad >= READER_VETO)
     if band is not None:
-        unfamiliar |= (familiarity > band) & (band_probability(top, 0.0 if not_a_digit is None else not_a_digit)
-                                              < BAND_CONFIDENT)
+        unfamiliar |= (familiarity > band) & (band_probability(top, nad) < BAND_CONFIDENT)
     kind = np.where(unfamiliar, "unfamiliar", np.where(top >= confident, "confident", "ambiguous"))
     return np.where(empty, "no_digit", kind)
 

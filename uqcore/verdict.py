@@ -24,6 +24,13 @@ CONFIDENT_FLOOR = 0.80  # but never below this: "Confident ... (53% sure)" would
 BAND_CONFIDENT = 0.80
 
 
+# Anywhere under the threshold, the headline reader's own "not a digit" at this probability or more makes the image
+# unfamiliar: the model trained to tell digits from other pictures finds it more likely no digit than a digit.
+# Not tuned: its decision boundary. Measured in stop 31 on the tuning and development families (RESULTS, "The
+# reader's veto").
+READER_VETO = 0.5
+
+
 def band_probability(top, not_a_digit):
     """The probability that the picture is its top digit when "not a digit" is one of the answers: the top
     probability among the ten digits times the chance it is a digit at all. Works on floats and arrays."""
@@ -109,7 +116,8 @@ def headline(probs, *, familiarity: float, familiarity_threshold: float, familia
        percentile of clean validation digits; or when it is above ``band`` (the 97.5th percentile,
        ``Familiarity.band_``) and the top digit's probability, with ``not_a_digit`` (the reader's probability
        that the picture is no digit) among the answers, is below ``BAND_CONFIDENT``: fairly strange and not
-       read as any one digit;
+       read as any one digit; or when ``not_a_digit`` reaches ``READER_VETO`` (the reader finds it more
+       likely no digit than a digit);
     2. **confident** when the top probability of ``source`` (the headline reader) is at least
        ``confident`` (the cut that 97% of familiar clean validation digits reach, ``Familiarity.confident_``);
     3. otherwise **ambiguous** between the two most likely digits (both named).
@@ -138,6 +146,16 @@ def headline(probs, *, familiarity: float, familiarity_threshold: float, familia
     if band is not None:
         evidence["familiarity"].update(band=float(band), band_confident=BAND_CONFIDENT, in_band=bool(in_band),
                                        not_a_digit=float(not_a_digit), band_probability=as_digit)
+    vetoed = not_a_digit >= READER_VETO
+    evidence["familiarity"]["reader_veto"] = READER_VETO
+    if vetoed and familiarity <= familiarity_threshold and not unread:
+        evidence["decided_by"] = "not a digit"
+        return Headline("unfamiliar", a, b,
+                        "This does not look like anything the model was trained on. Any digit it names would be a "
+                        "guess; do not trust it.",
+                        f"The model that was trained to tell digits from other pictures finds it more likely to be no "
+                        f"digit at all ({floor_percent(not_a_digit)}) than any digit, though it would pick "
+                        f"{article(a)} if it had to.", evidence)
     if familiarity > familiarity_threshold or unread:
         evidence["decided_by"] = "familiarity and probability" if unread else "familiarity"
         reason = _unfamiliar_reason(share, terms, in_band=unread)
