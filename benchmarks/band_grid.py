@@ -1,6 +1,6 @@
 """The headline's band rule over a grid, on the full build's file-path measurements (issue 11, stop 31).
 
-    python benchmarks/band_grid.py [--all]
+    python benchmarks/band_grid.py [--all] [--without-veto]
 
 For each rule (the band reads the top digit's probability among the ten digits, or that times the reader's
 chance that the picture is a digit at all), band quantile, band confidence and confident share: the verdict
@@ -9,6 +9,8 @@ matrix through files on the tuning families and the development set (objects, do
 rows that keep the digits' bars with a margin for the build's noise (test confident >= 95.2%, unfamiliar <= 2.8%;
 blends naming both >= 62%, unfamiliar <= 18%; sklearn_digits flagged <= 8%), then by the worse of objects' and
 doodles' confident share, then by letters called unfamiliar. ``--all`` prints every row instead of the first 14.
+The reader's veto (``verdict.READER_VETO``) is applied as shipped; ``--without-veto`` gives the grid as it was when
+the band was chosen (before the veto existed: RESULTS, "Hand-drawn non-digits for the headline reader").
 """
 from __future__ import annotations
 
@@ -23,12 +25,12 @@ from uqcore.build import build  # noqa: E402
 from uqcore.data import load_mnist  # noqa: E402
 from uqcore.file_path import HELD_OUT, blends_both_mask  # noqa: E402
 from uqcore.metrics.calibration import softmax  # noqa: E402
-from uqcore.verdict import CONFIDENT_FLOOR, band_probability, not_a_digit_probability  # noqa: E402
+from uqcore.verdict import CONFIDENT_FLOOR, READER_VETO, band_probability, not_a_digit_probability  # noqa: E402
 
 FAMILIES = ("test", "letters", "objects", "doodles", "blends", "sklearn_digits", "digit_photos")
 
 
-def main(show_all: bool = False) -> None:
+def main(show_all: bool = False, veto: bool = True) -> None:
     b = build()
     fam, fp = b.familiarity, b.file_path
     val = load_mnist().val
@@ -46,6 +48,8 @@ def main(show_all: bool = False) -> None:
             nad = not_a_digit_probability(fp[f"{name}/png/reader/ood_score"]) if rule else 0.0
             sc = fp[f"{name}/png/familiarity"]
             unf = (sc > thr) | ((sc > band) & (band_probability(top, nad) < bc))
+            if veto and rule:
+                unf |= nad > READER_VETO
             k = np.where(fp[f"{name}/png/empty"], "no", np.where(unf, "unf", np.where(top >= cut, "conf", "amb")))
             out[name] = ((k == "conf").mean(), (k == "unf").mean())
             if name == "blends":
@@ -65,4 +69,4 @@ def main(show_all: bool = False) -> None:
 
 
 if __name__ == "__main__":
-    main("--all" in sys.argv[1:])
+    main("--all" in sys.argv[1:], veto="--without-veto" not in sys.argv[1:])

@@ -119,12 +119,13 @@ def verdict_card(v, results: dict | None = None) -> None:
             f, p = evidence["familiarity"], evidence["probabilities"]
             band = (f"; it lies in the band from **{f['band']:.3f}** to the threshold, where the top digit's "
                     f"probability with 'not a digit' among the answers must reach **{f['band_confident']:.0%}** "
-                    f"(here {floor_percent(f.get('band_probability', p['top']))}: {p['top']:.1%} among the digits, "
-                    f"'not a digit' {f.get('not_a_digit', 0.0):.1%})" if f.get("in_band") else "")
+                    f"(here {floor_percent(f.get('band_probability', p['top']))}: {p['top']:.1%} among the digits"
+                    + (f", 'not a digit' {f['not_a_digit']:.1%}" if "not_a_digit" in f else "") + ")"
+                    if f.get("in_band") else "")
             in_band_rule = (f", or above **{f['band']:.3f}** (the band) with the top digit's probability, 'not a "
                             f"digit' counted, under {f['band_confident']:.0%}" if "band" in f else "")
             if "reader_veto" in f:
-                in_band_rule += (f", or if the headline reader gives 'not a digit' {f['reader_veto']:.0%} or more "
+                in_band_rule += (f", or if the headline reader gives 'not a digit' more than {f['reader_veto']:.0%} "
                                  f"(here {f.get('not_a_digit', 0.0):.1%})")
             st.markdown(
                 f"- **Decided by:** {evidence['decided_by']} "

@@ -63,13 +63,15 @@ def cmd_train(args) -> int:
               f"({m['config']['epochs']} epochs, trained in {m['train_seconds']:.1f} s on {m.get('device', 'cpu')})")
     print(f"temperature: T = {bundle.parts.temperature:.3f}")
     if bundle.familiarity is not None:
-        from uqcore.verdict import BAND_CONFIDENT
+        from uqcore.verdict import BAND_CONFIDENT, READER_VETO
 
         fam = bundle.familiarity
         print(f"headline: confident at {fam.confident_:.0%} (reader T = {bundle.parts.reader_temperature:.2f}), "
               f"unfamiliar above {fam.threshold_:.2f}"
               + (f", or above {fam.band_:.2f} when under {BAND_CONFIDENT:.0%} sure of one digit ('not a digit' "
-                 "counted)" if fam.band_ is not None else ""))
+                 "counted)" if fam.band_ is not None else "")
+              + (f", or when the reader gives 'not a digit' more than {READER_VETO:.0%}" if fam.reader is not None
+                 else ""))
     print(f"done in {seconds:.1f} s")
     if not args.no_active:
         _active_curves(args, bundle.store)

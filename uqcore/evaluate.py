@@ -12,7 +12,7 @@ from uqcore.metrics.selective import aurc
 
 # Bump when evaluate's code, or a metric or calibrator it calls, changes what it returns: the cached evaluations
 # are keyed by the build's stages and this number only.
-EVALUATION_VERSION = 4
+EVALUATION_VERSION = 5
 
 
 def evaluate_cached(bundle) -> dict:

@@ -145,7 +145,7 @@ def headline_kinds(probs: np.ndarray, familiarity: np.ndarray, empty: np.ndarray
     ``not_a_digit``: the reader's probability of "not a digit" per row (None: 0, a source without one)."""
     top = probs.max(1).astype(np.float64)  # as ``headline`` compares them
     nad = np.zeros(len(top)) if not_a_digit is None else np.asarray(not_a_digit, np.float64)
-    unfamiliar = (familiarity > threshold) | (nad >= READER_VETO)
+    unfamiliar = (familiarity > threshold) | (nad > READER_VETO)
     if band is not None:
         unfamiliar |= (familiarity > band) & (band_probability(top, nad) < BAND_CONFIDENT)
     kind = np.where(unfamiliar, "unfamiliar", np.where(top >= confident, "confident", "ambiguous"))

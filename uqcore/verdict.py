@@ -24,7 +24,7 @@ CONFIDENT_FLOOR = 0.80  # but never below this: "Confident ... (53% sure)" would
 BAND_CONFIDENT = 0.80
 
 
-# Anywhere under the threshold, the headline reader's own "not a digit" at this probability or more makes the image
+# Anywhere under the threshold, the headline reader's own "not a digit" above this probability makes the image
 # unfamiliar: the model trained to tell digits from other pictures finds it more likely no digit than a digit.
 # Not tuned: its decision boundary. Measured in stop 31 on the tuning and development families (RESULTS, "The
 # reader's veto").
@@ -116,7 +116,7 @@ def headline(probs, *, familiarity: float, familiarity_threshold: float, familia
        percentile of clean validation digits; or when it is above ``band`` (the 97.5th percentile,
        ``Familiarity.band_``) and the top digit's probability, with ``not_a_digit`` (the reader's probability
        that the picture is no digit) among the answers, is below ``BAND_CONFIDENT``: fairly strange and not
-       read as any one digit; or when ``not_a_digit`` reaches ``READER_VETO`` (the reader finds it more
+       read as any one digit; or when ``not_a_digit`` is above ``READER_VETO`` (the reader finds it more
        likely no digit than a digit);
     2. **confident** when the top probability of ``source`` (the headline reader) is at least
        ``confident`` (the cut that 97% of familiar clean validation digits reach, ``Familiarity.confident_``);
@@ -145,9 +145,10 @@ def headline(probs, *, familiarity: float, familiarity_threshold: float, familia
     unread = in_band and as_digit < BAND_CONFIDENT  # fairly strange and not read as any one digit
     if band is not None:
         evidence["familiarity"].update(band=float(band), band_confident=BAND_CONFIDENT, in_band=bool(in_band),
-                                       not_a_digit=float(not_a_digit), band_probability=as_digit)
-    vetoed = not_a_digit >= READER_VETO
-    evidence["familiarity"]["reader_veto"] = READER_VETO
+                                       band_probability=as_digit)
+    vetoed = not_a_digit > READER_VETO
+    if source == HEADLINE_SOURCE:  # only the reader has a 'not a digit' output
+        evidence["familiarity"].update(not_a_digit=float(not_a_digit), reader_veto=READER_VETO)
     if vetoed and familiarity <= familiarity_threshold and not unread:
         evidence["decided_by"] = "not a digit"
         return Headline("unfamiliar", a, b,
