@@ -10,7 +10,7 @@ from PIL import Image
 from dashboard.logic import view as urlview
 from uqcore.analysis.sets import lab_link
 from uqcore.plots import BARS_CSS, probability_bars_html
-from uqcore.verdict import floor_percent
+from uqcore.verdict import HEADLINE_SOURCE, floor_percent, not_a_digit_probability
 
 # Plain-word definitions; the same text feeds the sidebar glossary, the About page and tooltips.
 GLOSSARY = {
@@ -169,6 +169,8 @@ def method_cards(methods: list, results: dict, *, quantile: float = 0.95, true_l
                 "quantile": quantile, "has_spread": std is not None,
                 "where": f"score {r['ood_score']:.3g} vs threshold {method.threshold_:.3g}, "
                          f"{method.ood_score_name.replace('_', ' ')}"}
+        if method.name == HEADLINE_SOURCE:  # the reader also answers "not a digit": its card says how much
+            card["not_a_digit"] = float(not_a_digit_probability(r["ood_score"]))
         if "meaning" in r:
             card["meaning_sentence"] = r["meaning"]["sentence"]
             card["lab_link"] = lab_link(method.name, r["meaning"]["bin"])

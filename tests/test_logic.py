@@ -221,6 +221,9 @@ def test_method_card_html_escapes_and_says_right_wrong_and_flag():
     assert "Whiskers" not in body and "<div>bars</div>" in body
     calm = card_html({**card, "is_ood": False, "true_label": 7, "has_spread": True}, tips, "")
     assert "✓ <b>right</b>" in calm and "Looks like a typical digit" in calm and "Whiskers" in calm
+    assert "not a digit" not in body  # only the headline reader answers that
+    reader = card_html({**card, "name": "reader", "not_a_digit": 0.536}, tips, "")
+    assert 'its reading, 93.4% sure among the digits; "not a digit": 54%' in reader
     both = cards_html([body, calm])
     assert both.count('class="uq-card"') == 2 and "grid-template-columns:repeat(3" in both
     assert both.count(".uq-bars{") == 1  # the bars' style once for every card

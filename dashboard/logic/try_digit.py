@@ -114,13 +114,16 @@ def card_html(card: dict, tips: dict[str, str], bars: str) -> str:
     """One method's card (what ``widgets.method_card`` drew as ~13 Streamlit elements) as HTML.
 
     ``card``: title, description, label, confidence, set_phrase?, meaning_sentence?, lab_link?, true_label?,
-    total, aleatoric, epistemic, is_ood, quantile, where, has_spread. ``tips``: the glossary's total, aleatoric,
+    not_a_digit? (the headline reader's probability of "not a digit"), total, aleatoric, epistemic, is_ood,
+    quantile, where, has_spread. ``tips``: the glossary's total, aleatoric,
     epistemic, ood and set texts. ``bars``: the probability bars (``uqcore.plots.probability_bars_html``)."""
     from html import escape as e
 
     parts = [f'<p class="uq-title">{e(card["title"])}{_tip(card["description"])}</p>', '<div class="uq-head"><div>',
              f'<p class="uq-big">{card["label"]}</p>',
-             f'<p class="uq-cap">its reading, {card["confidence"]:.1%} sure</p></div>']
+             f'<p class="uq-cap">its reading, {card["confidence"]:.1%} sure'
+             + (f' among the digits; "not a digit": {card["not_a_digit"]:.0%}' if "not_a_digit" in card else "")
+             + '</p></div>']
     if card.get("true_label") is not None:
         right = card["label"] == card["true_label"]
         parts.append(f'<p>{"✓ <b>right</b>" if right else "✗ <b>wrong</b>"}<br>true digit: {card["true_label"]}</p>')
