@@ -226,7 +226,8 @@ def test_compare_table_slider_and_scatter(quick_app_env):
     at.radio(key="cmp_conformal").set_value("lac").run()
     assert not at.exception and at.query_params["conformal"] == "lac"
     shown = at.dataframe[0].value
-    assert list(shown.index) == ["letters", "objects", "doodles"] and list(shown["held out"]) == ["", "development", "development"]
+    assert list(shown.index) == ["letters", "objects", "doodles"]
+    assert list(shown["held out"]) == ["", "development", "development"]
     from uqcore.metrics.ood import ood_metrics
     from uqcore.store import Store as _Store
 

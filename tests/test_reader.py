@@ -228,9 +228,9 @@ def test_an_empty_ring_is_never_an_outline_with_marks():
 
 
 def test_the_filter_drops_a_drawn_zero_and_keeps_a_drawn_face(mnist):
-    """Known answers for ``_far_from_digits``: a plain ring drawn with MNIST's pen is a 0 and is (almost) never kept; the
-    same ring with two eyes and a smile is further from every training digit than 90% of real digits are from
-    theirs, most of the time."""
+    """Known answers for ``_far_from_digits``: a plain ring drawn with MNIST's pen is a 0 and is (almost) never
+    kept; the same ring with two eyes and a smile is further from every training digit than 90% of real digits
+    are from theirs, most of the time."""
     from uqcore.data.families import _far_from_digits
 
     def ring(d, rng, w):

@@ -41,8 +41,8 @@ def test_other_seed_differs():
 
 
 def test_registry_and_errors():
-    assert {s.name for s in list_sets("ood")} == {"letters", "noise", "natural", "blank", "objects", "doodles", "photos",
-                                                    "sketches", "glyphs"}
+    assert {s.name for s in list_sets("ood")} == {"letters", "noise", "natural", "blank", "objects", "doodles",
+                                                    "photos", "sketches", "glyphs"}
     assert {s.name for s in list_sets("shift")} == {"rotated", "corrupted", "sklearn_digits", "ambiguous"}
     assert all(isinstance(s, SetSpec) and s.description and s.size > 0 for s in list_sets())
     with pytest.raises(ValueError, match="valid names: letters"):

@@ -25,7 +25,8 @@ from uqcore.metrics.familiarity import LAYERS, Familiarity, layer_inputs, strati
 from uqcore.metrics.ood import RelativeMahalanobis, ood_metrics
 from uqcore.predictions import Predictions
 from uqcore.predict import headline_source
-from uqcore.verdict import BAND_CONFIDENT, CONFIDENT, READER_VETO, band_probability, not_a_digit_probability
+from uqcore.verdict import (BAND_CONFIDENT, CONFIDENT, HEADLINE_SOURCE, READER_VETO, band_probability,
+                            not_a_digit_probability)
 
 HELD_OUT = ("sketches", "glyphs")  # written blind in stop 31; only ever looked at in aggregate
 DEVELOPMENT = ("objects", "doodles")  # held out until stop 30; the development set of stop 31's choices
@@ -152,18 +153,20 @@ def headline_kinds(probs: np.ndarray, familiarity: np.ndarray, empty: np.ndarray
     return np.where(empty, "no_digit", kind)
 
 
-def read_kinds(reader: Method, familiarity: Familiarity, x: np.ndarray, empty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def read_kinds(reader: Method, familiarity: Familiarity, x: np.ndarray,
+               empty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The headline reader's probabilities (n, 10) and the headline's kind of every row of ``x`` (n, 784): what
     the probes of ``benchmarks/`` read, with the shipped rule ("not a digit" counted in the band)."""
     pred = reader.predict(x)
     return pred.probs, headline_kinds(pred.probs, familiarity.score(x), empty, familiarity.threshold_,
-                                      familiarity.confident_, familiarity.band_, not_a_digit_probability(pred.ood_score))
+                                      familiarity.confident_, familiarity.band_,
+                                      not_a_digit_probability(pred.ood_score))
 
 
 def source_not_a_digit(fp: dict[str, np.ndarray], family: str, view: str, source: str) -> np.ndarray | None:
     """The headline source's probability of "not a digit" per image (the reader's OOD score is its log-odds);
     None for a source without that output."""
-    if source != "reader":
+    if source != HEADLINE_SOURCE:
         return None
     return not_a_digit_probability(fp[f"{family}/{view}/reader/ood_score"])
 

@@ -104,8 +104,8 @@ def headline_for(familiarity, results: dict[str, dict], x: np.ndarray) -> Headli
                     familiar_share=familiarity.percentile(s), source=source, terms=terms,
                     confident=getattr(familiarity, "confident_", CONFIDENT), prediction_set=results[source].get("set"),
                     band=getattr(familiarity, "band_", None),
-                    not_a_digit=float(not_a_digit_probability(results[source]["ood_score"])) if source == "reader"
-                    else 0.0)
+                    not_a_digit=float(not_a_digit_probability(results[source]["ood_score"]))
+                    if source == HEADLINE_SOURCE else 0.0)
 
 
 def headline_source(available) -> str:

@@ -20,7 +20,8 @@ CONFIDENT_FLOOR = 0.80  # but never below this: "Confident ... (53% sure)" would
 # In the familiarity band (stranger than 97.5% of clean validation digits, not yet than 99%: ``Familiarity.band_``)
 # the source must give one digit this much of its probability, counting "not a digit" among the answers
 # (P(that digit | a digit) x P(a digit), ``band_probability``), or the image is unfamiliar. Chosen in stop 31 on
-# the tuning families with objects and doodles as the development set (benchmarks/RESULTS.md, "Hand-drawn non-digits for the headline reader, the band again").
+# the tuning families with objects and doodles as the development set (benchmarks/RESULTS.md, "Hand-drawn
+# non-digits for the headline reader, the band again").
 BAND_CONFIDENT = 0.80
 
 
