@@ -21,7 +21,7 @@ from uqcore.build import build  # noqa: E402
 from uqcore.data import shift  # noqa: E402
 from uqcore.file_path import png_bytes, read_kinds, through_files  # noqa: E402
 
-KIND_OF = {"objects": "object", "doodles": "doodle", "letters": "letter"}
+KIND_OF = {"objects": "object", "doodles": "doodle", "letters": "letter", "sketches": "sketch", "glyphs": "glyph"}
 
 
 def main(names: list[str]) -> None:

@@ -18,7 +18,9 @@ def main(path: str, blind: bool = False) -> None:
     fp = json.load(open(path))["file_path"]
     held, dev = set(fp["held_out"]), set(fp.get("development", []))
     sets = [s for s in next(iter(fp["scores"].values())) if not (blind and s in held)]
-    mark = lambda s: f"{s} (held out)" if s in held else f"{s} (development)" if s in dev else s  # noqa: E731
+    trained = set(fp.get("training_kinds", []))
+    mark = lambda s: (f"{s} (held out)" if s in held else f"{s} (development)" if s in dev  # noqa: E731
+                      else f"{s} (training kinds)" if s in trained else s)
     print(f"Headline threshold {fp['threshold']:.3f} (q{fp['quantile']:.2f} of clean validation digits), "
           f"confident at top probability >= {fp['confident_threshold']:.2f} ({fp['source']}).\n")
     print("| score | " + " | ".join(mark(s) for s in sets) + " |")

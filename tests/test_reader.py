@@ -31,7 +31,7 @@ def test_training_outliers_are_seeded_framed_non_digits():
     np.testing.assert_array_equal(a, b)
     assert a.shape[1] == 784 and 40 <= len(a) <= 60 and a.dtype == np.float32
     assert (a.min() >= 0) and (a.max() <= 1) and (a.max(1) > 0).all()  # empty pictures are dropped
-    assert OUTLIER_KINDS == ("scrambled", "symbols", "crops", "enclosed", "pen")
+    assert OUTLIER_KINDS == ("scrambled", "symbols", "crops", "enclosed", "pen", "sketched", "glyphed")
     assert not set(SYMBOLS) & set("0123456789|/\\()[]!lIoO")  # nothing a hand could write as a digit
 
 

@@ -4,11 +4,13 @@ OOD tables and a verdict matrix (the share of each headline kind per family).
 
 Families: ``test`` (clean MNIST test digits), every OOD set of the build, ``blends`` (two different
 digits at 40-60%), ``sklearn_digits``, ``digit_photos`` (synthetic photos of digits on paper) and
-``paper_photos`` (blank paper). ``HELD_OUT`` families (``uqcore.data.blind``: sketches, glyphs) were kept out
-of every choice that was tuned (the score, its layers, k, the thresholds, the reader's training non-digits) and
-were written by a helper session that never saw a score on them: their figures are the honest estimate.
-``DEVELOPMENT`` families (objects, doodles) were held out until stop 30, looked at by kind there, and then shaped
-the headline reader's hand-drawn non-digits and the band in stop 31: their figures flatter the headline.
+``paper_photos`` (blank paper). ``HELD_OUT`` families were kept out of every choice that was tuned (the score,
+its layers, k, the thresholds, the reader's training non-digits) and were written by a helper session that never
+saw a score on them: their figures are the honest estimate. ``DEVELOPMENT`` families (objects, doodles) were held
+out until stop 30, looked at by kind there, and then shaped the headline reader's hand-drawn non-digits and the
+band in stop 31: their figures flatter the headline. ``TRAINING_KINDS`` families (``uqcore.data.blind``: sketches,
+glyphs) were held out in stop 31; since stop 32 the headline reader trains on other drawings from their
+generators (``families.OUTLIER_KINDS``), so their figures say how it does on the kinds it was taught.
 """
 from __future__ import annotations
 
@@ -28,8 +30,9 @@ from uqcore.predict import headline_source
 from uqcore.verdict import (BAND_CONFIDENT, CONFIDENT, HEADLINE_SOURCE, READER_VETO, band_probability,
                             not_a_digit_probability)
 
-HELD_OUT = ("sketches", "glyphs")  # written blind in stop 31; only ever looked at in aggregate
+HELD_OUT: tuple[str, ...] = ()  # written blind; only ever looked at in aggregate
 DEVELOPMENT = ("objects", "doodles")  # held out until stop 30; the development set of stop 31's choices
+TRAINING_KINDS = ("sketches", "glyphs")  # held out in stop 31; their generators draw reader training since stop 32
 KINDS = ("confident", "ambiguous", "unfamiliar", "no_digit")
 BLEND_MAX = 0.6  # blends with the dominant digit at most 60%
 LABELLED = ("test", "blends", "sklearn_digits", "digit_photos")  # digits; every other family is OOD
@@ -233,7 +236,7 @@ def summary(fp: dict[str, np.ndarray], method_scores: dict[str, str]) -> dict:
             matrix["blends"][view]["ambiguous_naming_both"] = blends_naming_both(fp, view)
     return {"threshold": thr, "quantile": float(fp["quantile"]), "confident_threshold": confident, "source": source,
             "band": band, "band_confident": BAND_CONFIDENT,
-            "held_out": list(HELD_OUT), "development": list(DEVELOPMENT),
+            "held_out": list(HELD_OUT), "development": list(DEVELOPMENT), "training_kinds": list(TRAINING_KINDS),
             "tuned_on": [f for f in ood if f not in HELD_OUT],
             "scores": table, "verdict_matrix": matrix, "test_accuracy": accuracy}
 

@@ -33,7 +33,8 @@ OOD_HELP = ("How well the method's own unusualness score separates this set's im
             "1 = perfectly, 0.5 = chance. Higher is better.")
 HELD_OUT_NOTE = ("'Held out' sets were kept out of every choice that was tuned, and written by someone who never saw "
                  "a score on them: their numbers are the honest estimate. 'Development' sets helped shape the "
-                 "headline's model, so their numbers flatter it.")
+                 "headline's model, so their numbers flatter it. 'Training kinds': the headline's model was trained "
+                 "on other drawings of the same kinds, so their numbers say how it does on what it was taught.")
 STAR_NOTE = "★ shaded: the best value in each column as shown (every method that ties it shares the star)."
 VIEWS = {"png": "as uploaded files", "arrays": "as generated arrays"}  # the histograms' two views of each set
 TABLE_FONT = 15  # px
@@ -138,8 +139,10 @@ def sets_table(result: dict, titles: dict):
 
 
 def held_out_mark(family: str, summary: dict) -> str:
-    """The 'held out' cell of a set in Compare's score table: 'yes', 'development' or ''
+    """The 'held out' cell of a set in Compare's score table: 'yes', 'development', 'training kinds' or ''
     (``summary``: the ``file_path`` part of ``evaluate --json``)."""
     if family in summary["held_out"]:
         return "yes"
+    if family in summary.get("training_kinds", ()):
+        return "training kinds"
     return "development" if family in summary.get("development", ()) else ""

@@ -334,7 +334,7 @@ def paper_photos(n: int, rng: np.random.Generator) -> list[bytes]:
 # No glyph a hand could write as a digit: "|", "/", "(", "[", "!" pass for a 1, "o" for a 0.
 SYMBOLS = tuple("#&@%?+=$*<>{}~^") + tuple("αβγδεζηθλμξπρσφψω")
 # "turned" and "fragments" (below) were measured and not adopted (benchmarks/RESULTS.md)
-OUTLIER_KINDS = ("scrambled", "symbols", "crops", "enclosed", "pen")
+OUTLIER_KINDS = ("scrambled", "symbols", "crops", "enclosed", "pen", "sketched", "glyphed")
 # Training digits turned a quarter (either way) are pen strokes that are no digit. Not 0, 1 or 8: a 0 or an 8
 # turned is still one, a turned 1 is a dash a slanted 1 comes close to. Never half a turn (a 6 becomes a 9).
 TURNED_CLASSES = (2, 3, 4, 5, 6, 7, 9)
@@ -496,18 +496,26 @@ def _digit_reference() -> tuple[np.ndarray, float]:
 
 def _far_from_digits(n: int, rng: np.random.Generator, draw) -> np.ndarray:
     """``n`` pictures from ``draw(ImageDraw, rng, pen width)`` on a 112 px canvas, turned -20..20 degrees and
-    framed like MNIST, with a pen as wide as MNIST's. One as close (pixels) to some training digit as
+    framed like MNIST, with a pen as wide as MNIST's, kept as ``_keep_far`` keeps them."""
+    def batch(m: int) -> np.ndarray:
+        out = np.empty((m, 784), np.float32)
+        for i in range(m):
+            img = Image.new("L", (CANVAS, CANVAS))
+            draw(ImageDraw.Draw(img), rng, int(rng.integers(7, 14)))
+            out[i] = _frame(img.rotate(float(rng.uniform(-20, 20)), resample=Image.Resampling.BILINEAR))
+        return out
+
+    return _keep_far(n, batch)
+
+
+def _keep_far(n: int, batch) -> np.ndarray:
+    """``n`` pictures from ``batch(m) -> (m, 784)``. One as close (pixels) to some training digit as
     ``NOT_LIKE_A_DIGIT`` of validation digits are to theirs could be read as a digit: it is drawn again."""
     ref, far = _digit_reference()
     kept: list[np.ndarray] = []
     for _ in range(20):
-        m = 2 * (n - sum(map(len, kept))) + 16
-        batch = np.empty((m, 784), np.float32)
-        for i in range(m):
-            img = Image.new("L", (CANVAS, CANVAS))
-            draw(ImageDraw.Draw(img), rng, int(rng.integers(7, 14)))
-            batch[i] = _frame(img.rotate(float(rng.uniform(-20, 20)), resample=Image.Resampling.BILINEAR))
-        kept.append(batch[_nearest_digit_distance(batch, ref) > far])
+        x = batch(2 * (n - sum(map(len, kept))) + 16)
+        kept.append(x[_nearest_digit_distance(x, ref) > far])
         if sum(map(len, kept)) >= n:
             break
     return np.concatenate(kept)[:n]
@@ -522,6 +530,22 @@ def _enclosed(n: int, rng: np.random.Generator) -> np.ndarray:
 def _pen_drawings(n: int, rng: np.random.Generator) -> np.ndarray:
     """2-5 parts (lines, arcs, rings, polygons, dots, waves) drawn at random: pen strokes that are no digit."""
     return _far_from_digits(n, rng, _draw_pen)
+
+def _sketched(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Pen sketches of everyday things (``uqcore.data.blind.sketches``: an apple, a tree, a cup, a bicycle...),
+    kept as ``_keep_far`` keeps them."""
+    from uqcore.data import blind
+
+    return _keep_far(n, lambda m: blind.sketches(m, rng)[0])
+
+
+def _glyphed(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Handwritten signs and letters of other scripts (``uqcore.data.blind.glyphs``: a psi, a ka, a sigma...),
+    kept as ``_keep_far`` keeps them."""
+    from uqcore.data import blind
+
+    return _keep_far(n, lambda m: blind.glyphs(m, rng)[0])
+
 
 def _crops(n: int, rng: np.random.Generator) -> np.ndarray:
     lib = _photo_library()
@@ -542,6 +566,7 @@ def training_outliers(n: int, rng: np.random.Generator) -> np.ndarray:
     (a glyph a font lacks, a flat crop) are dropped."""
     per = max(1, n // len(OUTLIER_KINDS))
     make = {"scrambled": _scrambled, "symbols": _symbols, "crops": _crops, "turned": _turned,
-            "fragments": _fragments, "enclosed": _enclosed, "pen": _pen_drawings}
+            "fragments": _fragments, "enclosed": _enclosed, "pen": _pen_drawings,
+            "sketched": _sketched, "glyphed": _glyphed}
     x = np.concatenate([make[kind](per, rng) for kind in OUTLIER_KINDS]).astype(np.float32)
     return x[x.max(1) > 0]
