@@ -143,7 +143,7 @@ def test_from_line_names_sets_in_plain_words():
     assert from_line({"test": 709, "letters": 149}) == "From: test digits 709, printed letters 149."
     assert from_line({"sklearn_digits": 1200}) == "From: other handwriting 1,200."
     assert set_name("my_new_set") == "my new set", "an unknown set keeps its own name, in words"
-    assert all(set_name(s) != s or s in ("doodles", "sketches") for s in SET_LABELS), "every known set has a plain name"
+    assert all(set_name(s) != s or s in ("doodles", "sketches", "diagrams") for s in SET_LABELS), "every known set has a plain name"
 
 
 def test_confusion_cell_captions_break_between_items_only():

@@ -42,7 +42,7 @@ def test_other_seed_differs():
 
 def test_registry_and_errors():
     assert {s.name for s in list_sets("ood")} == {"letters", "noise", "natural", "blank", "objects", "doodles",
-                                                    "photos", "sketches", "glyphs"}
+                                                    "photos", "sketches", "glyphs", "scrawls", "diagrams"}
     assert {s.name for s in list_sets("shift")} == {"rotated", "corrupted", "sklearn_digits", "ambiguous"}
     assert all(isinstance(s, SetSpec) and s.description and s.size > 0 for s in list_sets())
     with pytest.raises(ValueError, match="valid names: letters"):

@@ -4,7 +4,7 @@ OOD tables and a verdict matrix (the share of each headline kind per family).
 
 Families: ``test`` (clean MNIST test digits), every OOD set of the build, ``blends`` (two different
 digits at 40-60%), ``sklearn_digits``, ``digit_photos`` (synthetic photos of digits on paper) and
-``paper_photos`` (blank paper). ``HELD_OUT`` families were kept out of every choice that was tuned (the score,
+``paper_photos`` (blank paper). ``HELD_OUT`` families (``uqcore.data.blind2``: scrawls, diagrams) were kept out of every choice that was tuned (the score,
 its layers, k, the thresholds, the reader's training non-digits) and were written by a helper session that never
 saw a score on them: their figures are the honest estimate. ``DEVELOPMENT`` families (objects, doodles) were held
 out until stop 30, looked at by kind there, and then shaped the headline reader's hand-drawn non-digits and the
@@ -30,7 +30,7 @@ from uqcore.predict import headline_source
 from uqcore.verdict import (BAND_CONFIDENT, CONFIDENT, HEADLINE_SOURCE, READER_VETO, band_probability,
                             not_a_digit_probability)
 
-HELD_OUT: tuple[str, ...] = ()  # written blind; only ever looked at in aggregate
+HELD_OUT = ("scrawls", "diagrams")  # written blind in stop 32 (uqcore.data.blind2); only looked at in aggregate
 DEVELOPMENT = ("objects", "doodles")  # held out until stop 30; the development set of stop 31's choices
 TRAINING_KINDS = ("sketches", "glyphs")  # held out in stop 31; their generators draw reader training since stop 32
 KINDS = ("confident", "ambiguous", "unfamiliar", "no_digit")

@@ -17,12 +17,14 @@ SET_LABELS = {"test": "MNIST test digits", "letters": "letters (not digits)", "n
               "natural": "photo patches (not digits)", "blank": "blank images (not digits)",
               "objects": "drawings of objects (not digits)", "doodles": "doodles (not digits)",
               "photos": "photo crops (not digits)", "sketches": "sketches (not digits)",
-              "glyphs": "signs and other scripts (not digits)", "rotated": "rotated digits",
+              "glyphs": "signs and other scripts (not digits)", "scrawls": "signatures and words (not digits)",
+              "diagrams": "hand-drawn diagrams (not digits)", "rotated": "rotated digits",
               "corrupted": "damaged digits",
               "sklearn_digits": "other handwriting", "ambiguous": "blends of two digits"}
 SET_NAMES = {"test": "test digits", "val": "validation digits", "letters": "printed letters", "noise": "random noise",
              "natural": "photo patches", "blank": "blank images", "objects": "object drawings", "doodles": "doodles",
              "photos": "photo crops", "sketches": "sketches", "glyphs": "signs and other scripts",
+             "scrawls": "signatures and words", "diagrams": "diagrams",
              "rotated": "rotated digits", "corrupted": "damaged digits",
              "sklearn_digits": "other handwriting", "ambiguous": "blended digits"}  # short plain names, for counts
 TAE_KEY = ("T = total, A = aleatoric (from the image), E = epistemic (from the model) uncertainty, in nats "
