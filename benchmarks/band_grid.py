@@ -5,7 +5,7 @@
 For each rule (the band reads the top digit's probability among the ten digits, or that times the reader's
 chance that the picture is a digit at all), band quantile, band confidence and confident share: the verdict
 matrix through files on the tuning families and the development set (objects, doodles). The held-out families
-(``file_path.HELD_OUT``: sketches, glyphs) are never read. Rows are ranked as they were when the shipped values
+(``file_path.HELD_OUT``) are never read. Rows are ranked as they were when the shipped values
 were chosen: first the rows that keep the digits' bars with a margin for the build's noise (test confident >= 95.2%, unfamiliar <= 2.8%;
 blends naming both >= 62%, unfamiliar <= 18%; sklearn_digits flagged <= 8%), then by the worse of objects' and
 doodles' confident share, then by letters called unfamiliar. ``--all`` prints every row instead of the first 14.

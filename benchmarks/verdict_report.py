@@ -5,8 +5,9 @@
 Prints: every OOD score's AUROC on arrays and through PNG/JPEG files (held-out families marked),
 the verdict matrix (share of each headline kind per family, through files) and test accuracy.
 ``--blind`` leaves the held-out families out, for a choice being tuned: look at them only once it is made.
-The development families (``file_path.DEVELOPMENT``: objects, doodles) stay in: since stop 31 they are where a
-choice is tried before the held-out ones measure it once.
+The development families (``file_path.DEVELOPMENT``: objects, doodles) and the training kinds
+(``file_path.TRAINING_KINDS``: sketches, glyphs) stay in: they are where a choice is tried before the held-out ones
+measure it once.
 """
 from __future__ import annotations
 

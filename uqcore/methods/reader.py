@@ -6,9 +6,11 @@ training digits and on two kinds of extra pictures (``uqcore.methods.training.re
 - **blends of two different digits** (25-75%), with the blend as the target ("60% a 4, 40% a 9"), so that
   a picture between two digits gets two probabilities instead of one confident answer;
 - **non-digits** (``uqcore.data.families.training_outliers``: scrambled digits, printed symbols, photo
-  crops, outlines with marks inside and random pen drawings), with "not a digit" as the target. None of them
-  is a family the tool is measured on (the crops come from the same photographs as the ``photos`` family, so
-  that family is not independent of this training).
+  crops, outlines with marks inside, random pen drawings, and pen sketches and handwritten signs from the
+  generators of the ``sketches`` and ``glyphs`` families), with "not a digit" as the target. The crops come
+  from the same photographs as the ``photos`` family, and the sketches and signs are other drawings of the
+  same kinds as ``sketches`` and ``glyphs`` (``uqcore.file_path.TRAINING_KINDS``), so those three families
+  are not independent of this training; the held-out ones (``uqcore.file_path.HELD_OUT``) are.
 
 ``probs`` are the ten digits' probabilities (the digit logits divided by a temperature fitted on the
 validation digits, so that on real digits they are calibrated). OOD score: the log-odds of "not a digit"
