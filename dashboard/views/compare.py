@@ -28,7 +28,7 @@ found = resources.yours()  # an analyst's file, loaded on Your predictions: also
 split_options = [*methods, *([] if found is None else [found[0]])]
 view = widgets.PageView("compare", "cmp", (
     urlview.choice("score", hist_scores, "familiarity"), urlview.choice("images", VIEWS, "png"),
-    urlview.subset("sets", sorted({f for v in VIEWS for f in ood_families(fp, v)}), ["letters", "objects", "doodles"]),
+    urlview.subset("sets", sorted({f for v in VIEWS for f in ood_families(fp, v)}), ["letters", "doodles", "scrawls"]),
     urlview.number("coverage", 0.95, 0.5, 1.0, digits=2),
     urlview.choice("method", split_options, DEFAULT_METHOD if DEFAULT_METHOD in methods else next(iter(methods))),
     urlview.choice("conformal", SCORE_TITLES, "raps", what="set score")))
