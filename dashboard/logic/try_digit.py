@@ -9,8 +9,8 @@ import numpy as np
 from uqcore.predict import explanation_for, headline_for, predict_one
 
 OOD_CHOICES = {"letters": "a printed capital letter", "noise": "random static", "natural": "a patch of a photo",
-               "objects": "a drawing of an everyday object", "doodles": "a doodle that is not a digit",
-               "sketches": "a quick pen sketch of a thing", "glyphs": "a handwritten sign that is not a digit"}
+               "objects": "a drawing of an everyday object", "doodles": "a pen doodle",
+               "sketches": "a quick pen sketch of a thing", "glyphs": "a handwritten sign or a letter of another script"}
 # the held-out families (uqcore.file_path.HELD_OUT) are not offered: they are only looked at in aggregate
 NO_DIGIT = ("No digit found in this picture: it looks blank, or nothing stands out from the paper. "
             "Try a closer photo with the digit written darker.")

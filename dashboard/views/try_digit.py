@@ -71,7 +71,7 @@ def workbench() -> None:
         test_clicked = st.button("Random test digit", help="A real handwritten digit the model never trained on.",
                                  width="stretch")
         ood_clicked = st.button("Random non-digit", help="Something that is not a digit: a letter, noise, a photo "
-                                "patch, a drawing or a doodle. " + widgets.HELP["ood"], width="stretch")
+                                "patch, a drawing, a doodle, a sketch or a handwritten sign. " + widgets.HELP["ood"], width="stretch")
         blend_clicked = st.button("Ambiguous blend", help="Two different digits blended into one image.",
                                   width="stretch")
 
