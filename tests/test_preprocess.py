@@ -334,6 +334,24 @@ def test_digit_photos_come_out_like_the_digit(mnist):
         assert np.corrcoef(out.x, clean.x)[0, 1] > 0.8
 
 
+def test_a_photographed_non_digit_comes_out_like_the_picture():
+    """``photo_of`` photographs any 28x28 picture as ``digit_photos`` does: a box with a cross in it is found,
+    cut out and framed like the picture itself."""
+    from uqcore.data.families import photo_of
+
+    pic = np.zeros((28, 28), np.float32)
+    pic[5:23, [5, 6, 21, 22]] = pic[[5, 6, 21, 22], 5:23] = 1.0
+    idx = np.arange(7, 21)
+    pic[idx, idx] = pic[idx, idx + 1] = pic[idx, 27 - idx] = pic[idx, 26 - idx] = 1.0  # a pen as wide as MNIST's
+    clean = to_mnist(upscale(pic.ravel()))
+    for seed in range(3):
+        f, fill = photo_of(pic.ravel(), np.random.default_rng(seed))
+        out = to_mnist(f)
+        assert f[:2] == b"\xff\xd8" and 0.05 <= fill <= 0.3  # a JPEG; the frame fills 5-30% of the photo
+        shifted = [np.roll(out.x.reshape(28, 28), (dy, dx), (0, 1)).ravel() for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+        assert not out.is_empty and max(np.corrcoef(v, clean.x)[0, 1] for v in shifted) > 0.85  # to a pixel
+
+
 def test_sato_ridges_equal_scikit_images():
     from scipy import ndimage
     from skimage.filters import sato

@@ -307,20 +307,26 @@ def digit_photos(n: int, rng: np.random.Generator) -> tuple[list[bytes], np.ndar
     idx = rng.permutation(len(test))[:n]
     files, fill = [], np.empty(n)
     for i, k in enumerate(idx):
-        h, w = _size(rng)
-        paper = _paper(rng, h, w)
-        area = rng.uniform(0.05, 0.30)  # of the picture, the digit's 28 x 28 frame
-        side = int(np.sqrt(area * h * w))
-        side = min(side, h - 4, w - 4)
-        digit = np.asarray(Image.fromarray((test.x[k].reshape(28, 28) * 255).astype(np.uint8))
-                           .resize((side, side), Image.Resampling.BICUBIC), np.float32) / 255.0
-        digit = ndimage.gaussian_filter(np.clip(digit, 0, 1), rng.uniform(0.3, 1.2))
-        r0, c0 = rng.integers(0, h - side), rng.integers(0, w - side)
-        ink = rng.uniform(0.6, 0.9)  # how dark the pen is, relative to the paper
-        paper[r0:r0 + side, c0:c0 + side] *= 1 - ink * digit
-        files.append(_photo_bytes(ndimage.gaussian_filter(paper, rng.uniform(0.3, 1.0)), rng))
-        fill[i] = side * side / (h * w)
+        f, fill[i] = photo_of(test.x[k], rng)
+        files.append(f)
     return files, test.y[idx], {"index": idx, "fill": fill}
+
+
+def photo_of(x784: np.ndarray, rng: np.random.Generator) -> tuple[bytes, float]:
+    """A JPEG photo of one 28 x 28 picture (ink bright on black, in [0, 1]) written on grey paper, as
+    ``digit_photos`` makes them -> (the file, the share of the photo its 28 x 28 frame fills)."""
+    h, w = _size(rng)
+    paper = _paper(rng, h, w)
+    area = rng.uniform(0.05, 0.30)  # of the picture, the digit's 28 x 28 frame
+    side = int(np.sqrt(area * h * w))
+    side = min(side, h - 4, w - 4)
+    digit = np.asarray(Image.fromarray((np.asarray(x784).reshape(28, 28) * 255).astype(np.uint8))
+                       .resize((side, side), Image.Resampling.BICUBIC), np.float32) / 255.0
+    digit = ndimage.gaussian_filter(np.clip(digit, 0, 1), rng.uniform(0.3, 1.2))
+    r0, c0 = rng.integers(0, h - side), rng.integers(0, w - side)
+    ink = rng.uniform(0.6, 0.9)  # how dark the pen is, relative to the paper
+    paper[r0:r0 + side, c0:c0 + side] *= 1 - ink * digit
+    return _photo_bytes(ndimage.gaussian_filter(paper, rng.uniform(0.3, 1.0)), rng), side * side / (h * w)
 
 
 def paper_photos(n: int, rng: np.random.Generator) -> list[bytes]:
