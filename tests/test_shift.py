@@ -106,9 +106,19 @@ def test_corrupt_errors(mnist):
 
 def test_letters_use_several_fonts(small_sets):
     s = small_sets["letters"]
-    n_fonts = 1 + len(shift.font_paths())  # Pillow's built-in font plus any DejaVu/Liberation TTFs
+    drawn = [p for p in shift.font_paths() if shift._draws_letters(str(p))]
+    n_fonts = 1 + len(drawn)  # Pillow's built-in font plus the DejaVu/Liberation TTFs that draw letters
     assert "default" in set(s.meta["font"]) and len(set(s.meta["font"])) == min(n_fonts, SMALL)
     assert set(s.meta["letter"]) <= set(shift.LETTERS)
+    assert (s.x.max(1) > 0).all(), "no letter is a blank image"
+
+
+def test_fonts_that_draw_no_letter_are_left_out():
+    """DejaVu's "Display" fonts draw nothing: a letter set in them was a blank picture, counted as caught."""
+    display = [p for p in shift.font_paths() if "Display" in p.name]
+    assert all(not shift._draws_letters(str(p)) for p in display)
+    assert all(shift._draws_letters(str(p)) for p in shift.font_paths() if p.name.startswith("DejaVuSans-"))
+    assert not {p.stem for p in display} & set(shift.make("letters", n=400).meta["font"])
 
 
 def test_ood_sets_far_from_mnist(mnist, tiny_model):
