@@ -224,6 +224,9 @@ def test_method_card_html_escapes_and_says_right_wrong_and_flag():
     assert "not a digit" not in body  # only the headline reader answers that
     reader = card_html({**card, "name": "reader", "not_a_digit": 0.536}, tips, "")
     assert 'its reading, 93.4% sure among the digits; "not a digit": 54%' in reader
+    assert "Guaranteed answer: <b>none</b>" in reader and "one of 1 or 7" not in reader  # no promise for a non-digit
+    unsure = card_html({**card, "name": "reader", "not_a_digit": 0.3}, tips, "")
+    assert "Guaranteed answer: <b>one of 1 or 7</b>" in unsure  # under the reader's veto its set stands
     both = cards_html([body, calm])
     assert both.count('class="uq-card"') == 2 and "grid-template-columns:repeat(3" in both
     assert both.count(".uq-bars{") == 1  # the bars' style once for every card

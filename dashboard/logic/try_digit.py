@@ -7,6 +7,7 @@ import time
 import numpy as np
 
 from uqcore.predict import explanation_for, headline_for, predict_one
+from uqcore.verdict import READER_VETO
 
 OOD_CHOICES = {"letters": "a printed capital letter", "noise": "random static", "natural": "a patch of a photo",
                "objects": "a drawing of an everyday object", "doodles": "a pen doodle",
@@ -129,7 +130,10 @@ def card_html(card: dict, tips: dict[str, str], bars: str) -> str:
         right = card["label"] == card["true_label"]
         parts.append(f'<p>{"✓ <b>right</b>" if right else "✗ <b>wrong</b>"}<br>true digit: {card["true_label"]}</p>')
     parts.append("</div>")
-    if card.get("set_phrase"):
+    if card.get("not_a_digit", 0.0) > READER_VETO:  # its set is among the digits: no promise for a non-digit
+        parts.append(f'<p>Guaranteed answer: <b>none</b>: it finds this more likely no digit at all, and the '
+                     f'guarantee holds for digits only{_tip(tips["set"])}</p>')
+    elif card.get("set_phrase"):
         parts.append(f'<p>Guaranteed answer: <b>{e(card["set_phrase"])}</b>{_tip(tips["set"])}</p>')
     if card.get("meaning_sentence"):
         parts.append(f'<p class="uq-cap">What {card["confidence"]:.1%} means: {e(card["meaning_sentence"])} '
