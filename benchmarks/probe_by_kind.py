@@ -20,7 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from uqcore.build import build  # noqa: E402
 from uqcore.data import shift  # noqa: E402
-from uqcore.file_path import png_bytes, read_kinds, through_files  # noqa: E402
+from uqcore.file_path import HELD_OUT, png_bytes, read_kinds, through_files  # noqa: E402
 
 KIND_OF = {"objects": "object", "doodles": "doodle", "letters": "letter", "sketches": "sketch", "glyphs": "glyph"}
 
@@ -29,6 +29,8 @@ def main(names: list[str]) -> None:
     b = build()
     fam, reader = b.familiarity, b.methods["reader"]
     for name in names:
+        if name in HELD_OUT:
+            raise SystemExit(f"{name} is held out: it is only looked at in aggregate, by evaluate --json.")
         s = shift.make(name)
         x, empty = through_files([png_bytes(v) for v in s.x])
         probs, k = read_kinds(reader, fam, x, empty)

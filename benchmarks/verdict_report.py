@@ -20,8 +20,11 @@ def main(path: str, blind: bool = False) -> None:
     held, dev = set(fp["held_out"]), set(fp.get("development", []))
     sets = [s for s in next(iter(fp["scores"].values())) if not (blind and s in held)]
     trained = set(fp.get("training_kinds", []))
-    mark = lambda s: (f"{s} (held out)" if s in held else f"{s} (development)" if s in dev  # noqa: E731
-                      else f"{s} (training kinds)" if s in trained else s)
+
+    def mark(s: str) -> str:
+        status = "held out" if s in held else "development" if s in dev else "training kinds" if s in trained else ""
+        return f"{s} ({status})" if status else s
+
     print(f"Headline threshold {fp['threshold']:.3f} (q{fp['quantile']:.2f} of clean validation digits), "
           f"confident at top probability >= {fp['confident_threshold']:.2f} ({fp['source']}).\n")
     print("| score | " + " | ".join(mark(s) for s in sets) + " |")

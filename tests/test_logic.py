@@ -143,7 +143,8 @@ def test_from_line_names_sets_in_plain_words():
     assert from_line({"test": 709, "letters": 149}) == "From: test digits 709, printed letters 149."
     assert from_line({"sklearn_digits": 1200}) == "From: other handwriting 1,200."
     assert set_name("my_new_set") == "my new set", "an unknown set keeps its own name, in words"
-    assert all(set_name(s) != s or s in ("doodles", "sketches", "diagrams") for s in SET_LABELS), "every known set has a plain name"
+    same = ("doodles", "sketches", "diagrams")  # already plain words
+    assert all(set_name(s) != s or s in same for s in SET_LABELS), "every known set has a plain name"
 
 
 def test_confusion_cell_captions_break_between_items_only():
@@ -260,4 +261,5 @@ def test_held_out_mark_tells_held_out_from_development_sets():
     assert [held_out_mark(f, summary) for f in ("letters", "objects", "sketches")] == ["", "development", "yes"]
     assert held_out_mark("objects", {"held_out": ["objects"]}) == "yes"  # a summary from before stop 31
     later = {"held_out": ["scrawls"], "development": ["objects"], "training_kinds": ["sketches", "glyphs"]}
-    assert [held_out_mark(f, later) for f in ("glyphs", "scrawls", "objects")] == ["training kinds", "yes", "development"]
+    marks = [held_out_mark(f, later) for f in ("glyphs", "scrawls", "objects")]
+    assert marks == ["training kinds", "yes", "development"]

@@ -9,6 +9,7 @@ import torch
 
 from uqcore.data import shift
 from uqcore.data.shift import CORRUPTIONS, REGISTRY, SetSpec, corrupt, list_sets, make, true_distribution
+from uqcore.file_path import HELD_OUT
 
 SMALL = 130  # enough to cover every angle (13) and several corruption cells
 
@@ -116,6 +117,8 @@ def test_letters_use_several_fonts(small_sets):
 def test_fonts_that_draw_no_letter_are_left_out():
     """DejaVu's "Display" fonts draw nothing: a letter set in them was a blank picture, counted as caught."""
     display = [p for p in shift.font_paths() if "Display" in p.name]
+    if not display:  # matplotlib (which captum pulls in) ships them; without it there is nothing to leave out
+        pytest.skip("no DejaVu Display font on this machine")
     assert all(not shift._draws_letters(str(p)) for p in display)
     assert all(shift._draws_letters(str(p)) for p in shift.font_paths() if p.name.startswith("DejaVuSans-"))
     assert not {p.stem for p in display} & set(shift.make("letters", n=400).meta["font"])
@@ -139,7 +142,7 @@ def test_ood_sets_far_from_mnist(mnist, tiny_model):
     threshold = fit_threshold(maha.score(embed(mnist.val.x[:2000])), quantile=0.95)
     test_scores = maha.score(embed(mnist.test.x[:2000]))
     flagged, scores = {}, {}
-    for spec in list_sets("ood"):
+    for spec in (s for s in list_sets("ood") if s.name not in HELD_OUT):  # held out: looked at by evaluate only
         s = make(spec.name)
         scores[spec.name] = maha.score(embed(s.x))
         flagged[spec.name] = float((scores[spec.name] > threshold).mean())

@@ -11,8 +11,11 @@ from uqcore.verdict import READER_VETO
 
 OOD_CHOICES = {"letters": "a printed capital letter", "noise": "random static", "natural": "a patch of a photo",
                "objects": "a drawing of an everyday object", "doodles": "a pen doodle",
-               "sketches": "a quick pen sketch of a thing", "glyphs": "a handwritten sign or a letter of another script"}
+               "sketches": "a quick pen sketch of a thing",
+               "glyphs": "a handwritten sign or a letter of another script"}
 # the held-out families (uqcore.file_path.HELD_OUT) are not offered: they are only looked at in aggregate
+_KINDS = list(OOD_CHOICES.values())
+OOD_HELP = f"Something that is not a digit: {', '.join(_KINDS[:-1])} or {_KINDS[-1]}. "
 NO_DIGIT = ("No digit found in this picture: it looks blank, or nothing stands out from the paper. "
             "Try a closer photo with the digit written darker.")
 

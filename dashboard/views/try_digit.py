@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import widgets
 from dashboard.draw_canvas import draw_canvas, rgba_of
 from dashboard.logic import view as urlview
-from dashboard.logic.try_digit import NO_DIGIT, blend, explain, read_input, test_digit, unusual
+from dashboard.logic.try_digit import NO_DIGIT, OOD_HELP, blend, explain, read_input, test_digit, unusual
 from dashboard.resources import early_network, get_bundle, reading_context, sample_set, settle_heap
 from uqcore.data.preprocess import ImageError, to_mnist
 
@@ -70,8 +70,7 @@ def workbench() -> None:
         st.markdown("**Or let the app pick**")
         test_clicked = st.button("Random test digit", help="A real handwritten digit the model never trained on.",
                                  width="stretch")
-        ood_clicked = st.button("Random non-digit", help="Something that is not a digit: a letter, noise, a photo "
-                                "patch, a drawing, a doodle, a sketch or a handwritten sign. " + widgets.HELP["ood"], width="stretch")
+        ood_clicked = st.button("Random non-digit", help=OOD_HELP + widgets.HELP["ood"], width="stretch")
         blend_clicked = st.button("Ambiguous blend", help="Two different digits blended into one image.",
                                   width="stretch")
 

@@ -15,7 +15,8 @@ gave an honest held-out measurement of an out-of-distribution detector (stop 31:
 called confident). Since stop 32 they are no longer held out: the headline reader trains on other drawings
 from these generators (``families.OUTLIER_KINDS``: "sketched", "glyphed"), so the two families measure how
 it does on kinds it was taught (``uqcore.file_path.TRAINING_KINDS``). ``uqcore.data.blind2`` holds the
-held-out pair that replaced them.
+held-out pair that replaced them. The reader's artifact key does not read this file: a change to a drawing here
+must bump ``READER_TRAINING["outliers_version"]`` (``uqcore.methods.training``), or a cached reader is reused.
 
 The pen model, shared by both: each object is a list of strokes in a unit box ([-1, 1], y down). Per
 image it is warped a little (a smooth random displacement, plus noise on the control points), rotated

@@ -31,7 +31,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from uqcore.data import load_mnist
+from uqcore.data import blind, load_mnist
 from uqcore.data.preprocess import frame_like_mnist
 
 CANVAS = 112
@@ -537,20 +537,18 @@ def _pen_drawings(n: int, rng: np.random.Generator) -> np.ndarray:
     """2-5 parts (lines, arcs, rings, polygons, dots, waves) drawn at random: pen strokes that are no digit."""
     return _far_from_digits(n, rng, _draw_pen)
 
-def _sketched(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Pen sketches of everyday things (``uqcore.data.blind.sketches``: an apple, a tree, a cup, a bicycle...),
-    kept as ``_keep_far`` keeps them."""
-    from uqcore.data import blind
 
-    return _keep_far(n, lambda m: blind.sketches(m, rng)[0])
+def _from_blind(generate):
+    """``n`` pictures from one of ``uqcore.data.blind``'s generators, kept as ``_keep_far`` keeps them."""
+    def make(n: int, rng: np.random.Generator) -> np.ndarray:
+        return _keep_far(n, lambda m: generate(m, rng)[0])
+
+    return make
 
 
-def _glyphed(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Handwritten signs and letters of other scripts (``uqcore.data.blind.glyphs``: a psi, a ka, a sigma...),
-    kept as ``_keep_far`` keeps them."""
-    from uqcore.data import blind
-
-    return _keep_far(n, lambda m: blind.glyphs(m, rng)[0])
+# Pen sketches of everyday things (an apple, a tree, a cup, a bicycle...) and handwritten signs and letters of
+# other scripts (a psi, a ka, a sigma...), from the generators of the sketches and glyphs families.
+_sketched, _glyphed = _from_blind(blind.sketches), _from_blind(blind.glyphs)
 
 
 def _crops(n: int, rng: np.random.Generator) -> np.ndarray:
