@@ -66,3 +66,22 @@ def test_no_torch_func_transforms_where_server_threads_read():
             if re.match(r"(torch\.func\b|functorch\b|torch\.vmap\b|from (torch\.func|functorch))", name):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {name}")
     assert not found, found
+
+
+def test_a_page_title_needs_no_torch():
+    """What the app and every page import before their title (the glossary's widgets, the verdict's constants, the
+    resources) loads no torch (~1 s on 2 cores): the title shows first, the models load after it."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import dashboard.widgets, dashboard.resources, uqcore.verdict; "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_the_verdict_falls_back_to_the_default_method():
+    from uqcore.methods import DEFAULT_METHOD
+    from uqcore.verdict import FALLBACK_SOURCE
+
+    assert FALLBACK_SOURCE == DEFAULT_METHOD  # spelled out in uqcore.verdict so that it need not import torch

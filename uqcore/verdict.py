@@ -6,13 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from uqcore.methods import DEFAULT_METHOD
-
 CONFIDENT = 0.90  # a method's verdict: top probability at or above this is "confident"
 TWO_WAY = 0.80  # top two together at or above this: "ambiguous between X and Y"
 # The headline reads the headline reader (uqcore.methods.reader), or the ensemble in a build without one.
 HEADLINE_SOURCE = "reader"
-FALLBACK_SOURCE = DEFAULT_METHOD
+# uqcore.methods.DEFAULT_METHOD, spelled out (a test checks they agree): importing uqcore.methods loads torch (~1 s),
+# and every page imports this module before its title, which should show at once.
+FALLBACK_SOURCE = "ensemble"
 # The headline's confident cut: the reader's top probability that this share of the familiar clean validation
 # digits reach (fitted with the familiarity score, ``uqcore.metrics.familiarity``).
 CONFIDENT_SHARE = 0.97
