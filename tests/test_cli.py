@@ -252,3 +252,31 @@ def test_the_evaluation_is_computed_once_per_build_and_rebuilt_when_damaged(quic
     other = dataclasses.replace(bundle, config=dataclasses.replace(bundle.config, swag_samples=7))
     ev.evaluate_cached(other)
     assert len(calls) == 3 and len(list(tmp_path.glob("evaluation-*.record.json"))) == 2
+
+
+def test_clean_removes_what_earlier_versions_left_and_keeps_the_current_builds(tmp_path):
+    """`clean` keeps every key the current full and quick builds use (their stages, the early snapshot, the
+    evaluation, the active-learning curves) and removes the rest; `--dry-run` removes nothing; `--all` everything."""
+    from uqcore.build import current_keys
+    from uqcore.store import Store
+
+    keys = current_keys(Store(tmp_path))
+    assert {k.split("-")[0] for k in keys} >= {"mlp", "reader", "predictions", "file_path", "familiarity", "embedding",
+                                               "mlp_early", "evaluation", "active"}
+    for k in keys:
+        (tmp_path / f"{k}.json").write_text("{}")
+    stale = ["reader-0123456789ab.pt", "reader-0123456789ab.json", "predictions-0123456789ab.npz"]
+    for name in stale:
+        (tmp_path / name).write_bytes(b"x" * 1000)
+    (tmp_path / "README.md").write_text("keep")
+
+    dry = run_cli("clean", "--dry-run", artifacts=tmp_path)
+    assert dry.returncode == 0 and "would remove 3 files" in dry.stdout and all(n in dry.stdout for n in stale)
+    assert all((tmp_path / n).exists() for n in stale)
+    done = run_cli("clean", artifacts=tmp_path)
+    assert done.returncode == 0 and "removed 3 files (0.0 MB)" in done.stdout, done.stdout
+    assert not any((tmp_path / n).exists() for n in stale)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*(f"{k}.json" for k in keys), "README.md"])
+    everything = run_cli("clean", "--all", artifacts=tmp_path)
+    assert everything.returncode == 0 and f"removed every artifact: {len(keys)} files" in everything.stdout
+    assert [p.name for p in tmp_path.iterdir()] == ["README.md"]

@@ -130,6 +130,22 @@ def test_clear_keeps_readme(store):
     assert (store.root / "README.md").exists()
 
 
+def test_prune_removes_only_what_is_not_kept(store):
+    store.save_arrays("old-1", {"x": np.zeros(1000)})
+    store.save_record("old-2", {"a": 1})
+    store.save_arrays("new-1", {"x": np.zeros(2)})
+    (store.root / "README.md").write_text("keep")
+    (store.root / ".new-1.abc.tmp").write_text("a write in progress")
+    gone, size = store.prune({"new-1"}, dry_run=True)
+    assert sorted(p.name for p in gone) == ["old-1.json", "old-1.npz", "old-2.json", "old-2.record.json"]
+    assert size == sum(p.stat().st_size for p in gone) and all(p.exists() for p in gone)  # a dry run removes nothing
+    assert store.prune({"new-1"}) == (gone, size)
+    assert not any(p.exists() for p in gone)
+    assert sorted(p.name for p in store.root.iterdir()) == [".new-1.abc.tmp", "README.md", "new-1.json", "new-1.npz"]
+    assert store.load_arrays("new-1") is not None
+    assert store.prune({"new-1"}) == ([], 0)
+
+
 # ----------------------------------------------------------------------------- trust nothing unverified
 @pytest.mark.parametrize("bad", [[1, 2, 3], {"key": "x"}, "just text", {"sha256": 5}])
 def test_invalid_metadata_means_rebuild(store, bad):

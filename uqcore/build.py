@@ -158,6 +158,22 @@ def _model_stage(store: Store, key: str, stage: str, label: str, cfg: TrainConfi
 EARLY_EPOCHS = 2  # the single network's snapshot after this many epochs reads digits during a first start
 
 
+def current_keys(store: Store) -> set[str]:
+    """Every artifact key that this code's full and quick builds read or write: their stages, the single network's
+    early snapshot, the evaluation and the active-learning curves. Anything else in the store was left by an
+    earlier configuration or version (``python -m uqcore clean`` removes it)."""
+    from uqcore.acquisition import ActiveConfig
+    from uqcore.acquisition import stage_key as active_key
+    from uqcore.evaluate import evaluation_key
+
+    keys: set[str] = set()
+    for config in (BuildConfig(), BuildConfig(quick=True)):
+        keys |= set(stage_keys(store, config.resolved()).values())
+        keys |= {early_key(store, config), evaluation_key(store, config),
+                 active_key(store, ActiveConfig(quick=config.quick).resolved())}
+    return keys
+
+
 def early_key(store: Store, config: BuildConfig) -> str:
     """The artifact key of the single network's early snapshot (not a stage: ``is_built`` does not need it)."""
     return store.key("mlp_early", {"mlp": stage_keys(store, config.resolved())["mlp"], "epochs": EARLY_EPOCHS})

@@ -142,6 +142,34 @@ def cmd_predict(args) -> int:
     return 0 if result["results"] or not result["errors"] else 1
 
 
+def cmd_clean(args) -> int:
+    from uqcore.build import current_keys
+    from uqcore.store import Store
+
+    store = Store(args.artifacts)
+    if args.all:
+        if args.dry_run:
+            files = [p for p in store.root.glob("*") if p.is_file() and p.name != "README.md"]
+            print(f"would remove every artifact: {len(files)} files ({_size(sum(p.stat().st_size for p in files))}) "
+                  f"in {store.root}")
+        else:
+            print(f"removed every artifact: {store.clear()} files in {store.root}; the next start builds again")
+        return 0
+    keep = current_keys(store)
+    gone, size = store.prune(keep, dry_run=args.dry_run)
+    if args.dry_run:
+        for p in gone:
+            print(p.name)
+    verb = "would remove" if args.dry_run else "removed"
+    print(f"{verb} {len(gone)} files ({_size(size)}) that no build of this version uses, in {store.root}; "
+          "the current full and quick builds are kept")
+    return 0
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e9:.2f} GB" if n >= 1e9 else f"{n / 1e6:.1f} MB"
+
+
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m uqcore", description="Train, evaluate and query MNIST uncertainty models.")
     p.add_argument("--artifacts", default=None, help="artifact folder (default: $UQCORE_ARTIFACTS or ./artifacts)")
@@ -169,6 +197,10 @@ def make_parser() -> argparse.ArgumentParser:
                     help="add an integrated-gradients map of the headline's digit, only where the headline is "
                          "confident (otherwise the reason it is withheld)")
     pr.set_defaults(func=cmd_predict)
+    c = sub.add_parser("clean", help="free disk space: remove the artifacts that earlier versions or settings left")
+    c.add_argument("--dry-run", action="store_true", help="list what would go, remove nothing")
+    c.add_argument("--all", action="store_true", help="remove every artifact (the next start builds everything again)")
+    c.set_defaults(func=cmd_clean)
     return p
 
 

@@ -15,14 +15,18 @@ from uqcore.metrics.selective import aurc
 EVALUATION_VERSION = 5
 
 
+def evaluation_key(store, config) -> str:
+    """The artifact key of a build's evaluation (``evaluate_cached``)."""
+    from uqcore.build import stage_keys
+
+    return store.key("evaluation", {"stages": stage_keys(store, config.resolved()), "version": EVALUATION_VERSION})
+
+
 def evaluate_cached(bundle) -> dict:
     """``evaluate(bundle)``, kept in the bundle's store: computed once per build (~14 s on the full build, most of
     it fitting the calibrators), then loaded in milliseconds by the CLI and the app (Compare methods)."""
-    from uqcore.build import stage_keys
-
     store = bundle.store
-    key = store.key("evaluation", {"stages": stage_keys(store, bundle.config.resolved()),
-                                   "version": EVALUATION_VERSION})
+    key = evaluation_key(store, bundle.config)
     with _EVALUATING:  # a page and the first start's background turn at once: one computes, the other loads
         found = store.load_record(key)
         if found is not None:

@@ -279,6 +279,26 @@ class Store:
             return None
         return meta
 
+    def prune(self, keep: set[str], *, dry_run: bool = False) -> tuple[list[Path], int]:
+        """Delete every artifact file whose key is not in ``keep`` (not the README, not a write in progress):
+        what earlier configurations left behind. Returns the files (deleted, or that would be with ``dry_run``)
+        and their bytes."""
+        gone, size = [], 0
+        if not self.root.is_dir():
+            return gone, size
+        for p in sorted(self.root.iterdir()):
+            if not p.is_file() or p.name == "README.md" or p.name.startswith(".") or p.name.split(".")[0] in keep:
+                continue
+            try:
+                n = p.stat().st_size
+                if not dry_run:
+                    p.unlink()
+            except OSError:
+                continue
+            gone.append(p)
+            size += n
+        return gone, size
+
     def clear(self) -> int:
         """Delete every artifact file (not the README); return how many files went."""
         n = 0
