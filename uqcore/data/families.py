@@ -338,7 +338,9 @@ def paper_photos(n: int, rng: np.random.Generator) -> list[bytes]:
 # ----------------------------------------------------------------------------- training outliers
 
 # No glyph a hand could write as a digit: "|", "/", "(", "[", "!" pass for a 1, "o" for a 0.
-SYMBOLS = tuple("#&@%?+=$*<>{}~^") + tuple("αβγδεζηθλμξπρσφψω")
+SYMBOLS = (tuple("#&@%?+=$*<>{}~^") + tuple("αβγδεζηθλμξπρσφψω")
+           # printed capitals of other alphabets, none shaped like a Latin letter or a digit (no Б З Ч Э Ь Θ...)
+           + tuple("ГДЖИЙЛПФЦШЩЪЫЮЯΔΛΞΣΨΩ"))
 # "turned" and "fragments" (below) were measured and not adopted (benchmarks/RESULTS.md)
 OUTLIER_KINDS = ("scrambled", "symbols", "crops", "enclosed", "pen", "sketched", "glyphed")
 # Training digits turned a quarter (either way) are pen strokes that are no digit. Not 0, 1 or 8: a 0 or an 8

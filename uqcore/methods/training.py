@@ -242,7 +242,7 @@ def train_mlp(train: Split, val: Split, cfg: TrainConfig, progress: Progress | N
 
 
 # How the headline reader is trained (``train_reader``); part of its artifact key.
-READER_TRAINING = {"outliers_per_digit": 0.34, "blend_share": 0.5, "outlier_share": 0.25, "outliers_version": 5}
+READER_TRAINING = {"outliers_per_digit": 0.34, "blend_share": 0.5, "outlier_share": 0.25, "outliers_version": 6}
 
 
 def reader_loss(outliers: torch.Tensor, *, blend_share: float, outlier_share: float, blend_range=(0.25, 0.75),
