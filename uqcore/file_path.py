@@ -7,12 +7,13 @@ digits at 40-60%), ``sklearn_digits``, ``digit_photos`` (synthetic photos of dig
 ``paper_photos`` (blank paper). ``HELD_OUT`` families (``uqcore.data.blind2``: scrawls, diagrams) were kept out of
 every choice that was tuned (the score, its layers, k, the thresholds, the reader's training non-digits) and were
 written by a helper session that never saw a score on them: their figures are the honest estimate (stop 32 looked at
-them in aggregate three times: after the reader's training was chosen, after the reader weight of the familiarity
-score was chosen again without them, and across reader seeds). ``DEVELOPMENT`` families (objects, doodles) were held
-out until stop 30, looked at by kind there, and then shaped the headline reader's hand-drawn non-digits and the band
-in stop 31: their figures flatter the headline. ``TRAINING_KINDS`` families (``uqcore.data.blind``: sketches,
-glyphs) were held out in stop 31; since stop 32 the headline reader trains on other drawings from their generators
-(``families.OUTLIER_KINDS``), so their figures say how it does on the kinds it was taught.
+them in aggregate four times: after the reader's training was chosen, after the reader weight of the familiarity
+score was chosen again without them, after the reader learned other alphabets' capitals, and across reader seeds).
+``DEVELOPMENT`` families (objects, doodles) were held out until stop 30, looked at by kind there, and then shaped
+the headline reader's hand-drawn non-digits and the band in stop 31: their figures flatter the headline.
+``TRAINING_KINDS`` families (``uqcore.data.blind``: sketches, glyphs) were held out in stop 31; since stop 32 the
+headline reader trains on other drawings from their generators (``families.OUTLIER_KINDS``), so their figures say
+how it does on the kinds it was taught.
 """
 from __future__ import annotations
 
