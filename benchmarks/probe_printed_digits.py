@@ -18,14 +18,14 @@ from PIL import Image, ImageDraw
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from uqcore.build import build  # noqa: E402
 from uqcore.data.preprocess import frame_like_mnist  # noqa: E402
-from uqcore.data.shift import _draws_letters, _font, font_paths  # noqa: E402
+from uqcore.data.shift import _font, letter_fonts  # noqa: E402
 from uqcore.file_path import png_bytes, read_kinds, through_files  # noqa: E402
 
 
 def main(n: int) -> None:
     b = build()
     rng = np.random.default_rng(5)
-    fonts = ["default", *(str(p) for p in font_paths() if _draws_letters(str(p)))]
+    fonts = letter_fonts()
     d, font = rng.integers(0, 10, n), rng.integers(0, len(fonts), n)
     size, stroke, angle = rng.integers(24, 61, n), rng.integers(0, 3, n), rng.uniform(-10, 10, n)
     x = np.empty((n, 784), np.float32)

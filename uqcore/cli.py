@@ -147,22 +147,16 @@ def cmd_clean(args) -> int:
     from uqcore.store import Store
 
     store = Store(args.artifacts)
-    if args.all:
-        if args.dry_run:
-            files = [p for p in store.root.glob("*") if p.is_file() and p.name != "README.md"]
-            print(f"would remove every artifact: {len(files)} files ({_size(sum(p.stat().st_size for p in files))}) "
-                  f"in {store.root}")
-        else:
-            print(f"removed every artifact: {store.clear()} files in {store.root}; the next start builds again")
-        return 0
-    keep = current_keys(store)
-    gone, size = store.prune(keep, dry_run=args.dry_run)
+    gone, size = store.prune(set() if args.all else current_keys(store), dry_run=args.dry_run)
     if args.dry_run:
         for p in gone:
             print(p.name)
     verb = "would remove" if args.dry_run else "removed"
-    print(f"{verb} {len(gone)} files ({_size(size)}) that no build of this version uses, in {store.root}; "
-          "the current full and quick builds are kept")
+    if args.all:
+        print(f"{verb} every artifact: {len(gone)} files ({_size(size)}) in {store.root}; the next start builds again")
+    else:
+        print(f"{verb} {len(gone)} files ({_size(size)}) that no build of this version uses, in {store.root}; "
+              "the current full and quick builds are kept")
     return 0
 
 

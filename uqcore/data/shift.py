@@ -271,8 +271,13 @@ def _draws_letters(path: str) -> bool:
     return bool(np.asarray(img).max() > 0)
 
 
+def letter_fonts() -> list[str]:
+    """Pillow's built-in font ("default") and every font of ``font_paths`` that draws letters."""
+    return ["default", *(str(p) for p in font_paths() if _draws_letters(str(p)))]
+
+
 def _letters(n, rng):
-    fonts = ["default", *(str(p) for p in font_paths() if _draws_letters(str(p)))]
+    fonts = letter_fonts()
     names = np.array([f if f == "default" else Path(f).stem for f in fonts])
     letter = rng.integers(0, 26, n)
     font = rng.permutation(np.arange(n) % len(fonts))  # every font used once n >= number of fonts
