@@ -233,17 +233,18 @@ def reading_caption(true: int, pred: int, confidence: float, total: float, aleat
     return (f"{head} · {confidence:.0%}{nb}sure · T{nb}{total:.2f} · A{nb}{aleatoric:.2f} · E{nb}{epistemic:.2f}")
 
 
-def html_table(styler, *, font_size: int = 16) -> None:
+def html_table(styler, *, font_size: int = 16, padding: str = "6px 10px") -> None:
     """A pandas ``Styler`` as a plain HTML table: large tabular numbers, right-aligned, left row labels.
 
-    Used instead of st.dataframe where a table must read well on a projector and carry highlighting."""
+    Used instead of st.dataframe where a table must read well on a projector and carry highlighting. A table wider
+    than its column (Compare's OOD table, one column per set) scrolls sideways instead of being cut off."""
     styler = styler.set_table_styles([
         {"selector": "", "props": f"border-collapse: collapse; font-size: {font_size}px; width: 100%;"},
-        {"selector": "th, td", "props": "padding: 6px 10px; border-bottom: 1px solid #ddd; text-align: right;"},
+        {"selector": "th, td", "props": f"padding: {padding}; border-bottom: 1px solid #ddd; text-align: right;"},
         {"selector": "td", "props": "white-space: nowrap; font-variant-numeric: tabular-nums;"},
         {"selector": "th.row_heading", "props": "text-align: left;"},
     ])
-    st.html(styler.to_html())
+    st.html(f'<div style="overflow-x: auto">{styler.to_html()}</div>')
 
 
 class PageView:

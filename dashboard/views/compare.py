@@ -6,8 +6,8 @@ import streamlit as st
 
 from dashboard import resources, widgets
 from dashboard.logic import view as urlview
-from dashboard.logic.compare import (STAR_NOTE, TABLE_FONT, VIEWS, column_notes, metrics_csv, metrics_table,
-                                    HELD_OUT_NOTE, held_out_mark, sets_table, your_row)
+from dashboard.logic.compare import (OOD_PADDING, STAR_NOTE, TABLE_FONT, VIEWS, column_notes, metrics_csv,
+                                    metrics_table, HELD_OUT_NOTE, held_out_mark, sets_table, your_row)
 from dashboard.resources import conformal_curves, evaluation, get_bundle, risk_curves
 from uqcore.file_path import no_digit_share, ood_families, score_values
 from uqcore.methods import DEFAULT_METHOD
@@ -38,7 +38,8 @@ st.write(f"Every number below is computed on the {result['n_test']:,} MNIST test
 # ------------------------------------------------------------------ metrics table
 # Rendered as HTML, not st.dataframe, so the best value per column can be shaded and read from afar.
 for part in ("test", "ood"):
-    widgets.html_table(metrics_table(result, titles, part), font_size=TABLE_FONT)
+    widgets.html_table(metrics_table(result, titles, part), font_size=TABLE_FONT,
+                       padding=OOD_PADDING if part == "ood" else "6px 10px")
 for line in column_notes({titles[n]: methods[n].ood_score_name.replace("_", " ") for n in methods}):
     st.caption(line)
 if found is not None:
