@@ -1,4 +1,4 @@
-"""Every calibrator of ``uqcore.metrics.calibrators.CALIBRATORS`` on the full build's models: test ECE / NLL,
+"""Every calibrator of ``uqcore.metrics.calibrators.CALIBRATORS`` (and the ``TEXTBOOK`` forms, for reference) on the full build's models: test ECE / NLL,
 the NLL change against uncalibrated with its 95% paired-bootstrap interval, and the fitting time.
 
     python benchmarks/bench_calibrators.py [--quick] [--resamples 1000] [--methods mlp overconfident]
@@ -20,7 +20,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parent.parent)]
 from uqcore.analysis.calibration import logits_for  # noqa: E402
 from uqcore.build import BuildConfig, build  # noqa: E402
 from uqcore.metrics.calibration import ece  # noqa: E402
-from uqcore.metrics.calibrators import CALIBRATORS, LOG_EPS, MixedWithRaw  # noqa: E402
+from uqcore.metrics.calibrators import CALIBRATORS, LOG_EPS, TEXTBOOK, MixedWithRaw  # noqa: E402
 from uqcore.store import Store  # noqa: E402
 
 
@@ -45,7 +45,7 @@ def main() -> None:
         yv, yt = pred.y("val"), pred.y("test")
         boot = rng.integers(0, len(yt), (args.resamples, len(yt)))
         base = None
-        for key, cls in CALIBRATORS.items():
+        for key, cls in {**CALIBRATORS, **TEXTBOOK}.items():
             t0 = time.perf_counter()
             cal = cls().fit(zv, yv)
             seconds = time.perf_counter() - t0
@@ -56,7 +56,8 @@ def main() -> None:
             lo, hi = np.percentile(diff[boot].mean(axis=1), [2.5, 97.5])
             change = "" if key == "none" else f"{diff.mean():+.4f} ({lo:+.4f}…{hi:+.4f})"
             share = f"{cal.raw_share_:.0%}" if isinstance(cal, MixedWithRaw) else ""
-            print(f"| {method} | {key} | {ece(p, yt):.2%} | {loss.mean():.4f} | {change} | {share} | {seconds:.2f} |")
+            name = f"{key} (textbook, not offered)" if key in TEXTBOOK else key
+            print(f"| {method} | {name} | {ece(p, yt):.2%} | {loss.mean():.4f} | {change} | {share} | {seconds:.2f} |")
 
 
 if __name__ == "__main__":

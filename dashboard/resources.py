@@ -348,7 +348,7 @@ def external_fixed(_ext, digest: str) -> dict:
     return {**fixed, "curve_figure": risk_coverage_curves({"your model": (rc.coverage, rc.risk)}, marker=0.95)}
 
 
-@st.cache_data(show_spinner="Fitting seven calibrators and three kinds of prediction sets on half the rows…",
+@st.cache_data(show_spinner="Fitting the calibrators and three kinds of prediction sets on half the rows…",
                max_entries=4)
 def external_report(_ext, digest: str) -> dict:
     """``uqcore.evaluate.evaluate_external`` of ``_ext`` (the CLI's ``evaluate --predictions`` JSON)."""
@@ -596,15 +596,17 @@ def overlay_curves(chosen: tuple[str, ...], best: bool, n_bins: int, strategy: s
 
 @st.cache_data(show_spinner="Fitting the calibrators on the validation digits…")
 def calibrator_table(method: str):
-    """Test ECE and NLL of ``method`` under each calibrator (``uqcore.metrics.calibrators.compare``)."""
+    """Test ECE and NLL of ``method`` under each offered calibrator and, for reference, the two textbook forms
+    (``uqcore.metrics.calibrators.compare``): two data frames."""
     import pandas as pd
 
     from dashboard.logic.calibration import calibrator_rows
-    from uqcore.metrics.calibrators import compare
+    from uqcore.metrics.calibrators import TEXTBOOK, compare
 
     a = calibration_arrays(method)
-    r = compare(a["val_logits"], a["val_y"], a["test_logits"], a["test_y"])
-    return pd.DataFrame(calibrator_rows(r)).T
+    args = a["val_logits"], a["val_y"], a["test_logits"], a["test_y"]
+    return (pd.DataFrame(calibrator_rows(compare(*args))).T,
+            pd.DataFrame(calibrator_rows(compare(*args, which=TEXTBOOK))).T[["ECE", "NLL", "accuracy"]])
 
 
 # ----------------------------------------------------------------------------- shift lab

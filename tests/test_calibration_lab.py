@@ -231,16 +231,21 @@ def test_several_models_on_one_diagram(predictions):
 
 
 def test_other_calibrators_table(predictions):
-    from uqcore.metrics.calibrators import CALIBRATOR_TITLES, compare
+    from uqcore.metrics.calibrators import CALIBRATOR_TITLES, CALIBRATORS, TEXTBOOK, compare
 
     at = open_lab({"method": "mlp"})
-    table = next(d.value for d in at.dataframe if "NLL" in d.value.columns)
-    assert list(table.index) == list(CALIBRATOR_TITLES.values())
+    table, textbook = [d.value for d in at.dataframe if "NLL" in d.value.columns]
+    assert list(table.index) == [CALIBRATOR_TITLES[k] for k in CALIBRATORS]
+    assert list(textbook.index) == [CALIBRATOR_TITLES[k] for k in TEXTBOOK]
+    assert all("textbook" in t for t in textbook.index) and not any("textbook" in t for t in table.index)
     zv, _ = logits_for(predictions, "val", "mlp")
     zt, _ = logits_for(predictions, "test", "mlp")
     want = compare(zv, predictions.y("val"), zt, predictions.y("test"))
     assert table.loc["Temperature scaling", "NLL"] == f"{want['temperature']['nll']:.4f}"
     assert table.loc["Uncalibrated", "ECE"] == expected(predictions, "mlp", 1.0)["ECE"]
+    plain = compare(zv, predictions.y("val"), zt, predictions.y("test"), which=TEXTBOOK)
+    assert textbook.loc["Isotonic regression (textbook form)", "NLL"] == f"{plain['isotonic']['nll']:.4f}"
+    assert any("textbook forms" in c.value for c in at.caption)
 
 
 def test_a_link_to_one_bin_opens_it(predictions):

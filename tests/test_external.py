@@ -39,7 +39,8 @@ def test_npz_with_probs_matches_sklearn(tmp_path, model_outputs):
     assert m["nll"] == pytest.approx(log_loss(y, probs, labels=range(4)), rel=1e-4)
     # a calibrated model: LAC sets at alpha 0.05 cover about 95% of the held-out half
     assert abs(m["conformal"]["lac"]["0.05"]["coverage"] - 0.95) < 0.02
-    assert m["ece"] < 0.03 and set(m["calibrators"]) >= {"none", "temperature", "isotonic"}
+    assert m["ece"] < 0.03 and set(m["calibrators"]) >= {"none", "temperature", "isotonic_mixed"}
+    assert set(m["calibrators_textbook"]) == {"histogram", "isotonic"}
 
 
 def test_logits_and_members(tmp_path, model_outputs, rng):

@@ -66,6 +66,22 @@ def test_page_reads_a_path_and_follows_the_temperature(model_file):
     assert any(s.value == "Sure and wrong" for s in at.subheader)  # and images
 
 
+def test_page_fits_the_offered_calibrators_and_shows_the_textbook_forms_apart(model_file):
+    from uqcore.evaluate import evaluate_external
+    from uqcore.metrics.calibrators import CALIBRATOR_TITLES, CALIBRATORS, TEXTBOOK
+
+    at = open_page(PAGE)
+    at.text_input(key="yours_path").input(str(model_file)).run()
+    at.toggle(key="yours_report").set_value(True).run()
+    assert not at.exception, at.exception
+    offered, textbook = [d.value for d in at.dataframe if "NLL" in d.value.index][:2]
+    assert list(offered.columns) == [CALIBRATOR_TITLES[k] for k in CALIBRATORS]
+    assert list(textbook.columns) == [CALIBRATOR_TITLES[k] for k in TEXTBOOK]
+    want = evaluate_external(load_predictions(model_file))["metrics"]
+    assert textbook.loc["NLL", CALIBRATOR_TITLES["histogram"]] == f"{want['calibrators_textbook']['histogram']['nll']:.4f}"
+    assert any("textbook forms" in c.value for c in at.caption)
+
+
 def test_page_explains_a_bad_file(tmp_path):
     bad = tmp_path / "bad.npz"
     np.savez(bad, y_true=np.zeros(30, int), probs=np.full((30, 3), 0.5))

@@ -5,14 +5,14 @@ import threading
 
 from uqcore.analysis.calibration import logits_for
 from uqcore.metrics.calibration import calibration_report, ece
-from uqcore.metrics.calibrators import compare
+from uqcore.metrics.calibrators import TEXTBOOK, compare
 from uqcore.metrics.ood import ood_metrics
 from uqcore.metrics.selective import aurc
 
 
 # Bump when evaluate's code, or a metric or calibrator it calls, changes what it returns: the cached evaluations
 # are keyed by the build's stages and this number only.
-EVALUATION_VERSION = 5
+EVALUATION_VERSION = 6
 
 
 def evaluation_key(store, config) -> str:
@@ -54,8 +54,10 @@ def evaluate(bundle) -> dict:
         row["aurc"] = float(aurc(pred.get("test", name, "total"), probs.argmax(1) == y))
         row["temperature"] = float(bundle.parts.temperature) if name == "temperature" else None
         # post-hoc calibrators (uqcore.metrics.calibrators) fitted on the validation logits, scored on test
-        row["calibrators"] = compare(logits_for(pred, "val", name)[0], pred.y("val"),
-                                     logits_for(pred, "test", name)[0], y, n_bins=15)
+        # (the textbook forms of histogram binning and isotonic regression for reference, not offered)
+        zv, zt = logits_for(pred, "val", name)[0], logits_for(pred, "test", name)[0]
+        row["calibrators"] = compare(zv, pred.y("val"), zt, y, n_bins=15)
+        row["calibrators_textbook"] = compare(zv, pred.y("val"), zt, y, n_bins=15, which=TEXTBOOK)
         scores_in = pred.get("test", name, "ood_score")
         row["ood"], row["shift"] = {}, {}
         for s in sets:
@@ -121,6 +123,7 @@ def evaluate_external(ext, *, n_bins: int = 15, seed: int = 0) -> dict:
     logits = external_logits(ext)
     a, b = halves(ext.n, seed)
     row["calibrators"] = compare(logits[a], y[a], logits[b], y[b], n_bins=n_bins)
+    row["calibrators_textbook"] = compare(logits[a], y[a], logits[b], y[b], n_bins=n_bins, which=TEXTBOOK)
     alphas = (0.01, 0.05, 0.1)
     row["conformal"] = {score: {str(al): {"coverage": float(c), "mean_size": float(m)}
                                 for al, c, m in zip(alphas, *(lambda r: (r["coverage"], r["mean_size"]))(
@@ -139,7 +142,9 @@ def table_external(result: dict) -> str:
              "  uncertainty (mean, nats): " + ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
                                                         for k, v in m["uncertainty"].items()),
              f"  calibrators ({result['split']}):"]
-    lines += [f"    {k:<12} ECE {v['ece']:.4f}  NLL {v['nll']:.4f}" for k, v in m["calibrators"].items()]
+    lines += [f"    {k:<16} ECE {v['ece']:.4f}  NLL {v['nll']:.4f}" for k, v in m["calibrators"].items()]
+    lines += [f"    {k + ' (textbook)':<16} ECE {v['ece']:.4f}  NLL {v['nll']:.4f}"
+              for k, v in m["calibrators_textbook"].items()]
     lines += ["  conformal sets, coverage / mean size at alpha 0.05: "
               + ", ".join(f"{s} {v['0.05']['coverage']:.3f} / {v['0.05']['mean_size']:.2f}"
                           for s, v in m["conformal"].items())]

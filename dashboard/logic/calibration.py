@@ -42,10 +42,12 @@ ROWS = {False: "test digits", True: "scored rows (half of your file)"}  # what t
 FIT = {False: "separate validation digits", True: "other half of your file's rows"}  # what its best T is fitted on
 CALIBRATORS_NOTE = ("Temperature scaling divides all logits by one number; vector scaling fits a scale and a shift "
                     "per digit; histogram binning and isotonic regression replace each probability by the share of "
-                    "right answers near it (one digit at a time). Their \"mixed with raw\" rows blend that back with "
-                    "the uncalibrated probabilities, as much as cross-validation on the fitting rows says (\"raw "
-                    "mixed in\"; 100% means binning had nothing to add to this model). Lower is better for ECE and "
-                    "NLL.")
+                    "right answers near it (one digit at a time) and then blend that back with the uncalibrated "
+                    "probabilities, as much as cross-validation on the fitting rows says (\"raw mixed in\"; 100% "
+                    "means binning had nothing to add to this model). Lower is better for ECE and NLL.")
+TEXTBOOK_NOTE = ("For reference, not offered: the textbook forms, without the blend. Their steps throw away the "
+                 "order of the probabilities inside a bin, which lowers ECE but can raise NLL on a model that is "
+                 "already calibrated; compare their NLL with \"Uncalibrated\" above.")
 BEST_ON = {False: "validation", True: "the other half"}  # the live diagram's "best on ..." label
 LAB_DEFAULT = "overconfident"  # the teaching network: the one with something to fix
 

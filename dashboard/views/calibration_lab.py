@@ -8,8 +8,8 @@ import streamlit as st
 from dashboard import resources, widgets
 from dashboard.live import live_reliability
 from dashboard.logic.calibration import (BEST_ON, BINNING_LABELS, BINS_MAX, BINS_MIN, CALIBRATORS_NOTE, FIT, HELP,
-                                         LAB_DEFAULT, PRESETS, ROWS, STRATEGIES, ViewState, bin_label, live_payload,
-                                         live_temperatures, specs)
+                                         LAB_DEFAULT, PRESETS, ROWS, STRATEGIES, TEXTBOOK_NOTE, ViewState, bin_label,
+                                         live_payload, live_temperatures, specs)
 from uqcore.analysis.calibration import T_MAX, T_MIN, bin_members, binning_sensitivity, lab_metrics, rescale
 from uqcore.plots import reliability_overlay, temperature_curves
 
@@ -127,8 +127,9 @@ with st.expander("Several models on one diagram (at T = 1 and at each model's be
                     width="stretch", key="cal_overlay_chart")
 with st.expander(f"Other calibrators for {titles[method]} (fitted on the {FIT[method == mine]}, measured on the "
                  f"{ROWS[method == mine]})"):
-    st.dataframe(resources.calibrator_table(method), width="stretch")
-    st.caption(CALIBRATORS_NOTE)
+    for table, note in zip(resources.calibrator_table(method), (CALIBRATORS_NOTE, TEXTBOOK_NOTE)):
+        st.dataframe(table, width="stretch")
+        st.caption(note)
 
 # ----------------------------------------------------------------------------- images in a bin
 st.subheader("Which digits are in a bin?")
