@@ -147,6 +147,24 @@ def test_upload_a_digit_and_a_broken_file(quick_app_env):
     assert at.error and "cannot be used" in at.error[0].value
 
 
+def eleven(d):  # two strokes side by side: "11"
+    for x in (80, 200):
+        d.line([(x, 50), (x, 230)], fill=(255, 255, 255, 255), width=18)
+
+
+def test_a_number_of_several_digits_gets_the_hint_beside_the_headline(quick_app_env):
+    from uqcore.data.preprocess import several_marks
+
+    at = start("views/try_digit.py")
+    at.file_uploader[0].upload("eleven.png", png_bytes(eleven), "image/png").run()
+    assert not at.exception, at.exception
+    assert len(method_cards(at)) == N_METHODS and len(verdicts(at)) == 1
+    assert [i.value for i in at.info if "side by side" in i.value] == [several_marks(2)]
+    assert not any("side by side" in c.value for c in at.caption)  # said once, beside the headline
+    at.file_uploader[0].upload("one.png", png_bytes(a_one), "image/png").run()
+    assert not any("side by side" in i.value for i in at.info)
+
+
 def test_simulated_canvas_drawing(quick_app_env):
     at = start("views/try_digit.py")
     data = "data:image/png;base64," + base64.b64encode(png_bytes(a_one)).decode()

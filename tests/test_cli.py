@@ -131,6 +131,23 @@ def test_predict_answers_good_files_and_reports_bad_ones(quick_artifacts, tmp_pa
         assert e["reason"] and "attributions" not in e
 
 
+def test_predict_says_when_a_picture_holds_several_marks_side_by_side(quick_artifacts, tmp_path, mnist):
+    import json
+
+    from PIL import Image
+
+    from uqcore.data.preprocess import several_marks
+
+    pair = np.concatenate([mnist.test.x[0].reshape(28, 28), mnist.test.x[1].reshape(28, 28)], axis=1)
+    number = tmp_path / "number.png"
+    Image.fromarray((255 - pair * 255).astype("uint8")).resize((400, 200)).save(number)
+    r = run_cli("predict", str(number), "--quick", "--json", artifacts=quick_artifacts[0])
+    row = json.loads(r.stdout)["results"][0]
+    assert row["framing"]["side_by_side"] == 2 and row["notes"][0] == several_marks(2)
+    text = run_cli("predict", str(number), "--quick", artifacts=quick_artifacts[0]).stdout
+    assert f"  note: {several_marks(2)}" in text.splitlines()
+
+
 def test_predict_blank_paper_photo_is_no_digit_found(quick_artifacts, tmp_path):
     import json
 

@@ -542,3 +542,42 @@ def test_a_turned_ruling_keeps_the_lines_the_edge_cuts_short(monkeypatch):
     assert found == [11, 40, 70, 100, 130, 160, 190, 220]
     monkeypatch.setattr(preprocess, "_cut_by_the_edge", lambda *a, **k: [])  # the long lines alone miss it
     assert sorted(round(abs(r)) for _, r in preprocess._ruled_lines(resid, cut=0.05)) == found[1:]
+
+
+# ----------------------------------------------------------------------------- several digits in one picture
+
+
+def test_marks_side_by_side_known_answers():
+    from uqcore.data.preprocess import SIDE_GAP, marks_side_by_side
+
+    a = np.zeros((20, 60))
+    a[2:18, 3:10] = 1  # two tall marks, 10 empty columns apart (over SIDE_GAP x 16 rows)
+    a[2:18, 20:30] = 1
+    assert marks_side_by_side(a) == 2
+    a[0:3, 40:58] = 1  # a short mark (a dash) beside them does not count
+    assert marks_side_by_side(a) == 2
+    a[2:18, 45:47] = 1  # under the dash, a tall stroke: a third mark (a 1)
+    assert marks_side_by_side(a) == 3
+    b = np.zeros((20, 30))
+    b[2:18, 3:10] = 1
+    b[2:18, 10 + int(np.ceil(SIDE_GAP * 16)):20] = 1  # a gap as narrow as the cut: the same mark
+    assert marks_side_by_side(b) == 1
+    c = np.zeros((20, 30))
+    c[2:10, 3:12] = 1  # a 5's bar beside its body's upper half but over columns the body also uses
+    c[8:18, 8:20] = 1
+    assert marks_side_by_side(c) == 1
+    assert marks_side_by_side(np.zeros((5, 5))) == 0
+
+
+def test_a_number_of_two_digits_is_said_to_be_several_marks_and_one_digit_is_not(mnist):
+    from uqcore.data.preprocess import several_marks
+
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        i, j = rng.integers(0, len(mnist.test.y), 2)
+        pair = np.concatenate([mnist.test.x[i].reshape(28, 28), mnist.test.x[j].reshape(28, 28)], axis=1)
+        img = Image.fromarray((255 - pair * 220).astype(np.uint8)).resize((560, 280), Image.Resampling.BILINEAR)
+        out = to_mnist(png_bytes(img))  # dark ink on light paper, two frames edge to edge
+        assert out.framing["side_by_side"] == 2 and out.notes[0] == several_marks(2)
+        single = to_mnist(png_bytes(Image.fromarray(255 - upscale(mnist.test.x[i]))))
+        assert single.framing["side_by_side"] == 1 and not any("side by side" in n for n in single.notes)

@@ -129,6 +129,8 @@ def cmd_predict(args) -> int:
                 flag = "  OOD" if m["is_ood"] else ""
                 print(f"  {name:<12} {m['label']}  conf {m['confidence']:.3f}  total {m['total']:.3f}  "
                       f"alea {m['aleatoric']:.3f}  epi {m['epistemic']:.3f}{flag}")
+            for note in r.get("notes", []):
+                print(f"  note: {note}")
             h = r["headline"]
             print(f"  headline ({h['kind']}): {h['sentence']}")
             print(f"    why: {h['reason']}")

@@ -88,7 +88,7 @@ def predict_paths(methods: dict[str, Method], paths: list[str | Path], familiari
             row["headline"] = h.to_json()
             if explain:
                 row["explanation"] = explanation_for(methods, h, pre.x, as_lists=True)
-        row["framing"] = pre.framing
+        row["framing"], row["notes"] = pre.framing, pre.notes
         results.append(row)
     return {"results": results, "errors": errors}
 

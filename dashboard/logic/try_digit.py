@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 
+from uqcore.data.preprocess import several_marks
 from uqcore.predict import explanation_for, headline_for, predict_one
 from uqcore.verdict import READER_VETO
 
@@ -21,19 +22,28 @@ NO_DIGIT = ("No digit found in this picture: it looks blank, or nothing stands o
 
 
 def read_input(bundle, x, preview, *, source: str, true_label: int | None = None, notes=None,
-               test: int | None = None, context=None) -> dict:
+               test: int | None = None, context=None, hint: str | None = None) -> dict:
     """Every method's answer and the headline for one image (784 values in [0, 1]), timed on the server;
     with ``context`` (``uqcore.analysis.sets.build_context``) the prediction sets and what each confidence
     means. The explanation (``explanation_for``) is computed after the cards are drawn (``explain``).
 
-    ``test`` is the test digit's number when the input is one (it goes into the page's link)."""
+    ``test`` is the test digit's number when the input is one (it goes into the page's link); ``hint`` is a remark
+    the page shows beside the headline (``picture_hint``)."""
     x = np.asarray(x, dtype=np.float32).reshape(784)
     t0 = time.perf_counter()
     results = predict_one(bundle.methods, x, context)
     headline = headline_for(bundle.familiarity, results, x)
     return {"x": x, "preview": np.asarray(preview).reshape(28, 28), "source": source, "true_label": true_label,
             "notes": list(notes or []), "results": results, "verdict": headline,
-            "seconds": time.perf_counter() - t0, "test": test, "explanation": None}
+            "seconds": time.perf_counter() - t0, "test": test, "explanation": None, "hint": hint}
+
+
+def picture_hint(pre) -> tuple[str | None, list[str]]:
+    """An uploaded picture's remark for beside the headline, and its other notes: several marks side by side
+    (``preprocess.several_marks``) are said there, where a reader of the headline sees them."""
+    n = int(pre.framing.get("side_by_side", 0))
+    hint = several_marks(n) if n >= 2 else None
+    return hint, [note for note in pre.notes if note != hint]
 
 
 def explain(bundle, record: dict) -> dict:

@@ -8,7 +8,8 @@ import streamlit as st
 from dashboard import widgets
 from dashboard.draw_canvas import draw_canvas, rgba_of
 from dashboard.logic import view as urlview
-from dashboard.logic.try_digit import NO_DIGIT, OOD_HELP, blend, explain, read_input, test_digit, unusual
+from dashboard.logic.try_digit import (NO_DIGIT, OOD_HELP, blend, explain, picture_hint, read_input, test_digit,
+                                       unusual)
 from dashboard.resources import early_network, get_bundle, reading_context, sample_set, settle_heap
 from uqcore.data.preprocess import ImageError, to_mnist
 
@@ -49,7 +50,8 @@ def from_image(image, source: str) -> None:
         if source != "Your drawing":
             st.warning(NO_DIGIT, icon=":material/image_search:")
         return
-    show(read_input(bundle, pre.x, pre.preview, source=source, notes=pre.notes, context=ctx))
+    hint, notes = picture_hint(pre)
+    show(read_input(bundle, pre.x, pre.preview, source=source, notes=notes, context=ctx, hint=hint))
 
 
 @st.fragment
@@ -109,6 +111,8 @@ def workbench() -> None:
         return
     st.divider()
     widgets.verdict_card(current["verdict"], current["results"])
+    if current.get("hint"):
+        st.info(current["hint"], icon=":material/crop:")
     quantile = bundle.meta["posthoc"].get("threshold_quantile", 0.95)
     results = current["results"]
     source = current["verdict"].evidence.get("probabilities", {}).get("source")

@@ -506,6 +506,35 @@ def _take_out_line(images, theta: float, rho: float, centre: float) -> np.ndarra
     return idx
 
 
+SIDE_GAP = 0.06  # marks side by side: an empty column band at least this x the ink's height apart ...
+SIDE_TALL = 0.5  # ... each at least this x the ink's height tall
+
+
+def several_marks(n: int) -> str:
+    """What the upload path says of ``n`` (>= 2) marks side by side."""
+    return (f"We found {n} separate marks side by side: perhaps a number of several digits. The models read one "
+            "digit at a time, so every answer below is about the whole picture; crop it to one digit for a reading.")
+
+
+def marks_side_by_side(ink: np.ndarray) -> int:
+    """How many marks stand side by side in an ink crop (h, w): runs of inked columns split by an empty band at
+    least ``SIDE_GAP`` x the crop's height wide, each run at least ``SIDE_TALL`` x that height tall. A number
+    written as digits with a space between them gives one per digit; a single digit gives 1 (its strokes overlap
+    in columns), and so do digits that touch. 0 for an empty crop."""
+    on = np.asarray(ink) > 0
+    cols = np.flatnonzero(on.any(0))
+    if cols.size == 0:
+        return 0
+    height = np.ptp(np.flatnonzero(on.any(1))) + 1
+    gap = max(2, int(np.ceil(SIDE_GAP * height)))
+    splits = np.flatnonzero(np.diff(cols) > gap)  # an empty band of more than ``gap`` columns
+    count = 0
+    for run in np.split(cols, splits + 1):
+        rows = np.flatnonzero(on[:, run[0]:run[-1] + 1].any(1))
+        count += int(np.ptp(rows) + 1 >= SIDE_TALL * height)
+    return count
+
+
 def extract_ink(gray: np.ndarray) -> tuple[np.ndarray | None, dict]:
     """White-on-black gray (H, W) -> (ink image (h, w) in [0, 1] cropped to the digit, framing facts),
     or (None, facts) when no digit stands out of the paper.
@@ -576,7 +605,8 @@ def extract_ink(gray: np.ndarray) -> tuple[np.ndarray | None, dict]:
     rr, cc = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     box_h, box_w = rr[-1] - rr[0] + 1, cc[-1] + 1 - cc[0]
     facts.update(fill=float(box_h * box_w / mask.size), aspect=float(box_h / box_w), stretch=float(1.0 / max(level, 1e-6)),
-                 ink_share=float(mask.sum() / (box_h * box_w)), regions=int(keep.size))
+                 ink_share=float(mask.sum() / (box_h * box_w)), regions=int(keep.size),
+                 side_by_side=marks_side_by_side(mask[rr[0]:rr[-1] + 1, cc[0]:cc[-1] + 1]))
     return ink[rr[0]:rr[-1] + 1, cc[0]:cc[-1] + 1], facts
 
 
@@ -627,8 +657,11 @@ def to_mnist(image: np.ndarray | Image.Image | bytes | str | Path) -> Preprocess
             preview = frame_like_mnist(ink, threshold=0.0, box_threshold=BOX_THRESHOLD)
             if facts.get("rules"):
                 notes.append("The lines of the ruled or squared paper were taken out before the digit was cut out.")
+            if facts["side_by_side"] >= 2:
+                notes.insert(0, several_marks(facts["side_by_side"]))
             if max(gray.shape) > 4 * SIZE and facts["fill"] < 0.5:
-                notes.append(f"The digit filled {facts['fill']:.0%} of the picture; it was cut out and scaled to "
+                what = "The marks" if facts["side_by_side"] >= 2 else "The digit"
+                notes.append(f"{what} filled {facts['fill']:.0%} of the picture; it was cut out and scaled to "
                              "fit, as MNIST digits are.")
     if empty:
         notes.append("No digit was found in this image.")
