@@ -581,3 +581,83 @@ def test_a_number_of_two_digits_is_said_to_be_several_marks_and_one_digit_is_not
         assert out.framing["side_by_side"] == 2 and out.notes[0] == several_marks(2)
         single = to_mnist(png_bytes(Image.fromarray(255 - upscale(mnist.test.x[i]))))
         assert single.framing["side_by_side"] == 1 and not any("side by side" in n for n in single.notes)
+
+
+# ----------------------------------------------------------------------------- a box or a ring round the digit
+
+
+def _labelled(*masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    labels = np.zeros(masks[0].shape, np.int32)
+    for i, m in enumerate(masks, start=1):
+        labels[m] = i
+    return labels, np.arange(1, len(masks) + 1)
+
+
+def test_enclosing_frame_known_answers():
+    from uqcore.data.preprocess import enclosing_frame
+
+    box = np.zeros((100, 100), bool)
+    box[5:95, 5:95] = True
+    box[8:92, 8:92] = False  # a 3 px outline: its ink is 0.13 of the area it holds
+    digit = np.zeros_like(box)
+    digit[25:75, 40:52] = True  # a 1, 50 of the box's 90 rows tall, clear of the outline
+    assert enclosing_frame(*_labelled(box, digit)) == 1
+    assert enclosing_frame(*_labelled(digit, box)) == 2  # whichever label it has
+    assert enclosing_frame(*_labelled(box)) is None  # nothing inside: an empty box may be a 0
+    speck = np.zeros_like(box)
+    speck[48:54, 45:51] = True  # 6 of 90 rows: a thin 0 with a speck inside keeps its 0
+    assert enclosing_frame(*_labelled(box, speck)) is None
+    outside = np.zeros_like(box)
+    outside[96:100, 0:40] = True  # ink outside the outline: the outline holds not all of it
+    assert enclosing_frame(*_labelled(box, digit, outside)) is None
+    thick = np.zeros_like(box)
+    thick[5:95, 5:95] = True
+    thick[30:70, 30:70] = False  # a 0 of a digit's proportions: its ink is 0.80 of the area it holds
+    inner = np.zeros_like(box)
+    inner[35:65, 45:50] = True
+    assert enclosing_frame(*_labelled(thick, inner)) is None
+    open_box = box.copy()
+    open_box[5:8, 40:60] = False  # a gap in the top line: not closed, so it holds nothing
+    assert enclosing_frame(*_labelled(open_box, digit)) is None
+
+
+def test_a_digit_in_a_box_or_a_ring_is_read_as_the_digit(mnist):
+    from PIL import ImageDraw
+
+    i = int(np.flatnonzero(mnist.test.y == 4)[0])
+    plain = 255 - upscale(mnist.test.x[i], 200)
+    clean = to_mnist(png_bytes(Image.fromarray(plain)))
+    assert not clean.framing.get("frame") and not any("box or a ring" in n for n in clean.notes)
+    for shape in ("rectangle", "ellipse"):
+        sheet = Image.new("L", (360, 360), 255)
+        sheet.paste(Image.fromarray(plain), (80, 80))
+        getattr(ImageDraw.Draw(sheet), shape)((40, 40, 320, 320), outline=0, width=4)
+        out = to_mnist(png_bytes(sheet))
+        assert out.framing["frame"] and any("A box or a ring drawn round the digit was taken out" in n for n in out.notes)
+        assert np.corrcoef(out.x, clean.x)[0, 1] > 0.95, shape
+        sheet = Image.new("L", (360, 360), 255)  # a box that crosses the digit: one region, left as it is
+        sheet.paste(Image.fromarray(plain), (80, 80))
+        getattr(ImageDraw.Draw(sheet), shape)((130, 130, 230, 230), outline=0, width=4)
+        assert not to_mnist(png_bytes(sheet)).framing.get("frame")
+
+
+def test_a_photographed_form_field_whose_box_passes_for_a_ruling_is_read_as_the_digit(mnist):
+    """A box filling most of a camera photo: its four long lines are found as a ruling and taken out, leaving
+    pieces of the box; read again with them in, the box is a frame round the digit."""
+    from PIL import ImageDraw
+
+    from uqcore.data.families import _paper, _photo_bytes
+
+    i = int(np.flatnonzero(mnist.test.y == 3)[0])
+    rng = np.random.default_rng(5)
+    paper = _paper(rng, 600, 800)
+    digit = upscale(mnist.test.x[i], 240).astype(np.float32) / 255.0
+    ink = np.zeros((600, 800), np.float32)
+    ink[180:420, 280:520] = digit
+    frame = Image.new("L", (800, 600))
+    ImageDraw.Draw(frame).rectangle((120, 40, 680, 560), outline=255, width=5)
+    ink = np.maximum(ink, np.asarray(frame, np.float32) / 255.0)
+    out = to_mnist(_photo_bytes(paper * (1 - 0.8 * ink), rng))
+    clean = to_mnist(upscale(mnist.test.x[i]))
+    assert out.framing.get("frame") and "rules" not in out.framing
+    assert np.corrcoef(out.x, clean.x)[0, 1] > 0.8
