@@ -528,6 +528,10 @@ def enclosing_frame(labels: np.ndarray, keep: np.ndarray) -> int | None:
     boxes = ndimage.find_objects(labels)
     for r in keep:
         sl = boxes[r - 1]
+        if any(not (sl[0].start < boxes[o - 1][0].start and boxes[o - 1][0].stop < sl[0].stop
+                    and sl[1].start < boxes[o - 1][1].start and boxes[o - 1][1].stop < sl[1].stop)
+               for o in keep if o != r):  # some other ink reaches out of its box: it holds not all of it
+            continue
         region = labels[sl] == r
         # closed over gaps of a few pixels: a thin line broken by the photo's blur and grain still holds its inside
         filled = ndimage.binary_fill_holes(ndimage.binary_closing(np.pad(region, FRAME_GAP), iterations=FRAME_GAP))
