@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _photo_rows import HEADER, photo_row  # noqa: E402
 from uqcore.build import build  # noqa: E402
 from uqcore.data import load_mnist, preprocess  # noqa: E402
 from uqcore.data.families import _paper, _photo_bytes, _size, photo_of  # noqa: E402
-from uqcore.file_path import read_kinds, through_files  # noqa: E402
 
 
 def framed_photo(x784: np.ndarray, rng: np.random.Generator, shape: str) -> bytes:
@@ -69,18 +69,12 @@ def main() -> None:
     rng = np.random.default_rng(505)
     idx = rng.permutation(len(test))[:args.n]
     x, y = test.x[idx], test.y[idx]
-    print("| digits | n | frame found | confident | ambiguous | unfamiliar | no digit found | read correctly |")
+    print(f"| digits | n | frame found {HEADER}")
     print("|---|---|---|---|---|---|---|---|")
     for name, make in (("no frame", lambda v: photo_of(v, rng)[0]),
                        ("in a box", lambda v: framed_photo(v, rng, "box")),
                        ("in a ring", lambda v: framed_photo(v, rng, "ring"))):
-        files = [make(v) for v in x]
-        found = np.mean([bool(preprocess.to_mnist(f).framing.get("frame")) for f in files])
-        v, empty = through_files(files)
-        probs, k = read_kinds(b.methods["reader"], b.familiarity, v, empty)
-        share = {kind: (k == kind).mean() for kind in ("confident", "ambiguous", "unfamiliar", "no_digit")}
-        print(f"| {name} | {len(x)} | {found:.1%} | {share['confident']:.1%} | {share['ambiguous']:.1%} | "
-              f"{share['unfamiliar']:.1%} | {share['no_digit']:.1%} | {((probs.argmax(1) == y) & ~empty).mean():.1%} |")
+        print(photo_row(b, name, [make(v) for v in x], y, "frame"))
 
 
 if __name__ == "__main__":

@@ -600,13 +600,13 @@ def calibrator_table(method: str):
     (``uqcore.metrics.calibrators.compare``): two data frames."""
     import pandas as pd
 
-    from dashboard.logic.calibration import calibrator_rows
+    from dashboard.logic.calibration import calibrator_rows, textbook_rows
     from uqcore.metrics.calibrators import TEXTBOOK, compare
 
     a = calibration_arrays(method)
     args = a["val_logits"], a["val_y"], a["test_logits"], a["test_y"]
     return (pd.DataFrame(calibrator_rows(compare(*args))).T,
-            pd.DataFrame(calibrator_rows(compare(*args, which=TEXTBOOK))).T[["ECE", "NLL", "accuracy"]])
+            pd.DataFrame(textbook_rows(compare(*args, which=TEXTBOOK))).T)
 
 
 # ----------------------------------------------------------------------------- shift lab

@@ -558,10 +558,12 @@ def test_marks_side_by_side_known_answers():
     assert marks_side_by_side(a) == 2
     a[2:18, 45:47] = 1  # under the dash, a tall stroke: a third mark (a 1)
     assert marks_side_by_side(a) == 3
-    b = np.zeros((20, 30))
-    b[2:18, 3:10] = 1
-    b[2:18, 10 + int(np.ceil(SIDE_GAP * 16)):20] = 1  # a gap as narrow as the cut: the same mark
-    assert marks_side_by_side(b) == 1
+    for empty, marks in ((1, 1), (2, 2)):  # the cut is max(2, ceil(SIDE_GAP x 16)) = 2 empty columns
+        assert max(2, int(np.ceil(SIDE_GAP * 16))) == 2
+        b = np.zeros((20, 30))
+        b[2:18, 3:10] = 1
+        b[2:18, 10 + empty:20] = 1
+        assert marks_side_by_side(b) == marks, empty
     c = np.zeros((20, 30))
     c[2:10, 3:12] = 1  # a 5's bar beside its body's upper half but over columns the body also uses
     c[8:18, 8:20] = 1
@@ -619,6 +621,12 @@ def test_enclosing_frame_known_answers():
     open_box = box.copy()
     open_box[5:8, 40:60] = False  # a gap in the top line: not closed, so it holds nothing
     assert enclosing_frame(*_labelled(open_box, digit)) is None
+    zero = np.zeros((140, 100), bool)  # a tall thin 0 (ink 0.2 of what it holds) with a stroke inside: a slashed 0
+    zero[5:135, 5:95] = True
+    zero[9:131, 9:91] = False
+    slash = np.zeros_like(zero)
+    slash[30:110, 48:53] = True
+    assert enclosing_frame(*_labelled(zero, slash)) is None
 
 
 def test_a_digit_in_a_box_or_a_ring_is_read_as_the_digit(mnist):
@@ -635,6 +643,12 @@ def test_a_digit_in_a_box_or_a_ring_is_read_as_the_digit(mnist):
         out = to_mnist(png_bytes(sheet))
         assert out.framing["frame"] and any("A box or a ring drawn round the digit was taken out" in n for n in out.notes)
         assert np.corrcoef(out.x, clean.x)[0, 1] > 0.95, shape
+        dotted = sheet.copy()  # marks outside the frame were left out with it; they stay out
+        ImageDraw.Draw(dotted).rectangle((5, 5, 15, 12), fill=0)
+        ImageDraw.Draw(dotted).rectangle((340, 345, 352, 352), fill=0)
+        again = to_mnist(png_bytes(dotted))
+        assert again.framing["frame"] and again.framing["fill"] < 0.5
+        assert np.corrcoef(again.x, clean.x)[0, 1] > 0.95, shape
         sheet = Image.new("L", (360, 360), 255)  # a box that crosses the digit: one region, left as it is
         sheet.paste(Image.fromarray(plain), (80, 80))
         getattr(ImageDraw.Draw(sheet), shape)((130, 130, 230, 230), outline=0, width=4)
@@ -660,4 +674,49 @@ def test_a_photographed_form_field_whose_box_passes_for_a_ruling_is_read_as_the_
     out = to_mnist(_photo_bytes(paper * (1 - 0.8 * ink), rng))
     clean = to_mnist(upscale(mnist.test.x[i]))
     assert out.framing.get("frame") and "rules" not in out.framing
+    assert np.corrcoef(out.x, clean.x)[0, 1] > 0.8
+
+
+# ----------------------------------------------------------------------------- a sheet that does not fill the photo
+
+
+def test_off_the_sheet_and_the_sheet_on_a_table_known_answers():
+    from uqcore.data.preprocess import _light_background, off_the_sheet
+
+    work = np.full((100, 120), 0.1, np.float32)  # white on black: paper 0.1 ...
+    work[:, :30] = 0.7  # ... a table along the left side (bright once inverted) ...
+    work[40:70, 60:75] = 0.9  # ... and a stroke on the sheet
+    off = off_the_sheet(work)
+    assert off[:, :30].all() and not off[40:70, 60:75].any() and not off[:, 40:].any()  # widened by 2 px only
+    touching = work.copy()
+    touching[:, :30] = 0.1
+    touching[80:100, 60:70] = 0.9  # a stroke that meets the bottom over its width (10 of 120 columns)
+    assert off_the_sheet(touching) is None
+    covered = np.full((100, 120), 0.7, np.float32)
+    covered[10:30, 10:30] = 0.1
+    assert off_the_sheet(covered) is None  # over 60% of the picture: no sheet to speak of
+
+    photo = np.full((100, 120), 0.2, np.float32)  # dark ink on light paper, before inversion: a dark table on the
+    photo[15:85, 20:] = 0.8  # left, top and bottom (most of the border); the sheet (most of the picture) meets the right
+    photo[40:70, 60:75] = 0.1
+    assert _light_background(photo) and not _light_background(photo, sheet_on_table=False)
+    canvas = np.zeros((100, 120), np.float32)  # white on black with a big digit: no table, not inverted
+    canvas[10:90, 30:90] = 1.0
+    assert not _light_background(canvas)
+
+
+def test_a_digit_on_a_sheet_that_leaves_the_table_in_the_photo_is_read(mnist):
+    from uqcore.data.families import _paper, _photo_bytes
+
+    i = int(np.flatnonzero(mnist.test.y == 5)[0])
+    rng = np.random.default_rng(8)
+    paper = _paper(rng, 600, 800)
+    paper[:, :220] *= 0.3  # the table along the left (up to ~28% of the photo), a straight sheet edge
+    paper[:130, :] *= 0.3  # and along the top
+    digit = upscale(mnist.test.x[i], 200).astype(np.float32) / 255.0
+    paper[300:500, 420:620] *= 1 - 0.8 * digit
+    out = to_mnist(_photo_bytes(paper, rng))
+    clean = to_mnist(upscale(mnist.test.x[i]))
+    assert out.inverted and out.framing.get("off_sheet")
+    assert any("dark surface round the sheet" in n for n in out.notes)
     assert np.corrcoef(out.x, clean.x)[0, 1] > 0.8

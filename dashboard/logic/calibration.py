@@ -139,3 +139,8 @@ def calibrator_rows(result: dict) -> dict[str, dict[str, str]]:
                                    "accuracy": f"{v['accuracy']:.2%}",
                                    "raw mixed in": f"{v['raw_share']:.0%}" if "raw_share" in v else ""}
             for k, v in result.items()}
+
+
+def textbook_rows(result: dict) -> dict[str, dict[str, str]]:
+    """``calibrator_rows`` of the textbook forms (``compare(..., which=TEXTBOOK)``): without "raw mixed in"."""
+    return {title: {c: row[c] for c in ("ECE", "NLL", "accuracy")} for title, row in calibrator_rows(result).items()}

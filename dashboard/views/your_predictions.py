@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard import resources, widgets
-from dashboard.logic.calibration import TEXTBOOK_NOTE, calibrator_rows
+from dashboard.logic.calibration import TEXTBOOK_NOTE, calibrator_rows, textbook_rows
 from dashboard.logic.your_predictions import HALF_NOTE, confident_mistakes, metrics_at, rows_csv
 from uqcore.data.external import MAX_ROWS, PredictionsError, locate
 from uqcore.plots import reliability_overlay, uncertainty_scatter
@@ -113,8 +113,7 @@ with st.expander("Calibrators and prediction sets (fitted on half the rows)", ic
                  "million rows this takes about 15 s."):
         m = resources.external_report(ext, ext.digest)["metrics"]
         st.dataframe(calibrator_rows(m["calibrators"]), width="stretch")
-        st.dataframe({k: {c: v[c] for c in ("ECE", "NLL", "accuracy")}
-                      for k, v in calibrator_rows(m["calibrators_textbook"]).items()}, width="stretch")
+        st.dataframe(textbook_rows(m["calibrators_textbook"]), width="stretch")
         st.caption(TEXTBOOK_NOTE)
         st.markdown("Conformal prediction sets, coverage / mean size on the scored half: " + "; ".join(
             f"**{s.upper()}** α 0.05 → {v['0.05']['coverage']:.1%} / {v['0.05']['mean_size']:.2f}"

@@ -53,6 +53,10 @@ RULE_SPAN = 0.6  # a ruled line (notebook paper) is straight and crosses at leas
 RULE_MIN_LINES = 2  # ... and comes with at least one more parallel to it (one long stroke is a 7's bar, not ruling)
 RULE_TILT = 8.0  # degrees either side of horizontal and vertical that a photographed ruling may lean
 RULE_HALF_WIDTH = 3  # px (at the working size) either side of a ruled line that its brightness is taken from
+EDGE_RUN = 0.25  # bright beyond Otsu's cut along this share of one side of the picture: the surface round the sheet
+SHEET_STEP = 0.2  # a sheet on a table: the border this much darker than the picture's median (the sheet) ...
+SHEET_BORDER = 0.1  # ... and this share of the border as light as the sheet (it reaches the edge somewhere)
+OFF_SHEET_MAX = 0.6  # ... unless it covers more than this share of the picture (then there is no sheet to speak of)
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
@@ -304,11 +308,16 @@ def _gray(arr: np.ndarray) -> tuple[np.ndarray, bool]:
     return arr.astype(np.float32), False
 
 
-def _light_background(gray: np.ndarray) -> bool:
-    """Dark ink on light paper? The border decides when it is clearly light or dark; otherwise the
+def _light_background(gray: np.ndarray, sheet_on_table: bool = True) -> bool:
+    """Dark ink on light paper? The border decides when it is clearly light or dark (but a border ``SHEET_STEP``
+    darker than the picture's median, of which ``SHEET_BORDER`` is nearer that median, is a table round a sheet that
+    reaches the edge somewhere, unless ``sheet_on_table`` is False); otherwise the
     longer tail of the histogram is the ink (ink is the minority of the pixels)."""
     border = np.concatenate([gray[:2].ravel(), gray[-2:].ravel(), gray[:, :2].ravel(), gray[:, -2:].ravel()])
     b = float(np.median(border))
+    med = float(np.median(gray))
+    if sheet_on_table and med - b >= SHEET_STEP and np.mean(border >= (b + med) / 2) >= SHEET_BORDER:
+        return True  # a light sheet on a dark table: the table holds most of the border, the sheet most of the picture
     if b >= 0.6 or b <= 0.4:
         return b >= 0.6
     lo, med, hi = np.percentile(gray, [0.5, 50, 99.5])
@@ -508,9 +517,10 @@ def _take_out_line(images, theta: float, rho: float, centre: float) -> np.ndarra
 
 # A frame round a digit: a closed outline whose ink is at most this share of the area it holds (a ring t thick and
 # D wide holds ~4t/D: a marker's ring 12 px on 300 px is 0.16). Set from the digits' side: no region of 612
-# photographed test digits is under 0.45, none of 605 drawn on the pad under 0.55 (a digit's own loop holds
-# little but its pen) ...
+# photographed test digits is under 0.45. A 0 drawn large with a thin pen holds less (0.32 for an 18 px pen on a
+# 180 x 240 ring), so a frame must also be less tall for its width than a 0 (FRAME_TALL) ...
 FRAME_INK = 0.4
+FRAME_TALL = 1.3  # ... and is less than this x as tall as it is wide: a taller outline may be a 0 (a slashed 0, Ø)
 FRAME_GAP = 4  # gaps in its line up to about twice this many pixels are closed
 FRAME_CONTENT = 0.3  # ... holding all the other ink, at least this x the frame's height tall
 
@@ -520,7 +530,8 @@ def enclosing_frame(labels: np.ndarray, keep: np.ndarray) -> int | None:
     digit, as on a form or by a teacher. It is a closed, thin outline (its ink at most ``FRAME_INK`` of the area it
     encloses) whose inside holds every other kept region, without touching it (they are separate regions), and
     that ink is at least ``FRAME_CONTENT`` x the outline's height tall, so that a thin 0 with a speck inside keeps
-    its 0. None when there is no such outline."""
+    its 0; an outline ``FRAME_TALL`` x as tall as wide or more is left alone (a 0 with a stroke inside). None when
+    there is no such outline."""
     from scipy import ndimage
 
     if keep.size < 2:
@@ -533,6 +544,8 @@ def enclosing_frame(labels: np.ndarray, keep: np.ndarray) -> int | None:
                for o in keep if o != r):  # some other ink reaches out of its box: it holds not all of it
             continue
         region = labels[sl] == r
+        if region.shape[0] >= FRAME_TALL * region.shape[1]:  # as tall for its width as a 0 is: maybe a 0
+            continue
         # closed over gaps of a few pixels: a thin line broken by the photo's blur and grain still holds its inside
         filled = ndimage.binary_fill_holes(ndimage.binary_closing(np.pad(region, FRAME_GAP), iterations=FRAME_GAP))
         filled = filled[FRAME_GAP:-FRAME_GAP, FRAME_GAP:-FRAME_GAP]
@@ -546,6 +559,29 @@ def enclosing_frame(labels: np.ndarray, keep: np.ndarray) -> int | None:
         if rows[-1] - rows[0] + 1 >= FRAME_CONTENT * region.shape[0]:
             return int(r)
     return None
+
+
+
+
+def off_the_sheet(work: np.ndarray) -> np.ndarray | None:
+    """Where the picture shows the table (or the shadow) round a sheet of paper that does not fill the photo: what is
+    brighter than Otsu's cut (dark, before dark-on-light was inverted) and runs along a side of the picture for at
+    least ``EDGE_RUN`` of its length, widened by 1% of the picture so that the sheet's own edge goes with it. A
+    stroke that reaches the edge meets it over its width only. None when there is none, or when it would cover over
+    ``OFF_SHEET_MAX`` of the picture."""
+    from scipy import ndimage
+    from skimage.filters import threshold_otsu
+
+    if float(work.max() - work.min()) < EMPTY_CONTRAST:
+        return None
+    labels, _ = ndimage.label(work > threshold_otsu(work))
+    sides = (labels[0], labels[-1], labels[:, 0], labels[:, -1])
+    runs = {int(r) for side in sides for r, n in zip(*np.unique(side, return_counts=True))
+            if r and n >= EDGE_RUN * side.size}
+    if not runs:
+        return None
+    off = ndimage.binary_dilation(np.isin(labels, list(runs)), iterations=max(2, round(0.01 * max(work.shape))))
+    return off if off.mean() <= OFF_SHEET_MAX else None
 
 
 SIDE_GAP = 0.06  # marks side by side: an empty column band at least this x the ink's height apart ...
@@ -562,14 +598,14 @@ def marks_side_by_side(ink: np.ndarray) -> int:
     """How many marks stand side by side in an ink crop (h, w): runs of inked columns split by an empty band at
     least ``SIDE_GAP`` x the crop's height wide, each run at least ``SIDE_TALL`` x that height tall. A number
     written as digits with a space between them gives one per digit; a single digit gives 1 (its strokes overlap
-    in columns), and so do digits that touch. 0 for an empty crop."""
+    in columns), and so do digits that touch. 0 for an empty crop, or when no run is that tall."""
     on = np.asarray(ink) > 0
     cols = np.flatnonzero(on.any(0))
     if cols.size == 0:
         return 0
     height = np.ptp(np.flatnonzero(on.any(1))) + 1
     gap = max(2, int(np.ceil(SIDE_GAP * height)))
-    splits = np.flatnonzero(np.diff(cols) > gap)  # an empty band of more than ``gap`` columns
+    splits = np.flatnonzero(np.diff(cols) > gap)  # an empty band of at least ``gap`` columns
     count = 0
     for run in np.split(cols, splits + 1):
         rows = np.flatnonzero(on[:, run[0]:run[-1] + 1].any(1))
@@ -590,6 +626,7 @@ def extract_ink(gray: np.ndarray) -> tuple[np.ndarray | None, dict]:
     from scipy import ndimage
 
     work = _working_copy(gray)
+    off = off_the_sheet(work)  # the table round a sheet that does not fill the photo
     resid = work - estimate_background(work)
     photo = _grain(resid) > PHOTO_GRAIN
     if photo:  # a camera photo: follow shadows the smooth surface cannot
@@ -641,22 +678,29 @@ def extract_ink(gray: np.ndarray) -> tuple[np.ndarray | None, dict]:
             strong = np.array([i for i in strong if span(i) < RULE_SPAN], dtype=strong.dtype)
         areas = ndimage.sum_labels(np.ones_like(labels), labels, strong) if strong.size else np.zeros(0)
         keep = strong[areas >= 0.03 * areas.max()] if strong.size else strong
+        left_out = False
+        if off is not None and keep.size > 1:  # the surface round the sheet: the ink is what lies on the sheet
+            on = ndimage.mean(off, labels, strong) < 0.5  # of each strong region, the share off the sheet
+            if 0 < np.count_nonzero(~on[np.isin(strong, keep)]) < keep.size:
+                strong, areas = strong[on], areas[on]
+                keep, left_out = strong[areas >= 0.03 * areas.max()], True
         # a box or ring drawn round the digit: the digit is what it holds (not on ridges, where a thick stroke's
         # two edges can make one ring inside another)
-        return labels, strong, areas, keep, None if on_ridges else enclosing_frame(labels, keep)
+        return labels, strong, areas, keep, None if on_ridges else enclosing_frame(labels, keep), left_out
 
-    labels, strong, areas, keep, frame = regions(smooth, peak, on_rule)
+    labels, strong, areas, keep, frame, left_out = regions(smooth, peak, on_rule)
     if not strong.size:
         return None, facts
     if frame is None and on_rule is not None:  # a box's four lines can pass for a ruling: with them left in,
         again = regions(unruled[0], unruled[2], None)  # is there a frame round the rest?
         if again[4] is not None:
-            (smooth, resid, peak), (labels, strong, areas, keep, frame) = unruled, again
+            (smooth, resid, peak), (labels, strong, areas, keep, frame, left_out) = unruled, again
             del facts["rules"]
             facts["contrast"] = max(peak, 0.0)
-    if frame is not None:
-        strong, areas = strong[strong != frame], areas[strong != frame]
-        keep = strong[areas >= 0.03 * areas.max()]
+    if left_out:
+        facts["off_sheet"] = True
+    if frame is not None:  # what the frame holds, and nothing else
+        keep = keep[keep != frame]
         facts["frame"] = True
     mask = np.isin(labels, keep)
     # a pen's stroke is evenly dark; in a photo, light and blur make it uneven: its typical
@@ -720,6 +764,9 @@ def to_mnist(image: np.ndarray | Image.Image | bytes | str | Path) -> Preprocess
                 notes.append("The lines of the ruled or squared paper were taken out before the digit was cut out.")
             if facts.get("frame"):
                 notes.append("A box or a ring drawn round the digit was taken out before the digit was cut out.")
+            if facts.get("off_sheet"):
+                notes.append("The dark surface round the sheet (a table, a shadow) was left out: the digit is what "
+                             "lies on the sheet.")
             if facts["side_by_side"] >= 2:
                 notes.insert(0, several_marks(facts["side_by_side"]))
             if max(gray.shape) > 4 * SIZE and facts["fill"] < 0.5:

@@ -407,7 +407,7 @@ class IsotonicMixed(MixedWithRaw):
 
 
 # ----------------------------------------------------------------------------- registry
-# What the Calibration lab, Compare, "Your predictions" and ``evaluate`` offer: calibrators that improve or equal
+# What the Calibration lab, "Your predictions" and ``evaluate`` offer: calibrators that improve or equal
 # the test NLL of a model that is already calibrated as well as of an overconfident one (README, "Calibrators").
 CALIBRATORS: dict[str, type] = {
     "none": Uncalibrated,
