@@ -700,9 +700,15 @@ def test_off_the_sheet_and_the_sheet_on_a_table_known_answers():
     photo[15:85, 20:] = 0.8  # left, top and bottom (most of the border); the sheet (most of the picture) meets the right
     photo[40:70, 60:75] = 0.1
     assert _light_background(photo) and not _light_background(photo, sheet_on_table=False)
-    canvas = np.zeros((100, 120), np.float32)  # white on black with a big digit: no table, not inverted
+    canvas = np.zeros((100, 120), np.float32)  # white on black, a big 0 drawn thick: no table, not inverted
     canvas[10:90, 30:90] = 1.0
+    canvas[25:75, 45:75] = 0.0
     assert not _light_background(canvas)
+    whole = np.full((100, 120), 0.2, np.float32)  # a sheet lying whole on the table (no edge of it on the border)
+    whole[15:85, 20:100] = 0.8
+    whole[40:60, 55:62] = 0.1
+    whole += np.random.default_rng(0).normal(0, 0.02, whole.shape).astype(np.float32)  # a photo's grain
+    assert whole.mean() < 0.5 and _light_background(whole) and not _light_background(whole, sheet_on_table=False)
 
 
 def test_a_digit_on_a_sheet_that_leaves_the_table_in_the_photo_is_read(mnist):

@@ -56,6 +56,8 @@ RULE_HALF_WIDTH = 3  # px (at the working size) either side of a ruled line that
 EDGE_RUN = 0.25  # bright beyond Otsu's cut along this share of one side of the picture: the surface round the sheet
 SHEET_STEP = 0.2  # a sheet on a table: the border this much darker than the picture's median (the sheet) ...
 SHEET_BORDER = 0.1  # ... and this share of the border as light as the sheet (it reaches the edge somewhere)
+SHEET_MIN = 0.35  # ... or a sheet lying whole on the table: the light region at least this share of the picture ...
+SHEET_SOLID = 0.7  # ... filling at least this share of its bounding box
 OFF_SHEET_MAX = 0.6  # ... unless it covers more than this share of the picture (then there is no sheet to speak of)
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -311,17 +313,38 @@ def _gray(arr: np.ndarray) -> tuple[np.ndarray, bool]:
 def _light_background(gray: np.ndarray, sheet_on_table: bool = True) -> bool:
     """Dark ink on light paper? The border decides when it is clearly light or dark (but a border ``SHEET_STEP``
     darker than the picture's median, of which ``SHEET_BORDER`` is nearer that median, is a table round a sheet that
-    reaches the edge somewhere, unless ``sheet_on_table`` is False); otherwise the
+    reaches the edge somewhere or lies whole on it, ``_solid_sheet``; not when ``sheet_on_table`` is False); otherwise the
     longer tail of the histogram is the ink (ink is the minority of the pixels)."""
     border = np.concatenate([gray[:2].ravel(), gray[-2:].ravel(), gray[:, :2].ravel(), gray[:, -2:].ravel()])
     b = float(np.median(border))
     med = float(np.median(gray))
-    if sheet_on_table and med - b >= SHEET_STEP and np.mean(border >= (b + med) / 2) >= SHEET_BORDER:
-        return True  # a light sheet on a dark table: the table holds most of the border, the sheet most of the picture
+    if sheet_on_table and ((med - b >= SHEET_STEP and np.mean(border >= (b + med) / 2) >= SHEET_BORDER)
+                           or _solid_sheet(gray, b)):
+        return True  # a light sheet on a dark table: the table holds most of the border, the sheet much of the picture
     if b >= 0.6 or b <= 0.4:
         return b >= 0.6
     lo, med, hi = np.percentile(gray, [0.5, 50, 99.5])
     return (med - lo) > (hi - med)
+
+
+def _solid_sheet(gray: np.ndarray, border: float) -> bool:
+    """Is the largest region brighter than Otsu's cut a sheet lying on a darker table: ``SHEET_STEP`` brighter than
+    the ``border``'s median, at least ``SHEET_MIN`` of the picture and at least ``SHEET_SOLID`` of its bounding box
+    (the ink on it a small part)? Strokes and outlines, however bright and thick, leave most of their box empty."""
+    from scipy import ndimage
+    from skimage.filters import threshold_otsu
+
+    work = _working_copy(gray)
+    if float(work.max() - work.min()) < EMPTY_CONTRAST:
+        return False
+    labels, n = ndimage.label(work > threshold_otsu(work))
+    if n == 0:
+        return False
+    big = int(np.argmax(np.bincount(labels.ravel())[1:])) + 1
+    sl = ndimage.find_objects(labels)[big - 1]
+    region = labels[sl] == big  # not filled: an outline filled would be solid too; a sheet's ink is a small part
+    return (float(np.median(work[labels == big])) - border >= SHEET_STEP and region.sum() >= SHEET_MIN * work.size
+            and region.mean() >= SHEET_SOLID)
 
 
 def _working_copy(gray: np.ndarray) -> np.ndarray:
