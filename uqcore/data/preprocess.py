@@ -311,18 +311,21 @@ def _gray(arr: np.ndarray) -> tuple[np.ndarray, bool]:
 
 
 def _light_background(gray: np.ndarray, sheet_on_table: bool = True) -> bool:
-    """Dark ink on light paper? The border decides when it is clearly light or dark (but a border ``SHEET_STEP``
-    darker than the picture's median, of which ``SHEET_BORDER`` is nearer that median, is a table round a sheet that
-    reaches the edge somewhere or lies whole on it, ``_solid_sheet``; not when ``sheet_on_table`` is False); otherwise the
-    longer tail of the histogram is the ink (ink is the minority of the pixels)."""
+    """Dark ink on light paper? A clearly light border decides. A darker one is a table round a sheet when it is
+    ``SHEET_STEP`` darker than the picture's median and ``SHEET_BORDER`` of it is nearer that median (the sheet reaches
+    the edge somewhere), or when ``_solid_sheet`` finds the sheet lying whole on it (not when ``sheet_on_table`` is
+    False); else a clearly dark border decides; otherwise the longer tail of the histogram is the ink (ink is the
+    minority of the pixels)."""
     border = np.concatenate([gray[:2].ravel(), gray[-2:].ravel(), gray[:, :2].ravel(), gray[:, -2:].ravel()])
     b = float(np.median(border))
+    if b >= 0.6:
+        return True
     med = float(np.median(gray))
     if sheet_on_table and ((med - b >= SHEET_STEP and np.mean(border >= (b + med) / 2) >= SHEET_BORDER)
                            or _solid_sheet(gray, b)):
         return True  # a light sheet on a dark table: the table holds most of the border, the sheet much of the picture
-    if b >= 0.6 or b <= 0.4:
-        return b >= 0.6
+    if b <= 0.4:
+        return False
     lo, med, hi = np.percentile(gray, [0.5, 50, 99.5])
     return (med - lo) > (hi - med)
 
@@ -582,8 +585,6 @@ def enclosing_frame(labels: np.ndarray, keep: np.ndarray) -> int | None:
         if rows[-1] - rows[0] + 1 >= FRAME_CONTENT * region.shape[0]:
             return int(r)
     return None
-
-
 
 
 def off_the_sheet(work: np.ndarray) -> np.ndarray | None:
