@@ -59,6 +59,12 @@ SHEET_BORDER = 0.1  # ... and this share of the border as light as the sheet (it
 SHEET_MIN = 0.15  # ... or a sheet lying whole on the table: the light region at least this share of the picture ...
 SHEET_SOLID = 0.7  # ... filling at least this share of its bounding box
 OFF_SHEET_MAX = 0.6  # ... unless it covers more than this share of the picture (then there is no sheet to speak of)
+# A picture no larger than this on its long side is a cut-out of one digit (a scan, a crop, a form's field), not a
+# photo of a sheet (a phone's photos are 640 px and more): it is given back a margin of paper ``CROP_MARGIN`` x its
+# long side on every side before the ink is looked for, so that ink the crop made touch the edges is not taken for
+# a table, a ruling or the paper itself (``with_margin``).
+CROP_SIDE = 512
+CROP_MARGIN = 0.25
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
@@ -587,6 +593,49 @@ def enclosing_frame(labels: np.ndarray, keep: np.ndarray) -> int | None:
     return None
 
 
+def noise_sigma(img: np.ndarray) -> float:
+    """The grain's sigma from the finest diagonal Haar details (Donoho's estimate, as
+    ``skimage.restoration.estimate_sigma`` computes it with PyWavelets, which is not a dependency here): the median
+    absolute detail / 0.6745. Strokes, edges and smooth lighting add little to that median."""
+    a = np.asarray(img, np.float64)
+    a = a[: a.shape[0] // 2 * 2, : a.shape[1] // 2 * 2]
+    d = (a[0::2, 0::2] - a[0::2, 1::2] - a[1::2, 0::2] + a[1::2, 1::2]) / 2
+    return float(np.median(np.abs(d)) / 0.6745) if d.size else 0.0
+
+
+def with_margin(gray: np.ndarray) -> tuple[np.ndarray, int]:
+    """A cut-out picture (white-on-black gray (H, W)) with a margin of paper round it -> (padded, margin in px).
+
+    The margin continues the paper's smooth level (``estimate_background``, its values at the picture's edge carried
+    outwards, or its median when that fit reaches the ink's level at an edge where ink stands above it) at the level of the darkest of three classes (multi-Otsu: paper, the strokes' soft edges, ink) with the picture's grain (``noise_sigma``), drawn
+    from a fixed seed: the same picture gives the same answer, a scan stays a scan and uneven lighting stays
+    smooth. A picture with less contrast than ``EMPTY_CONTRAST`` has no paper to tell: unchanged."""
+    from skimage.filters import threshold_multiotsu, threshold_otsu
+
+    gray = np.asarray(gray, np.float32)
+    if float(gray.max() - gray.min()) < EMPTY_CONTRAST:
+        return gray, 0
+    cut = threshold_otsu(gray)
+    background = estimate_background(gray)
+    edge = np.concatenate([background[0], background[-1], background[:, 0], background[:, -1]])
+    if edge.max() >= cut and float((gray - background).max()) >= EMPTY_CONTRAST:  # the fit followed ink that the
+        # crop made touch the edges (not a blank sheet's lighting, which the fit takes away whole): the paper is flat
+        background = np.full(gray.shape, np.median(gray[gray <= cut]), np.float32)
+    resid = gray - background
+    try:
+        paper = resid[resid <= threshold_multiotsu(resid, classes=3)[0]]  # below the strokes' soft edges, too
+    except ValueError:  # two grey levels only (a hard-edged drawing): the darker one is the paper
+        paper = resid[resid <= threshold_otsu(resid)]
+    level = float(np.median(paper))
+    spread = noise_sigma(gray)
+    h, w = gray.shape
+    m = int(np.ceil(CROP_MARGIN * max(h, w)))
+    out = np.pad(background + level, m, mode="edge")
+    out += spread * np.random.default_rng(0).standard_normal(out.shape).astype(np.float32)
+    out[m:m + h, m:m + w] = gray
+    return np.clip(out, 0.0, 1.0), m
+
+
 def off_the_sheet(work: np.ndarray) -> np.ndarray | None:
     """Where the picture shows the table (or the shadow) round a sheet of paper that does not fill the photo: what is
     brighter than Otsu's cut (dark, before dark-on-light was inverted) and runs along a side of the picture for at
@@ -649,19 +698,25 @@ def extract_ink(gray: np.ndarray) -> tuple[np.ndarray | None, dict]:
     """
     from scipy import ndimage
 
+    area = gray.size  # the picture's own, before a margin is given back
+    margin = 0
+    if max(gray.shape) <= CROP_SIDE:
+        gray, margin = with_margin(gray)
     work = _working_copy(gray)
     off = off_the_sheet(work)  # the table round a sheet that does not fill the photo
     resid = work - estimate_background(work)
     photo = _grain(resid) > PHOTO_GRAIN
-    if photo:  # a camera photo: follow shadows the smooth surface cannot
+    if photo and not margin:  # a camera photo: follow shadows the smooth surface cannot
         resid = resid - _local_level(resid)
     smooth = ndimage.gaussian_filter(resid, max(0.7, 0.004 * max(work.shape)))
     centre, sigma = float(np.median(smooth)), _grain(smooth)
     peak = float(smooth.max()) - float(centre)
     facts = {"grain": sigma, "contrast": max(peak, 0.0)}
+    if margin:
+        facts["margin"] = margin
     on_rule = None  # where ruled lines were taken out
     unruled = (smooth.copy(), resid.copy(), peak)  # as they were before any ruling was taken out
-    if photo and peak > 0:  # ruled or squared paper: its lines would join the digit and stretch the crop
+    if photo and peak > 0 and not margin:  # ruled or squared paper (a photo of a sheet, not a cut-out): its lines would join the digit and stretch the crop
         # a low cut: a line is found by the votes of its whole length, so faint rulings count and grain does not
         rules = _ruled_lines(smooth - centre, cut=1.5 * sigma)
         if rules:
@@ -733,7 +788,7 @@ def extract_ink(gray: np.ndarray) -> tuple[np.ndarray | None, dict]:
     ink = np.where(mask, np.clip((resid - level_of) / max(level, 1e-6), 0.0, 1.0), 0.0).astype(np.float32)
     rr, cc = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     box_h, box_w = rr[-1] - rr[0] + 1, cc[-1] + 1 - cc[0]
-    facts.update(fill=float(box_h * box_w / mask.size), aspect=float(box_h / box_w), stretch=float(1.0 / max(level, 1e-6)),
+    facts.update(fill=min(1.0, float(box_h * box_w / mask.size * gray.size / area)), aspect=float(box_h / box_w), stretch=float(1.0 / max(level, 1e-6)),
                  ink_share=float(mask.sum() / (box_h * box_w)), regions=int(keep.size),
                  side_by_side=marks_side_by_side(mask[rr[0]:rr[-1] + 1, cc[0]:cc[-1] + 1]))
     return ink[rr[0]:rr[-1] + 1, cc[0]:cc[-1] + 1], facts
