@@ -5,6 +5,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from uqcore.metrics.calibration import NotFittedError
 from uqcore.metrics.ood import (
+    KNN,
     SCORES,
     Mahalanobis,
     energy_score,
@@ -112,3 +113,17 @@ def test_threshold_flags_five_percent():
     assert np.mean(fresh > t) == pytest.approx(0.05, abs=0.01)
     with pytest.raises(ValueError, match="quantile"):
         fit_threshold([1.0, 2.0], quantile=1.5)
+
+
+def test_knn_from_state_scores_as_fitted_and_builds_its_index_only_for_many_rows():
+    """A KNN loaded from its state gives the fitted one's scores; one reading needs no scikit-learn index, a batch
+    builds it on first use."""
+    rng = np.random.default_rng(0)
+    bank, x = rng.normal(size=(200, 8)), rng.normal(size=(40, 8))
+    fitted = KNN(k=5).fit(bank)
+    loaded = KNN.from_state(fitted.state())
+    assert getattr(loaded, "nn_", None) is None
+    np.testing.assert_allclose(loaded.score(x[:1]), fitted.score(x[:1]), rtol=1e-5)
+    assert getattr(loaded, "nn_", None) is None
+    np.testing.assert_allclose(loaded.score(x), fitted.score(x), rtol=1e-5)
+    assert loaded.nn_ is not None

@@ -246,3 +246,16 @@ def test_a_partial_rebuild_says_which_stages_rerun_and_about_how_long(tmp_path):
     for p in store.root.glob("embedding-*.json"):
         p.unlink()
     assert rebuild_plan(store, config) == (["file_path", "embedding"], None), "no record: unknown, not a guess"
+
+
+def test_verified_checks_the_payload_without_loading_it(store):
+    """``verified``: the metadata of an intact artifact; None, silently, for a truncated, missing or unknown one
+    (the load that follows says why)."""
+    store.save_arrays("a-1", {"x": np.arange(1000)}, {"stage": "a"})
+    assert store.verified("a-1")["stage"] == "a"
+    payload = store.root / "a-1.npz"
+    payload.write_bytes(payload.read_bytes()[:100])
+    assert store.verified("a-1") is None and store.metadata("a-1") is not None
+    payload.unlink()
+    assert store.verified("a-1") is None and store.verified("never-1") is None
+    assert store.messages == []

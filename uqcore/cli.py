@@ -52,33 +52,42 @@ def _bundle(args, *, force: bool = False):
 
 
 def cmd_train(args) -> int:
+    from uqcore.build import BuildConfig, built_summary
+    from uqcore.store import Store
+
     t0 = time.perf_counter()
-    bundle = _bundle(args, force=args.force)
+    store = Store(args.artifacts, log=lambda m: print(m, file=sys.stderr))
+    meta = None if args.force else built_summary(store, BuildConfig(quick=args.quick))
+    bundle = None
+    if meta is None:  # something to build (or to load whole: a cache written before the summary's fields)
+        bundle = _bundle(args, force=args.force)
+        store, fam = bundle.store, bundle.familiarity
+        meta = {**bundle.meta, "familiarity": None if fam is None else {
+            "confident": fam.confident_, "threshold": fam.threshold_, "band": fam.band_, "reader": fam.reader is not None}}
     seconds = time.perf_counter() - t0
-    meta = bundle.meta
-    print(f"artifacts: {bundle.store.root}")
+    print(f"artifacts: {store.root}")
     for name in ("mlp", "ensemble", "bootstrap", "evidential", "overconfident", "reader", "swag"):
         m = meta[name]
         print(f"{name}: test accuracy {m['test_accuracy']:.2%} "
               f"({m['config']['epochs']} epochs, trained in {m['train_seconds']:.1f} s on {m.get('device', 'cpu')})")
-    print(f"temperature: T = {bundle.parts.temperature:.3f}")
-    if bundle.familiarity is not None:
+    print(f"temperature: T = {meta['posthoc']['temperature']:.3f}")
+    fam = meta["familiarity"]
+    if fam is not None:
         from uqcore.verdict import BAND_CONFIDENT, READER_VETO
 
-        fam = bundle.familiarity
-        print(f"headline: confident at {fam.confident_:.0%} (reader T = {bundle.parts.reader_temperature:.2f}), "
-              f"unfamiliar above {fam.threshold_:.2f}"
-              + (f", or above {fam.band_:.2f} when under {BAND_CONFIDENT:.0%} sure of one digit ('not a digit' "
-                 "counted)" if fam.band_ is not None else "")
-              + (f", or when the reader gives 'not a digit' more than {READER_VETO:.0%}" if fam.reader is not None
-                 else ""))
+        print(f"headline: confident at {fam['confident']:.0%} (reader T = {meta['posthoc']['reader_temperature']:.2f}), "
+              f"unfamiliar above {fam['threshold']:.2f}"
+              + (f", or above {fam['band']:.2f} when under {BAND_CONFIDENT:.0%} sure of one digit ('not a digit' "
+                 "counted)" if fam["band"] is not None else "")
+              + (f", or when the reader gives 'not a digit' more than {READER_VETO:.0%}" if fam["reader"] else ""))
     print(f"done in {seconds:.1f} s")
     if not args.no_active:
-        _active_curves(args, bundle.store)
-    from uqcore.evaluate import evaluate_cached
+        _active_curves(args, store)
+    from uqcore.evaluate import evaluate_cached, evaluation_key
 
     t0 = time.perf_counter()
-    evaluate_cached(bundle)  # what `evaluate` prints and Compare methods shows, kept beside the build
+    if bundle is not None or store.metadata(evaluation_key(store, BuildConfig(quick=args.quick))) is None:
+        evaluate_cached(bundle or _bundle(args))  # what `evaluate` prints and Compare methods shows, kept beside it
     print(f"evaluation: every method's metrics ({time.perf_counter() - t0:.1f} s)")
     return 0
 

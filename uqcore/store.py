@@ -186,32 +186,33 @@ class Store:
         self._atomic_write(meta_path, lambda p: p.write_text(text))
         return payload
 
-    def _check(self, key: str, suffix: str) -> tuple[Path, dict] | None:
+    def _check(self, key: str, suffix: str, *, quiet: bool = False) -> tuple[Path, dict] | None:
+        say = (lambda m: None) if quiet else self.log
         payload, meta_path = self._paths(key, suffix)
         if not meta_path.exists():
             if payload.exists():
-                self.log(f"{payload.name} has no metadata (an interrupted write?); rebuilding it.")
+                say(f"{payload.name} has no metadata (an interrupted write?); rebuilding it.")
             return None
         try:
             meta = json.loads(meta_path.read_text())
         except (OSError, ValueError):
-            self.log(f"{meta_path.name} is unreadable; rebuilding {key}.")
+            say(f"{meta_path.name} is unreadable; rebuilding {key}.")
             return None
         bad = [f for f, t in META_FIELDS.items() if not isinstance(meta, dict) or not isinstance(meta.get(f), t)]
         if bad:
-            self.log(f"{meta_path.name} is not valid metadata (missing or wrong: {', '.join(bad)}); rebuilding {key}.")
+            say(f"{meta_path.name} is not valid metadata (missing or wrong: {', '.join(bad)}); rebuilding {key}.")
             return None
         if meta["key"] != key or meta["payload"] != payload.name:
-            self.log(f"{meta_path.name} describes another artifact ({meta['key']}); rebuilding {key}.")
+            say(f"{meta_path.name} describes another artifact ({meta['key']}); rebuilding {key}.")
             return None
         if meta.get("format") != FORMAT_VERSION:
-            self.log(f"{key} was written by format {meta.get('format')}, this is {FORMAT_VERSION}; rebuilding it.")
+            say(f"{key} was written by format {meta.get('format')}, this is {FORMAT_VERSION}; rebuilding it.")
             return None
         if not payload.exists():
-            self.log(f"{payload.name} is missing; rebuilding it.")
+            say(f"{payload.name} is missing; rebuilding it.")
             return None
         if _sha256(payload) != meta.get("sha256"):
-            self.log(f"{payload.name} is corrupt (checksum mismatch, e.g. truncated); rebuilding it.")
+            say(f"{payload.name} is corrupt (checksum mismatch, e.g. truncated); rebuilding it.")
             return None
         return payload, meta
 
@@ -267,6 +268,13 @@ class Store:
             self.log(f"{payload.name} cannot be loaded ({type(e).__name__}); rebuilding it.")
             return None
         return (record, meta) if isinstance(record, dict) else None
+
+    def verified(self, key: str) -> dict | None:
+        """The metadata of ``key`` when its payload is there and matches its checksum (all that a load checks, without
+        loading it), else None, silently: the load that follows says why."""
+        meta = self.metadata(key)
+        found = None if meta is None else self._check(key, Path(meta["payload"]).suffix, quiet=True)
+        return None if found is None else found[1]
 
     def metadata(self, key: str) -> dict | None:
         """The metadata of ``key`` when it is valid (a dict with the fields every artifact has), else None."""

@@ -198,8 +198,17 @@ class KNN:
         self.nn_ = NearestNeighbors(n_neighbors=self.k, algorithm="brute").fit(bank)
         return self
 
+    def _index(self):
+        """scikit-learn's index over the bank, made on first use: loading a fitted score (``from_state``) does not
+        import scikit-learn, and one reading never needs it (``FEW``)."""
+        if getattr(self, "nn_", None) is None:
+            from sklearn.neighbors import NearestNeighbors
+
+            self.nn_ = NearestNeighbors(n_neighbors=self.k, algorithm="brute").fit(self.bank_)
+        return self.nn_
+
     def score(self, embeddings) -> np.ndarray:
-        if not hasattr(self, "nn_"):
+        if not hasattr(self, "bank_"):
             raise NotFittedError("KNN is not fitted; call fit() first.")
         x = self._prep(embeddings)
         if x.shape[1] != self.bank_.shape[1]:
@@ -208,7 +217,7 @@ class KNN:
             sq = self._bank_sq() + (x.astype(np.float64) ** 2).sum(1)[:, None] - 2.0 * (x @ self.bank_.T)
             kth = np.partition(sq, self.k - 1, axis=1)[:, self.k - 1]
             return np.sqrt(np.maximum(kth, 0.0)).astype(np.float64)
-        dist, _ = self.nn_.kneighbors(x, n_neighbors=self.k)
+        dist, _ = self._index().kneighbors(x, n_neighbors=self.k)
         return dist[:, -1].astype(np.float64)
 
     FEW = 16  # at most this many rows are scored by ``score``'s direct path (tested equal to scikit-learn's)
@@ -224,10 +233,7 @@ class KNN:
     @classmethod
     def from_state(cls, d) -> "KNN":
         obj = cls(k=int(d["k"]), normalise=bool(d["normalise"]))
-        from sklearn.neighbors import NearestNeighbors
-
         obj.bank_ = np.asarray(d["bank"], dtype=np.float32)
-        obj.nn_ = NearestNeighbors(n_neighbors=obj.k, algorithm="brute").fit(obj.bank_)
         return obj
 
 
