@@ -53,9 +53,11 @@ def _bundle(args, *, force: bool = False):
 
 def cmd_train(args) -> int:
     from uqcore.build import BuildConfig, built_summary
+    from uqcore.devices import resolve_device
     from uqcore.store import Store
 
     t0 = time.perf_counter()
+    resolve_device(args.device)  # a device that is not there is an error, built or not
     store = Store(args.artifacts, log=lambda m: print(m, file=sys.stderr))
     meta = None if args.force else built_summary(store, BuildConfig(quick=args.quick))
     bundle = None
