@@ -1,4 +1,4 @@
-"""The headline's band rule over a grid, on the full build's file-path measurements (issue 11, stop 31).
+"""The headline's band rule over a grid, on the full build's file-path measurements (issue 11).
 
     python benchmarks/band_grid.py [--all] [--without-veto]
 

@@ -4,7 +4,7 @@
 
 Per kind of a family (``shift.make(name).meta``: a doodle's or an object's kind): how many images, the share
 called confident and unfamiliar, and the digits the confident ones were read as. It is run freely on the
-development families (``file_path.DEVELOPMENT``) and, since stop 32, on sketches and glyphs (their by-kind
+development families (``file_path.DEVELOPMENT``) and on sketches and glyphs (their by-kind
 table decided that their generators draw reader training: ``file_path.TRAINING_KINDS``). Do not run it on the
 held-out families (``file_path.HELD_OUT``: scrawls, diagrams): they are only ever looked at in aggregate, so
 that they stay an honest estimate.

@@ -1,4 +1,4 @@
-"""The familiarity score's reader weight over a grid, on the full build's file-path measurements (issue 11, stop 32).
+"""The familiarity score's reader weight over a grid, on the full build's file-path measurements (issue 11).
 
     python benchmarks/reader_weight_grid.py
 

@@ -259,7 +259,7 @@ def test_held_out_mark_tells_held_out_from_development_sets():
 
     summary = {"held_out": ["sketches", "glyphs"], "development": ["objects", "doodles"]}
     assert [held_out_mark(f, summary) for f in ("letters", "objects", "sketches")] == ["", "development", "yes"]
-    assert held_out_mark("objects", {"held_out": ["objects"]}) == "yes"  # a summary from before stop 31
+    assert held_out_mark("objects", {"held_out": ["objects"]}) == "yes"  # an older summary that marked objects held out
     later = {"held_out": ["scrawls"], "development": ["objects"], "training_kinds": ["sketches", "glyphs"]}
     marks = [held_out_mark(f, later) for f in ("glyphs", "scrawls", "objects")]
     assert marks == ["training kinds", "yes", "development"]

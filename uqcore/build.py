@@ -473,7 +473,7 @@ def stage_keys(store: Store, config: BuildConfig) -> dict[str, str]:
     sets = [(n, REGISTRY[n].seed, REGISTRY[n].size) if n in REGISTRY else n for n, _, _ in evaluation_sets(config)]
     k["predictions"] = store.key("predictions", {"posthoc": k["posthoc"], "set_size": config.set_size, "sets": sets,
                                                  "store": 2,  # 2: uqcore.predictions (every method's logits)
-                                                 "letters": 2,  # 2: no font that draws no letter (stop 32)
+                                                 "letters": 2,  # 2: no font that draws no letter
                                                  "made_from": generator_inputs()})
     k["familiarity"] = store.key("familiarity", {"mlp": k["mlp"], "posthoc": k["posthoc"], "headline": 3,
                                                  "confident_share": CONFIDENT_SHARE, "confident_floor": CONFIDENT_FLOOR,

@@ -6,14 +6,11 @@ Families: ``test`` (clean MNIST test digits), every OOD set of the build, ``blen
 digits at 40-60%), ``sklearn_digits``, ``digit_photos`` (synthetic photos of digits on paper) and
 ``paper_photos`` (blank paper). ``HELD_OUT`` families (``uqcore.data.blind2``: scrawls, diagrams) were kept out of
 every choice that was tuned (the score, its layers, k, the thresholds, the reader's training non-digits) and were
-written by a helper session that never saw a score on them: their figures are the honest estimate (stop 32 looked at
-them in aggregate four times: after the reader's training was chosen, after the reader weight of the familiarity
-score was chosen again without them, after the reader learned other alphabets' capitals, and across reader seeds).
-``DEVELOPMENT`` families (objects, doodles) were held out until stop 30, looked at by kind there, and then shaped
-the headline reader's hand-drawn non-digits and the band in stop 31: their figures flatter the headline.
-``TRAINING_KINDS`` families (``uqcore.data.blind``: sketches, glyphs) were held out in stop 31; since stop 32 the
-headline reader trains on other drawings from their generators (``families.OUTLIER_KINDS``), so their figures say
-how it does on the kinds it was taught.
+written by a helper session that never saw a score on them: their figures are the honest estimate (looked at in
+aggregate only, four times: benchmarks/RESULTS.md says when). ``DEVELOPMENT`` families (objects, doodles) shaped the
+headline reader's hand-drawn non-digits and the band: their figures flatter the headline. ``TRAINING_KINDS``
+families (``uqcore.data.blind``: sketches, glyphs) were once held out; the headline reader trains on other drawings
+from their generators (``families.OUTLIER_KINDS``), so their figures say how it does on the kinds it was taught.
 """
 from __future__ import annotations
 
@@ -33,9 +30,9 @@ from uqcore.predict import headline_source
 from uqcore.verdict import (BAND_CONFIDENT, CONFIDENT, HEADLINE_SOURCE, READER_VETO, band_probability,
                             not_a_digit_probability)
 
-HELD_OUT = ("scrawls", "diagrams")  # written blind in stop 32 (uqcore.data.blind2); only looked at in aggregate
-DEVELOPMENT = ("objects", "doodles")  # held out until stop 30; the development set of stop 31's choices
-TRAINING_KINDS = ("sketches", "glyphs")  # held out in stop 31; their generators draw reader training since stop 32
+HELD_OUT = ("scrawls", "diagrams")  # written blind (uqcore.data.blind2); only looked at in aggregate
+DEVELOPMENT = ("objects", "doodles")  # the development set of the band's and the reader's non-digits
+TRAINING_KINDS = ("sketches", "glyphs")  # written blind once; their generators now draw reader training
 KINDS = ("confident", "ambiguous", "unfamiliar", "no_digit")
 BLEND_MAX = 0.6  # blends with the dominant digit at most 60%
 LABELLED = ("test", "blends", "sklearn_digits", "digit_photos")  # digits; every other family is OOD

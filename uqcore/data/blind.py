@@ -9,10 +9,10 @@ neither holds a digit:
   Chinese) and handwritten signs (infinity, heart, star, @, %, check mark...). Anything a person could
   read as a digit 0-9 is left out (no O, l, S, Z, B, G, b, q, g, Ч, З, Я, Ю, $, &, ?, ! ...).
 
-Why they exist: they were written blind, in stop 31, held out of every tuned choice. They were designed
-without running any model or detector on them and without looking at how any model scores them, so they
-gave an honest held-out measurement of an out-of-distribution detector (stop 31: 7.4% and 6.3% of them
-called confident). Since stop 32 they are no longer held out: the headline reader trains on other drawings
+Why they exist: they were written blind, held out of every tuned choice, without running any model or detector
+on them and without looking at how any model scores them, so they gave an honest held-out measurement of an
+out-of-distribution detector (7.4% and 6.3% of them called confident then). They are no longer held out: the
+headline reader trains on other drawings
 from these generators (``families.OUTLIER_KINDS``: "sketched", "glyphed"), so the two families measure how
 it does on kinds it was taught (``uqcore.file_path.TRAINING_KINDS``). ``uqcore.data.blind2`` holds the
 held-out pair that replaced them. The reader's artifact key does not read this file: a change to a drawing here

@@ -410,13 +410,13 @@ _SPECS = [
              106, 1000), families.doodles),
     (SetSpec("photos", "ood", "Small patches of scikit-image's bundled photographs (a camera man, coins, a cat, text).",
              107, 1000), families.photos),
-    # Written blind in stop 31 (uqcore.data.blind); the headline reader trains on other drawings of theirs since
-    # stop 32 (uqcore.file_path.TRAINING_KINDS).
+    # Written blind (uqcore.data.blind); the headline reader trains on other drawings of theirs
+    # (uqcore.file_path.TRAINING_KINDS).
     (SetSpec("sketches", "ood", "Quick-Draw-style pen sketches: a cat, a sun, a bicycle, a smiley, a cup, a house.",
              108, 1000), blind.sketches),
     (SetSpec("glyphs", "ood", "Handwritten signs and letters of other scripts that are no digit: Ж, λ, 大, ∞, ♥, @, ✓.",
              109, 1000), blind.glyphs),
-    # Written blind in stop 32 (uqcore.data.blind2): held out of every tuned choice, looked at only in aggregate.
+    # Written blind (uqcore.data.blind2): held out of every tuned choice, looked at only in aggregate.
     (SetSpec("scrawls", "ood", "Handwriting that is no digit: signatures, cursive words, initials, crossed-out words.",
              110, 1000), blind2.scrawls),
     (SetSpec("diagrams", "ood", "Hand-drawn diagrams: bar charts, flowcharts, tables, maps, Venn diagrams, staves.",

@@ -52,14 +52,12 @@ class FamiliarityConfig:
     bank: int = 10_000  # training digits kept as neighbours (stratified by class)
     quantile: float = 0.99  # of clean validation digits: above it is "unfamiliar" whatever the probabilities say
     # The band's lower edge: above it (and below ``quantile``) an image is unfamiliar unless the reader is
-    # ``BAND_CONFIDENT`` sure (0.97 chosen blind in stop 29, 0.975 in stop 31 with objects and doodles as the
-    # development set: benchmarks/RESULTS.md, "Hand-drawn non-digits for the headline reader, the band again").
+    # ``BAND_CONFIDENT`` sure (chosen with objects and doodles as the development set: benchmarks/RESULTS.md,
+    # "Hand-drawn non-digits for the headline reader, the band again").
     band_quantile: float = 0.975
     # The reader's term counts more than the three distances together (its 99th percentile of validation
-    # digits is 6, theirs 1 each). First chosen on the tuning families at 3 (printed letters' AUROC 0.927 at
-    # weight 1, 0.944 at 2, 0.951 at 3). In stop 32, with letters no longer padded by blank images (fonts that
-    # draw no letter), ``benchmarks/reader_weight_grid.py`` picked 5 by the rule at its top (letters 0.9533), and
-    # 6 once the reader also trained on printed capitals of other alphabets (letters 0.9529, test confident 95.2%).
+    # digits is 6, theirs 1 each). Chosen on the tuning families by the rule of ``benchmarks/reader_weight_grid.py``
+    # (printed letters' AUROC 0.9529, test digits confident 95.2%).
     reader_weight: float = 6.0
     seed: int = 0
 
