@@ -594,9 +594,9 @@ def enclosing_frame(labels: np.ndarray, keep: np.ndarray) -> int | None:
 
 
 def noise_sigma(img: np.ndarray) -> float:
-    """The grain's sigma from the finest diagonal Haar details (Donoho's estimate, as
-    ``skimage.restoration.estimate_sigma`` computes it with PyWavelets, which is not a dependency here): the median
-    absolute detail / 0.6745. Strokes, edges and smooth lighting add little to that median."""
+    """The grain's sigma from the finest diagonal Haar details: the median absolute detail / 0.6745 (Donoho's
+    estimate, the one ``skimage.restoration.estimate_sigma`` makes with PyWavelets, which is not a dependency here;
+    a known-answer test checks it). Strokes, edges and smooth lighting add little to that median."""
     a = np.asarray(img, np.float64)
     a = a[: a.shape[0] // 2 * 2, : a.shape[1] // 2 * 2]
     d = (a[0::2, 0::2] - a[0::2, 1::2] - a[1::2, 0::2] + a[1::2, 1::2]) / 2
@@ -607,9 +607,11 @@ def with_margin(gray: np.ndarray) -> tuple[np.ndarray, int]:
     """A cut-out picture (white-on-black gray (H, W)) with a margin of paper round it -> (padded, margin in px).
 
     The margin continues the paper's smooth level (``estimate_background``, its values at the picture's edge carried
-    outwards, or its median when that fit reaches the ink's level at an edge where ink stands above it) at the level of the darkest of three classes (multi-Otsu: paper, the strokes' soft edges, ink) with the picture's grain (``noise_sigma``), drawn
-    from a fixed seed: the same picture gives the same answer, a scan stays a scan and uneven lighting stays
-    smooth. A picture with less contrast than ``EMPTY_CONTRAST`` has no paper to tell: unchanged."""
+    outwards; a flat level where that fit climbed onto ink touching an edge), raised to the darkest of three classes
+    of what is left (multi-Otsu: paper, the strokes' soft edges, ink), with the picture's grain (``noise_sigma``)
+    drawn from a fixed seed: the same picture gives the same answer, a scan stays a scan, and uneven lighting stays
+    smooth. A picture with less contrast than ``EMPTY_CONTRAST`` has no paper to tell: returned unchanged, margin 0.
+    """
     from skimage.filters import threshold_multiotsu, threshold_otsu
 
     gray = np.asarray(gray, np.float32)
@@ -695,6 +697,8 @@ def extract_ink(gray: np.ndarray) -> tuple[np.ndarray | None, dict]:
     reach a high one (hysteresis), keeping regions of at least 3% of the largest one. In a camera photo
     where nothing rises clearly enough after smoothing (and no ruling was found), the regions are looked for
     on the picture's ridges instead (``sato_ridges``: a thin pen's line), dropping any that spans most of it.
+    A cut-out (at most ``CROP_SIDE`` on its long side) first gets its margin back (``with_margin``), and no ruling
+    or shadow edge is looked for in it.
     """
     from scipy import ndimage
 
