@@ -46,17 +46,22 @@ def test_scans_counts_labels_and_meta(scans):
     assert set(meta["source"]) <= {"mnist_test", "sklearn_digits"}
 
 
+def _formats_and_sizes(files, lo: int, hi: int) -> list:
+    """Every file opens, PNG and JPEG both occur, each side is in [lo, hi] and none is 28 x 28: the images."""
+    images = [_open(f) for f in files]
+    assert {img.format for img in images} == {"PNG", "JPEG"}
+    for img in images:
+        w, h = img.size
+        assert lo <= w <= hi and lo <= h <= hi and (w, h) != (28, 28)
+    return images
+
+
 def test_scans_decode_with_sizes_in_range(scans):
     files, _, _ = scans
-    formats = set()
-    for f in files:
-        img = _open(f)
-        formats.add(img.format)
-        w, h = img.size
-        assert 16 <= w <= 400 and 16 <= h <= 400 and (w, h) != (28, 28)
+    images = _formats_and_sizes(files, 16, 400)
+    for img in images:
         a = np.asarray(img.convert("L"), np.float32)
         assert a.max() - a.min() > 40  # the digit stands out from the paper
-    assert formats == {"PNG", "JPEG"}
 
 
 def test_garments_counts_kinds_and_sizes(garments):
@@ -64,13 +69,7 @@ def test_garments_counts_kinds_and_sizes(garments):
     assert len(files) == N and set(meta["kind"]) == set(S.GARMENT_KINDS)
     assert all(len(v) == N for v in meta.values())
     assert set(meta["background"]) == {"light", "dark"}
-    formats = set()
-    for f in files:
-        img = _open(f)
-        formats.add(img.format)
-        w, h = img.size
-        assert 28 <= w <= 300 and 28 <= h <= 300 and (w, h) != (28, 28)
-    assert formats == {"PNG", "JPEG"}
+    _formats_and_sizes(files, 28, 300)
 
 
 def test_same_seed_same_files_other_seed_other_files(scans, garments):

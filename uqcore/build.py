@@ -43,7 +43,7 @@ class BuildConfig:
     # The single network keeps 20 cosine epochs: 10 one-cycle epochs (8 s instead of 31 s) reached 98.38% but
     # cost its features' OOD separation (familiarity AUROC letters 0.871 -> 0.863, objects 0.972 -> 0.965,
     # its Mahalanobis letters 0.777 -> 0.688). For the ensemble and the evidential network one-cycle schedules
-    # are as good or better in half the epochs (benchmarks/RESULTS.md, "Build time").
+    # are as good or better in half the epochs (benchmarks/history/, "Build time").
     mlp: TrainConfig = field(
         default_factory=lambda: TrainConfig(epochs=20, batch_size=128, shift=2, model=ModelConfig(dropout=0.2)))
     ensemble: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=10, batch_size=256, shift=2, onecycle=6e-3))
@@ -59,7 +59,7 @@ class BuildConfig:
         epochs=16, batch_size=128, cosine=False, shift=0, seed=7, n_train=30000, model=ModelConfig(dropout=0.0)))
     # The headline reader (uqcore.methods.reader): ten digits and "not a digit", trained also on blends and on
     # non-digits. 784-800-128-11, 14 one-cycle epochs (~41 s): chosen on the tuning families over 256-64 (20 epochs,
-    # blends naming both 59%), 512-128 and 1024-256 (benchmarks/RESULTS.md, "The headline reader").
+    # blends naming both 59%), 512-128 and 1024-256 (benchmarks/history/, "The headline reader").
     reader: TrainConfig = field(default_factory=lambda: TrainConfig(
         epochs=14, batch_size=128, shift=2, seed=11, onecycle=3e-3,
         model=ModelConfig(hidden=(800, 128), dropout=0.2, n_classes=11)))

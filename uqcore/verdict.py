@@ -20,14 +20,14 @@ CONFIDENT_FLOOR = 0.80  # but never below this: "Confident ... (53% sure)" would
 # In the familiarity band (stranger than 97.5% of clean validation digits, not yet than 99%: ``Familiarity.band_``)
 # the source must give one digit this much of its probability, counting "not a digit" among the answers
 # (P(that digit | a digit) x P(a digit), ``band_probability``), or the image is unfamiliar. Chosen on the tuning
-# families with objects and doodles as the development set (benchmarks/RESULTS.md, "Hand-drawn non-digits for the
+# families with objects and doodles as the development set (benchmarks/history/, "Hand-drawn non-digits for the
 # headline reader, the band again").
 BAND_CONFIDENT = 0.80
 
 
 # Anywhere under the threshold, the headline reader's own "not a digit" above this probability makes the image
 # unfamiliar: the model trained to tell digits from other pictures finds it more likely no digit than a digit.
-# Not tuned: its decision boundary. Measured on the tuning and development families (RESULTS, "The reader's
+# Not tuned: its decision boundary. Measured on the tuning and development families (benchmarks/history/, "The reader's
 # veto").
 READER_VETO = 0.5
 

@@ -32,13 +32,13 @@ EMPTY_CONTRAST = 0.1  # less contrast than this (on 0..1) means there is nothing
 # An enlarged picture (a screenshot, a smoothly resized file) has a faint halo around its strokes that MNIST's
 # own 20 px box never held: measured from 0 to 0.5 of the brightest pixel on 300 training digits enlarged 2, 4
 # and 10 times (nearest, bilinear, bicubic, Lanczos) and framed again, 0.25-0.4 gave the inputs closest to the
-# digits themselves (benchmarks/RESULTS.md, "The same digit, enlarged").
+# digits themselves (benchmarks/history/, "The same digit, enlarged").
 BOX_THRESHOLD = 0.3  # the upload path's box holds the ink at least this bright (x the brightest pixel)
 # A pen far thinner than MNIST's (a paint program's 1 px brush, a ballpoint in a photo) writes strokes the model
 # never saw. Stroke width = ink per pixel of its skeleton, in framed (28 x 28) pixels; on 1,000 training digits
 # enlarged to 280 px and cut out by this path its 1st / 50th / 99th percentiles are 1.41 / 2.56 / 4.72. Under
 # the 1st the skeleton is drawn again with a round pen that gives the median. Markers (over the 99th) are left
-# as they are: redrawn, their filled loops read worse (benchmarks/RESULTS.md, "Thin pens"). So are photos of
+# as they are: redrawn, their filled loops read worse (benchmarks/history/, "Thin pens"). So are photos of
 # ruled paper.
 PEN_THIN = 1.41
 PEN_DIAMETER = 2.1  # in framed pixels: a round pen this wide measures 2.56 (MNIST's median) by the rule above

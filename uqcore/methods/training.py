@@ -167,7 +167,7 @@ def fit(
 
 
 # How the evidential network is trained (``evidential_loss``); part of its artifact key. Chosen on validation
-# digits among 13 variants (benchmarks/RESULTS.md, "Evidential"): the paper's squared-error loss with softplus
+# digits among 13 variants (benchmarks/history/, "Evidential"): the paper's squared-error loss with softplus
 # evidence and a full-weight KL reached 96.99% / ECE 17.2% on validation; the digamma loss (eq. 4, the Bayes risk
 # of cross-entropy) with exp evidence and the KL at 0.1 reached 98.37% / ECE 1.2%.
 EVIDENTIAL_TRAINING = {"loss": "digamma", "evidence": "exp", "kl_weight": 0.1, "anneal_epochs": 10}
