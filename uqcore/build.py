@@ -342,6 +342,11 @@ def posthoc_stage(store: Store, config: BuildConfig, key: str, mlp: MLP, members
     return parts, thresholds, meta
 
 
+def familiarity_summary(fam: Familiarity) -> dict:
+    """The headline's cuts that ``train`` prints: kept in the familiarity's metadata, so a cache hit needs no load."""
+    return {"threshold": fam.threshold_, "confident": fam.confident_, "band": fam.band_, "reader": fam.reader is not None}
+
+
 def familiarity_stage(store: Store, config: BuildConfig, key: str, mlp: MLP, *, force: bool,
                       progress: StageProgress, reader: MLP | None = None,
                       reader_temperature: float = 1.0) -> Familiarity:
@@ -361,9 +366,8 @@ def familiarity_stage(store: Store, config: BuildConfig, key: str, mlp: MLP, *, 
     t0 = time.perf_counter()
     fam = Familiarity(config.familiarity).fit(mlp, data.train.x, data.train.y, data.val.x, reader=reader,
                                               reader_temperature=reader_temperature)
-    store.save_arrays(key, fam.state(), {"config": config.familiarity.to_dict(), "threshold": fam.threshold_,
-                                         "confident": fam.confident_, "band": fam.band_,
-                                         "reader": reader is not None, "seconds": time.perf_counter() - t0})
+    store.save_arrays(key, fam.state(), {"config": config.familiarity.to_dict(), **familiarity_summary(fam),
+                                         "seconds": time.perf_counter() - t0})
     progress("familiarity", 1, 1, "familiarity: done")
     return fam
 

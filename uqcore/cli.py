@@ -52,7 +52,7 @@ def _bundle(args, *, force: bool = False):
 
 
 def cmd_train(args) -> int:
-    from uqcore.build import BuildConfig, built_summary
+    from uqcore.build import BuildConfig, built_summary, familiarity_summary
     from uqcore.devices import resolve_device
     from uqcore.store import Store
 
@@ -63,9 +63,8 @@ def cmd_train(args) -> int:
     bundle = None
     if meta is None:  # something to build (or to load whole: a cache written before the summary's fields)
         bundle = _bundle(args, force=args.force)
-        store, fam = bundle.store, bundle.familiarity
-        meta = {**bundle.meta, "familiarity": None if fam is None else {
-            "confident": fam.confident_, "threshold": fam.threshold_, "band": fam.band_, "reader": fam.reader is not None}}
+        fam = bundle.familiarity
+        store, meta = bundle.store, {**bundle.meta, "familiarity": None if fam is None else familiarity_summary(fam)}
     seconds = time.perf_counter() - t0
     print(f"artifacts: {store.root}")
     for name in ("mlp", "ensemble", "bootstrap", "evidential", "overconfident", "reader", "swag"):
@@ -77,7 +76,8 @@ def cmd_train(args) -> int:
     if fam is not None:
         from uqcore.verdict import BAND_CONFIDENT, READER_VETO
 
-        print(f"headline: confident at {fam['confident']:.0%} (reader T = {meta['posthoc']['reader_temperature']:.2f}), "
+        reader_t = meta["posthoc"]["reader_temperature"]
+        print(f"headline: confident at {fam['confident']:.0%} (reader T = {reader_t:.2f}), "
               f"unfamiliar above {fam['threshold']:.2f}"
               + (f", or above {fam['band']:.2f} when under {BAND_CONFIDENT:.0%} sure of one digit ('not a digit' "
                  "counted)" if fam["band"] is not None else "")
